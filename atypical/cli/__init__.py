@@ -1,0 +1,43 @@
+"""The ``atypical`` command line: ``atypical theory ...`` and ``atypical sim ...``.
+
+Each command group lives in its own module exposing ``register(subparsers)``; the handlers
+import ``theory``/``sim`` lazily, so the shared layer itself never depends on them.
+"""
+
+import argparse
+import sys
+
+from . import sim as _sim
+from . import theory as _theory
+from ._common import CLIError
+
+_GROUPS = {
+    "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),
+    "sim": (_sim, "finite-N simulation: enumeration, training of binary students"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atypical",
+        description="Statistical physics of learning in binary neural networks: replica "
+                    "theory and vectorized simulation of the same problems.")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{theory,sim}")
+    for name, (module, help_text) in _GROUPS.items():
+        group = groups.add_parser(name, help=help_text, description=help_text)
+        module.register(group.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except CLIError as err:
+        print(f"atypical: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

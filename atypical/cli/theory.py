@@ -1,0 +1,5 @@
+"""``atypical theory ...``: replica saddle points and thresholds."""
+
+
+def register(subparsers) -> None:
+    pass

@@ -1,0 +1,58 @@
+"""Every plotted observable, defined once, computable from theory and from finite-N weights.
+
+Conventions: N binary weights, Hamming distance d as a fraction of N, overlaps normalised to
+1, stabilities $\\Delta = y\\,W\\cdot\\xi/\\sqrt N$, entropies per weight in nats.
+"""
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .gaussian import H
+
+
+def gen_error_from_overlap(R: ArrayLike) -> Array:
+    """Generalization error of a perceptron with normalised teacher overlap R on Gaussian
+    inputs: $\\epsilon_g = \\arccos(R)/\\pi$ (Gardner-Derrida 1989)."""
+    return jnp.arccos(jnp.asarray(R)) / jnp.pi
+
+
+def hamming_to_overlap(d: ArrayLike) -> Array:
+    """Overlap $q = W\\cdot W'/N = 1 - 2d$ of two binary vectors at Hamming fraction d."""
+    return 1 - 2 * jnp.asarray(d)
+
+
+def overlap_to_hamming(q: ArrayLike) -> Array:
+    """Hamming fraction $d = (1 - q)/2$ of two binary vectors with overlap q."""
+    return (1 - jnp.asarray(q)) / 2
+
+
+def train_error(stabilities: Float[Array, "*batch P"]) -> Float[Array, "*batch"]:
+    """Fraction of misclassified examples, $\\frac1P\\sum_\\mu \\theta(-\\Delta_\\mu)$."""
+    return jnp.mean((stabilities < 0).astype(stabilities.dtype), axis=-1)
+
+
+def flip_error_probability(stability: ArrayLike, d: ArrayLike) -> Array:
+    """Probability that an example of stability $\\Delta$ is misclassified after flipping a
+    random fraction d of the weights (large N):
+    $H\\big((1-2d)\\Delta / (2\\sqrt{d(1-d)})\\big)$, since
+    $\\Delta' = (1-2d)\\Delta + 2\\sqrt{d(1-d)}\\,z$."""
+    stability, d = jnp.asarray(stability), jnp.asarray(d)
+    return H((1 - 2 * d) * stability / (2 * jnp.sqrt(d * (1 - d))))
+
+
+def local_energy(stabilities: Float[Array, " P"], d: ArrayLike,
+                 weights: Float[Array, " P"] | None = None) -> Array:
+    """Local energy $\\delta E(d)$ [P2]: increase of the training error when a random fraction
+    d of the weights is flipped,
+    $\\delta E(d) = \\sum_\\mu w_\\mu [H((1-2d)\\Delta_\\mu/(2\\sqrt{d(1-d)})) - \\theta(-\\Delta_\\mu)]$.
+
+    ``stabilities`` are empirical (``weights=None``: uniform $1/P$) or quadrature points of a
+    stability density (``weights`` = density times quadrature weight, summing to 1).
+    ``d`` may carry leading batch axes; it must lie in (0, 1/2]."""
+    stabilities = jnp.asarray(stabilities)
+    d = jnp.asarray(d, stabilities.dtype)
+    if weights is None:
+        weights = jnp.full(stabilities.shape, 1 / stabilities.shape[-1], stabilities.dtype)
+    excess = (flip_error_probability(stabilities, d[..., None])
+              - (stabilities < 0).astype(stabilities.dtype))
+    return jnp.sum(weights * excess, axis=-1)

@@ -1,0 +1,1 @@
+"""Finite-N simulation: data, exact enumeration, vectorized training, measurements."""

@@ -1,0 +1,1 @@
+"""Replica theory of binary neural networks: free entropies, saddle points, thresholds."""
