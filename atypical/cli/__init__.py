@@ -11,6 +11,9 @@ from . import sim as _sim
 from . import theory as _theory
 from ._common import CLIError
 
+# modules adding commands to both groups: each defines register_theory and register_sim
+_SHARED_MODULES: tuple = ()
+
 _GROUPS = {
     "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),
     "sim": (_sim, "finite-N simulation: enumeration, training of binary students"),
@@ -25,7 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="{theory,sim}")
     for name, (module, help_text) in _GROUPS.items():
         group = groups.add_parser(name, help=help_text, description=help_text)
-        module.register(group.add_subparsers(dest="command", required=True))
+        commands = group.add_subparsers(dest="command", required=True)
+        module.register(commands)
+        for shared in _SHARED_MODULES:
+            getattr(shared, f"register_{name}")(commands)
     return parser
 
 
