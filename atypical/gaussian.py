@@ -1,7 +1,7 @@
 """Gaussian measures and numerically stable special functions shared by theory and sim.
 
 ``H(x) = P(Z > x) = erfc(x / sqrt 2) / 2`` with ``Z ~ N(0, 1)``; ``Dz`` is the standard
-Gaussian measure, integrated by Gauss-Hermite quadrature of configurable order.
+Gaussian measure, integrated by quadrature of configurable rule and number of nodes.
 """
 
 from collections.abc import Callable
@@ -13,26 +13,39 @@ import numpy as np
 from jax.scipy.special import log_ndtr, ndtr
 from jaxtyping import Array, ArrayLike, Float
 
-DEFAULT_ORDER = 161
+DEFAULT_NODES = 1001
+TRAPEZOID_HALF_WIDTH = 10.0
 
 
 @lru_cache(maxsize=None)
-def _hermite_e(order: int) -> tuple[np.ndarray, np.ndarray]:
-    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
-    return nodes, weights / np.sqrt(2 * np.pi)
+def _nodes(n: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    if rule == "hermite":
+        nodes, weights = np.polynomial.hermite_e.hermegauss(n)
+        return nodes, weights / np.sqrt(2 * np.pi)
+    nodes = np.linspace(-TRAPEZOID_HALF_WIDTH, TRAPEZOID_HALF_WIDTH, n)
+    return nodes, np.exp(-nodes**2 / 2) / np.sqrt(2 * np.pi) * (nodes[1] - nodes[0])
 
 
-def gauss_nodes(order: int = DEFAULT_ORDER) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
-    """Nodes z_i and weights w_i with sum_i w_i f(z_i) ~ E_z f(z), z ~ N(0, 1) (float64)."""
-    if order < 2:
-        raise ValueError(f"gauss_nodes(order={order}): order must be >= 2")
-    nodes, weights = _hermite_e(order)
+def gauss_nodes(n: int = DEFAULT_NODES, *, rule: str = "trapezoid"
+                ) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
+    """Nodes z_i and weights w_i with sum_i w_i f(z_i) ~ E_z f(z), z ~ N(0, 1) (float64).
+
+    ``rule="trapezoid"`` (default): uniform grid on [-10, 10]. For integrands analytic in a
+    strip of half-width w the error falls like exp(-2 pi w / h); the replica integrands
+    have boundary layers of width sqrt(1 - q), which this resolves (12 digits at q = 0.997
+    with n = 801) where Gauss-Hermite of order 300 is off in the second digit.
+    ``rule="hermite"``: Gauss-Hermite (probabilists'), exact for polynomials of degree < 2n."""
+    if n < 2 or rule not in ("trapezoid", "hermite"):
+        raise ValueError(f"gauss_nodes(n={n}, rule={rule!r}): n must be >= 2 and rule "
+                         "'trapezoid' or 'hermite'")
+    nodes, weights = _nodes(n, rule)
     return jnp.asarray(nodes, jnp.float64), jnp.asarray(weights, jnp.float64)
 
 
-def gauss_mean(f: Callable[[Array], Array], order: int = DEFAULT_ORDER) -> Array:
-    """$E_z f(z)$ for $z \\sim N(0,1)$ by Gauss-Hermite quadrature; f is written for one z."""
-    nodes, weights = gauss_nodes(order)
+def gauss_mean(f: Callable[[Array], Array], n: int = DEFAULT_NODES, *,
+               rule: str = "trapezoid") -> Array:
+    """$E_z f(z)$ for $z \\sim N(0,1)$ by quadrature (see ``gauss_nodes``); f takes one z."""
+    nodes, weights = gauss_nodes(n, rule=rule)
     return jnp.tensordot(weights, jax.vmap(f)(nodes), axes=1)
 
 

@@ -50,3 +50,151 @@ class TeacherStudent(eqx.Module):
     def __post_init__(self):
         self.alpha = _checked_alpha(self.alpha, "TeacherStudent")
         self.kappa = _checked_kappa(self.kappa, "TeacherStudent")
+
+
+# --- two-layer networks trained by gradient flow [P3] (DMFT capability) ---------------------
+
+# Hermite coefficients c_k (sigma = sum_k c_k He_k / sqrt(k!)) of the kernels used in [P3]:
+# h(q) = sum_k c_k^2 q^k.  Index k is the Hermite degree; c_0 = 0 (centred activation).
+TWO_LAYER_KERNELS: dict[str, tuple[float, ...]] = {
+    "cubic": (0.0, 0.9 ** 0.5, 0.0, 6.0 ** -0.5),  # h = 0.9 q + q^3/6 (mean-field figures)
+    "quad": (0.0, 0.9 ** 0.5, 0.5 ** 0.5),  # h = 0.9 q + q^2/2 (lazy figures)
+    "quad3": (0.0, 0.3 ** 0.5, 0.5 ** 0.5),  # h = 0.3 q + q^2/2 (App. H, fixed a)
+    "quad_small": (0.0, 0.1 ** 0.5, 0.5 ** 0.5),  # h = 0.1 q + q^2/2 (pure-noise checks)
+    "linear": (0.0, 1.0),  # h = q: the network *is* the Gaussian model
+}
+
+
+def _poly(coeffs: Array, x: Array) -> Array:
+    """$\\sum_k \\mathrm{coeffs}_k x^k$ (Horner; coeffs has a static length)."""
+    out = jnp.zeros_like(x)
+    for k in range(coeffs.shape[0] - 1, -1, -1):
+        out = out * x + coeffs[k]
+    return out
+
+
+def _poly_deriv(coeffs: Array) -> Array:
+    k = jnp.arange(1, coeffs.shape[0], dtype=coeffs.dtype)
+    return coeffs[1:] * k if coeffs.shape[0] > 1 else jnp.zeros((1,), coeffs.dtype)
+
+
+class TwoLayerGradientFlow(eqx.Module):
+    """Two-layer net $f(x) = \\frac1m\\sum_i a_i\\sigma(\\langle w_i,x\\rangle)$, $\\|w_i\\| = 1$,
+    trained by gradient flow on the square loss with time rescaled by n/d [P3 eq. 1.1-1.2];
+    $x\\sim N(0,I_d)$, $y = \\varphi(\\langle u,x\\rangle) + \\tau\\varepsilon$, $\\alpha = n/(md)$.
+
+    ``sigma_coeffs`` $c_k$ and ``target_coeffs`` $f_k$ are normalised Hermite coefficients
+    ($\\sigma = \\sum_k c_k He_k/\\sqrt{k!}$), so $h(q) = \\sum_k c_k^2 q^k$,
+    $\\hat\\varphi(v) = \\sum_k c_k f_k v^k$, $\\|\\varphi\\|^2 = \\sum_k f_k^2$ (pure noise: f = 0).
+    ``a0`` (m,) is a(0) (mean-field a0 = O(1), lazy a0 = gamma0 sqrt(m)); ``C0`` (m, m) and
+    ``v0`` (m,) are the initial overlaps $\\langle w_i,w_j\\rangle$, $\\langle u,w_i\\rangle$
+    (default I and 0). ``train_second_layer=False`` freezes a."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    tau: Float[Array, ""] = eqx.field(converter=f64)
+    sigma_coeffs: Float[Array, " K"] = eqx.field(converter=f64)
+    target_coeffs: Float[Array, " K"] = eqx.field(converter=f64)
+    a0: Float[Array, " m"] = eqx.field(converter=f64)
+    C0: Float[Array, "m m"] | None = None
+    v0: Float[Array, " m"] | None = None
+    train_second_layer: bool = eqx.field(static=True, default=True)
+
+    def __post_init__(self):
+        who = "TwoLayerGradientFlow"
+        # converters run after __post_init__ in equinox: convert explicitly here
+        self.alpha, self.tau, self.a0 = f64(self.alpha), f64(self.tau), f64(self.a0)
+        self.sigma_coeffs, self.target_coeffs = f64(self.sigma_coeffs), f64(self.target_coeffs)
+        if self.a0.ndim != 1 or self.a0.shape[0] < 1:
+            raise ValueError(f"{who}(a0=...): a0 must be a vector of length m >= 1, "
+                             f"got shape {self.a0.shape}")
+        m = self.a0.shape[0]
+        if self.sigma_coeffs.ndim != 1 or self.target_coeffs.ndim != 1:
+            raise ValueError(f"{who}: sigma_coeffs and target_coeffs must be 1-d Hermite "
+                             "coefficient vectors (index = degree)")
+        K = max(self.sigma_coeffs.shape[0], self.target_coeffs.shape[0], 2)
+        self.sigma_coeffs = jnp.pad(self.sigma_coeffs, (0, K - self.sigma_coeffs.shape[0]))
+        self.target_coeffs = jnp.pad(self.target_coeffs, (0, K - self.target_coeffs.shape[0]))
+        self.C0 = jnp.eye(m, dtype=jnp.float64) if self.C0 is None else f64(self.C0)
+        self.v0 = jnp.zeros((m,), jnp.float64) if self.v0 is None else f64(self.v0)
+        if self.C0.shape != (m, m) or self.v0.shape != (m,):
+            raise ValueError(f"{who}: C0 must be (m, m) and v0 (m,) with m = len(a0) = {m}, "
+                             f"got {self.C0.shape} and {self.v0.shape}")
+        self.alpha = _checked_alpha(self.alpha, who)
+        self.tau = eqx.error_if(self.tau, ~jnp.isfinite(self.tau) | (self.tau < 0),
+                                f"{who}(tau=...): the label-noise std tau must be finite and >= 0")
+        self.sigma_coeffs = eqx.error_if(
+            self.sigma_coeffs, self.sigma_coeffs[0] != 0,
+            f"{who}(sigma_coeffs=...): sigma must be centred, c_0 = 0 (E sigma(G) = 0)")
+        self.target_coeffs = eqx.error_if(
+            self.target_coeffs, self.target_coeffs[0] != 0,
+            f"{who}(target_coeffs=...): the target must be centred, f_0 = 0")
+        self.a0 = eqx.error_if(self.a0, ~jnp.all(jnp.isfinite(self.a0)),
+                               f"{who}(a0=...): a0 must be finite")
+        gram = jnp.block([[jnp.ones((1, 1)), self.v0[None, :]], [self.v0[:, None], self.C0]])
+        bad = ((jnp.max(jnp.abs(self.C0 - self.C0.T)) > 1e-12)
+               | (jnp.max(jnp.abs(jnp.diagonal(self.C0) - 1)) > 1e-12)
+               | (jnp.min(jnp.linalg.eigvalsh(gram)) < -1e-10))
+        self.C0 = eqx.error_if(
+            self.C0, bad, f"{who}(C0=..., v0=...): C0 must be symmetric with unit diagonal and "
+            "the Gram matrix [[1, v0^T], [v0, C0]] positive semi-definite")
+
+    @property
+    def m(self) -> int:
+        """Number of hidden units."""
+        return self.a0.shape[0]
+
+    @property
+    def n_over_d(self) -> Array:
+        """$\\bar\\alpha = n/d = \\alpha m$."""
+        return self.alpha * self.m
+
+    def h(self, q: ArrayLike) -> Array:
+        """$h(q) = E\\,\\sigma(G_1)\\sigma(G_q) = \\sum_k c_k^2 q^k$."""
+        return _poly(self.sigma_coeffs**2, jnp.asarray(q))
+
+    def h_prime(self, q: ArrayLike) -> Array:
+        """$h'(q)$."""
+        return _poly(_poly_deriv(self.sigma_coeffs**2), jnp.asarray(q))
+
+    def h_second(self, q: ArrayLike) -> Array:
+        """$h''(q)$."""
+        return _poly(_poly_deriv(_poly_deriv(self.sigma_coeffs**2)), jnp.asarray(q))
+
+    def phi_hat(self, v: ArrayLike) -> Array:
+        """$\\hat\\varphi(v) = E\\,\\sigma(\\langle w,x\\rangle)\\varphi(\\langle u,x\\rangle)
+        = \\sum_k c_k f_k v^k$ with $v = \\langle u,w\\rangle$."""
+        return _poly(self.sigma_coeffs * self.target_coeffs, jnp.asarray(v))
+
+    def phi_hat_prime(self, v: ArrayLike) -> Array:
+        """$\\hat\\varphi'(v)$."""
+        return _poly(_poly_deriv(self.sigma_coeffs * self.target_coeffs), jnp.asarray(v))
+
+    @property
+    def phi_norm2(self) -> Array:
+        """$\\|\\varphi\\|^2 = \\sum_k f_k^2$."""
+        return jnp.sum(self.target_coeffs**2)
+
+    @property
+    def is_symmetric(self) -> bool:
+        """Whether a0, C0, v0 are permutation symmetric (equal a_i, v_i, off-diagonal C)."""
+        m = self.m
+        off = self.C0[~jnp.eye(m, dtype=bool)] if m > 1 else jnp.zeros((1,))
+        return bool((jnp.ptp(self.a0) == 0) & (jnp.ptp(self.v0) == 0) & (jnp.ptp(off) == 0))
+
+
+def two_layer_preset(kernel: str, *, m: int, alpha: float, tau: float, a0: float | ArrayLike,
+                     teacher: bool = True, c0_offdiag: float = 0.0, v0: float = 0.0,
+                     train_second_layer: bool = True) -> TwoLayerGradientFlow:
+    """Preset of [P3]: sigma from ``TWO_LAYER_KERNELS[kernel]``, target phi = sigma
+    (``teacher=True``, so $\\hat\\varphi = h$) or pure noise; a(0) = a0 (scalar or (m,)),
+    C(0,0) = (1-c) I + c J with c = ``c0_offdiag``, v(0) = v0."""
+    if kernel not in TWO_LAYER_KERNELS:
+        raise ValueError(f"two_layer_preset(kernel={kernel!r}): kernel must be one of "
+                         f"{sorted(TWO_LAYER_KERNELS)}")
+    if not isinstance(m, int) or m < 1:
+        raise ValueError(f"two_layer_preset(m={m!r}): m must be an integer >= 1")
+    c = jnp.asarray(TWO_LAYER_KERNELS[kernel], jnp.float64)
+    a0 = jnp.broadcast_to(f64(a0), (m,))
+    C0 = (1 - c0_offdiag) * jnp.eye(m) + c0_offdiag * jnp.ones((m, m))
+    return TwoLayerGradientFlow(alpha, tau, c, c if teacher else jnp.zeros_like(c), a0,
+                                C0, jnp.full((m,), v0, jnp.float64), train_second_layer)

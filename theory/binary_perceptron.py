@@ -1,0 +1,205 @@
+"""Replica-symmetric theory of the binary perceptron: storage and teacher-student.
+
+Each free entropy is written once (DESIGN.md section 4); the saddle-point equations are its
+gradient, the thresholds are roots of augmented systems built from it by autodiff.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
+from atypical.observables import gen_error_from_overlap
+
+from .solve import SaddleSolution, damped_fixed_point, newton_saddle, raise_unconverged
+
+_EPS = 1e-14
+
+
+class RSOrderParams(eqx.Module):
+    """RS overlap $q = W^a\\cdot W^b/N$ between two solutions and its conjugate $\\hat q$."""
+
+    q: Float[Array, ""] = eqx.field(converter=f64)
+    q_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class TSOrderParams(eqx.Module):
+    """RS overlaps of teacher-student: $q$ between students, $R = W\\cdot W_T/N$ with the
+    teacher, and their conjugates."""
+
+    q: Float[Array, ""] = eqx.field(converter=f64)
+    R: Float[Array, ""] = eqx.field(converter=f64)
+    q_hat: Float[Array, ""] = eqx.field(converter=f64)
+    R_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+# ---------------------------------------------------------------- free entropies
+
+def free_entropy_storage(op: RSOrderParams, problem: BinaryStorage) -> Float[Array, ""]:
+    """RS free entropy of binary storage with margin kappa (Gardner-Derrida; Krauth-Mezard):
+    $\\phi = -\\hat q(1-q)/2 + E_z\\ln2\\cosh(\\sqrt{\\hat q}z)
+    + \\alpha E_z \\ln H((\\kappa-\\sqrt q z)/\\sqrt{1-q})$."""
+    entropic = -op.q_hat * (1 - op.q) / 2 + gauss_mean(
+        lambda z: log_2cosh(jnp.sqrt(op.q_hat) * z))
+    energetic = gauss_mean(
+        lambda z: log_H((problem.kappa - jnp.sqrt(op.q) * z) / jnp.sqrt(1 - op.q)))
+    return entropic + problem.alpha * energetic
+
+
+def free_entropy_teacher_student(op: TSOrderParams,
+                                 problem: TeacherStudent) -> Float[Array, ""]:
+    """RS free entropy of a binary student of a binary teacher (gauged to $W_T = +1$):
+    $\\phi = -\\hat q(1-q)/2 - \\hat R R + E_z\\ln2\\cosh(\\sqrt{\\hat q}z + \\hat R)
+    + 2\\alpha E_z H(-Rz/\\sqrt{q-R^2})\\ln H((\\kappa-\\sqrt q z)/\\sqrt{1-q})$."""
+    entropic = -op.q_hat * (1 - op.q) / 2 - op.R_hat * op.R + gauss_mean(
+        lambda z: log_2cosh(jnp.sqrt(op.q_hat) * z + op.R_hat))
+
+    def energetic(z):
+        teacher_agrees = H(-op.R * z / jnp.sqrt(op.q - op.R**2))
+        return 2 * teacher_agrees * log_H(
+            (problem.kappa - jnp.sqrt(op.q) * z) / jnp.sqrt(1 - op.q))
+
+    return entropic + problem.alpha * gauss_mean(energetic)
+
+
+def free_entropy_bayes(op: RSOrderParams, problem: TeacherStudent) -> Float[Array, ""]:
+    """Teacher-student free entropy on the Nishimori line $R = q$, $\\hat R = \\hat q$
+    (Bayes-optimal / Gibbs learning at kappa = 0, Gyorgyi 1990)."""
+    kappa = eqx.error_if(problem.kappa, problem.kappa != 0,
+                         "free_entropy_bayes: the Nishimori line needs kappa = 0")
+    nishimori = TSOrderParams(op.q, op.q, op.q_hat, op.q_hat)
+    return free_entropy_teacher_student(nishimori, TeacherStudent(problem.alpha, kappa))
+
+
+# -------------------------------------------- fixed-point maps (starting points only)
+# Each conjugate pair enters phi through a bilinear term M x x_hat, so grad phi = 0 reads
+# x = x - (dphi/dx_hat)/M, x_hat = x_hat - (dphi/dx)/M: the classic RS iteration, derived
+# from the same free entropy by autodiff.
+
+def _fixed_point_storage(op, problem):
+    g = jax.grad(free_entropy_storage)(op, problem)
+    return RSOrderParams(op.q - 2 * g.q_hat, op.q_hat - 2 * g.q)
+
+
+def _fixed_point_bayes(op, problem):
+    g = jax.grad(free_entropy_bayes)(op, problem)
+    return RSOrderParams(op.q + 2 * g.q_hat, op.q_hat + 2 * g.q)
+
+
+def _fixed_point_teacher_student(op, problem):
+    g = jax.grad(free_entropy_teacher_student)(op, problem)
+    return TSOrderParams(op.q - 2 * g.q_hat, op.R + g.R_hat,
+                         op.q_hat - 2 * g.q, op.R_hat + g.R)
+
+
+_RS_BOUNDS = (RSOrderParams(_EPS, _EPS), RSOrderParams(1 - _EPS, jnp.inf))
+_TS_BOUNDS = (TSOrderParams(_EPS, -1 + _EPS, _EPS, -jnp.inf),
+              TSOrderParams(1 - _EPS, 1 - _EPS, jnp.inf, jnp.inf))
+COLD_START_RS = RSOrderParams(0.01, 0.01)
+COLD_START_TS = TSOrderParams(0.01, 0.01, 0.01, 0.01)
+
+
+def _saddle(free_entropy, fixed_point, bounds, problem, init, damping, max_fp_steps):
+    start = damped_fixed_point(fixed_point, init, problem, damping=damping,
+                               max_steps=max_fp_steps)
+    return newton_saddle(free_entropy, start, problem, bounds=bounds)
+
+
+def saddle_storage(problem: BinaryStorage, init: RSOrderParams = COLD_START_RS, *,
+                   damping: float = 0.5, max_fp_steps: int = 2000) -> SaddleSolution:
+    """RS saddle point of binary storage: damped RS iteration from ``init``, then Newton.
+
+    Jit- and vmap-able; never throws (check ``converged``, or use :func:`solve_storage`)."""
+    return _saddle(free_entropy_storage, _fixed_point_storage, _RS_BOUNDS, problem, init,
+                   damping, max_fp_steps)
+
+
+def saddle_bayes(problem: TeacherStudent, init: RSOrderParams = COLD_START_RS, *,
+                 damping: float = 0.5, max_fp_steps: int = 2000) -> SaddleSolution:
+    """Saddle point on the Nishimori line (kappa = 0). From the cold start the iteration
+    follows the poorly generalizing branch, which exists up to the spinodal."""
+    return _saddle(free_entropy_bayes, _fixed_point_bayes, _RS_BOUNDS, problem, init,
+                   damping, max_fp_steps)
+
+
+def saddle_teacher_student(problem: TeacherStudent, init: TSOrderParams = COLD_START_TS,
+                           *, damping: float = 0.5,
+                           max_fp_steps: int = 2000) -> SaddleSolution:
+    """RS saddle point of teacher-student with margin kappa, in all four order parameters."""
+    return _saddle(free_entropy_teacher_student, _fixed_point_teacher_student, _TS_BOUNDS,
+                   problem, init, damping, max_fp_steps)
+
+
+# ----------------------------------------------------------------- public solvers
+
+_saddle_storage_grid = eqx.filter_jit(jax.vmap(saddle_storage))
+_saddle_ts_grid = eqx.filter_jit(jax.vmap(saddle_teacher_student))
+
+
+def _grid(alpha: ArrayLike, kappa: ArrayLike) -> tuple[Array, Array]:
+    alpha, kappa = jnp.broadcast_arrays(f64(alpha), f64(kappa))
+    return jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
+
+
+def solve_storage(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSolution:
+    """RS saddle points of binary storage on a grid (one jitted vmapped call).
+
+    ``alpha``, ``kappa`` broadcast; outputs have a leading grid axis. Raises
+    ``SaddlePointError`` naming every point where Newton did not reach |grad phi| < 1e-10."""
+    require_x64("solve_storage")
+    alpha, kappa = _grid(alpha, kappa)
+    sol = _saddle_storage_grid(BinaryStorage(alpha, kappa))
+    raise_unconverged("solve_storage", sol.converged, sol.residual, sol.newton_steps,
+                      alpha=alpha, kappa=kappa)
+    return sol
+
+
+def solve_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSolution:
+    """RS saddle points of teacher-student (poorly generalizing branch from the cold
+    start; four order parameters), on a grid, raising on non-convergence."""
+    require_x64("solve_teacher_student")
+    alpha, kappa = _grid(alpha, kappa)
+    sol = _saddle_ts_grid(TeacherStudent(alpha, kappa))
+    raise_unconverged("solve_teacher_student", sol.converged, sol.residual,
+                      sol.newton_steps, alpha=alpha, kappa=kappa)
+    return sol
+
+
+# ------------------------------------------------------ observables of a saddle point
+
+def stability_density(op: RSOrderParams | TSOrderParams, problem, delta: Float[Array, " n"]
+                      ) -> Float[Array, " n"]:
+    """RS density of the stabilities $\\Delta$ of a typical solution:
+    $p(\\Delta) = \\theta(\\Delta-\\kappa)\\int Dz\\, w(z)\\,
+    G((\\Delta-\\sqrt q z)/\\sqrt{1-q}) / (\\sqrt{1-q}\\,H((\\kappa-\\sqrt q z)/\\sqrt{1-q}))$
+    with $w = 1$ (storage) or $w = 2H(-Rz/\\sqrt{q-R^2})$ (teacher-student)."""
+    q, kappa = op.q, problem.kappa
+    s = jnp.sqrt(1 - q)
+
+    def weight(z):
+        if isinstance(op, TSOrderParams):
+            return 2 * H(-op.R * z / jnp.sqrt(q - op.R**2))
+        return jnp.ones_like(z)
+
+    def at_z(z):
+        log_g = -0.5 * ((delta - jnp.sqrt(q) * z) / s) ** 2 - 0.5 * jnp.log(2 * jnp.pi)
+        return weight(z) * jnp.exp(log_g - log_H((kappa - jnp.sqrt(q) * z) / s)) / s
+
+    return jnp.where(delta >= kappa, gauss_mean(at_z), 0.0)
+
+
+def stability_quadrature(op, problem, *, n: int = 4001, width: float = 12.0
+                         ) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
+    """Points $\\Delta_i$ on $[\\kappa, \\kappa + $ width$]$ and probability weights
+    $p(\\Delta_i)\\,\\delta\\Delta_i$ (trapezoid) of the RS stability density, ready for
+    ``atypical.observables.local_energy(points, d, weights)``."""
+    delta = problem.kappa + jnp.linspace(0.0, width, n, dtype=jnp.float64)
+    trapezoid = jnp.full(n, width / (n - 1)).at[jnp.array([0, -1])].mul(0.5)
+    return delta, stability_density(op, problem, delta) * trapezoid
+
+
+def gen_error(op: TSOrderParams) -> Array:
+    """Generalization error of a typical student, $\\arccos(R)/\\pi$."""
+    return gen_error_from_overlap(op.R)

@@ -1,0 +1,454 @@
+"""DMFT of two-layer gradient flow in the Gaussian model [P3] (physics/dmft_two_layer.md).
+
+The residual process is Gaussian, so each time step appends one row of every two-time
+kernel with no inner fixed point: causal time stepping on fixed-shape (N+1, N+1) buffers
+inside one ``lax.fori_loop``.  Two schemes share the code:
+
+* ``"euler"``: left-point sums, $R(t,t)=0$, $P = (1+\\eta\\Sigma_R)^{-1}$ (paper App. D.1);
+* ``"heun"``: trapezoid (Nystrom) quadrature of every memory integral, jumps of R on the
+  diagonal taken at their one-sided limits $R(t^+,t)=1$, Heun predictor-corrector in t.
+  Second order in the step size (tested).
+
+Blocks over hidden units are full m x m matrices, or, for permutation-symmetric data, the
+pair (diagonal, off-diagonal) of $X = X_d 1 + X_o (J - 1)$ (SymmDMFT, paper C.32-C.46), with
+the same algebra (product, transpose, sums) so both solvers run the same recursion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from atypical.errors import require_x64
+from atypical.problems import TwoLayerGradientFlow
+
+SCHEMES = ("euler", "heun")
+
+
+class DMFTBlowUpError(RuntimeError):
+    """The DMFT time stepping produced NaN/inf or left |C| <= 1; the message gives the step,
+    the step size and the stiffness estimate alpha max_i a_i^2 h'(1)."""
+
+
+# --------------------------------------------------------------------------------------------
+# block algebras: full m x m, or symmetric (diag, offdiag)
+# --------------------------------------------------------------------------------------------
+
+
+class _Full:
+    """Blocks ``(..., m, m)``, vectors ``(..., m)``."""
+
+    def __init__(self, m: int):
+        self.m, self.block, self.vec = m, (m, m), (m,)
+
+    def eye(self):
+        return jnp.eye(self.m, dtype=jnp.float64)
+
+    def outer(self, x, y):
+        nd = max(x.ndim, y.ndim)
+        return _lead(x, nd)[..., :, None] * _lead(y, nd)[..., None, :]
+
+    def diag(self, X):
+        return jnp.diagonal(X, axis1=-2, axis2=-1)
+
+    def T(self, X):
+        return jnp.swapaxes(X, -1, -2)
+
+    def set_diag(self, X, d):
+        e = jnp.eye(self.m, dtype=X.dtype)
+        return X * (1 - e) + d[..., :, None] * e
+
+    def mv(self, X, x):  # sum_l X_il x_l
+        return jnp.sum(X * x[..., None, :], axis=-1)
+
+    def sum_all(self, X):
+        return jnp.sum(X, axis=(-1, -2))
+
+    def vsum(self, x):
+        return jnp.sum(x, axis=-1)
+
+    def scale_rows(self, x, X):  # x_i X_ij
+        return _lead(x, X.ndim - 1)[..., :, None] * X
+
+    def scal(self, c, X):  # c[...] * X (scalar per leading index)
+        return c[..., None, None] * X
+
+    def kmat(self, K, X):  # sum_s K[s] @ X[s, j]
+        return jnp.einsum("sil,sjlk->jik", K, X)
+
+    def kmat_T(self, K, X):  # sum_s K[s] @ X[j, s]^T
+        return jnp.einsum("sil,jskl->jik", K, X)
+
+    def kvec(self, K, x):  # sum_s K[s] @ x[s]
+        return jnp.einsum("sil,sl->i", K, x)
+
+
+class _Sym:
+    """Blocks ``(..., 2)`` = (diagonal, off-diagonal), vectors ``(..., 1)``."""
+
+    def __init__(self, m: int):
+        self.m, self.block, self.vec = m, (2,), (1,)
+
+    def eye(self):
+        return jnp.array([1.0, 0.0])
+
+    def outer(self, x, y):
+        nd = max(x.ndim, y.ndim)
+        xy = _lead(x, nd) * _lead(y, nd)
+        return jnp.concatenate([xy, xy], axis=-1)
+
+    def diag(self, X):
+        return X[..., :1]
+
+    def T(self, X):
+        return X
+
+    def set_diag(self, X, d):
+        return jnp.concatenate([d, X[..., 1:]], axis=-1)
+
+    def mv(self, X, x):
+        return (X[..., :1] + (self.m - 1) * X[..., 1:]) * x
+
+    def sum_all(self, X):
+        return self.m * X[..., 0] + self.m * (self.m - 1) * X[..., 1]
+
+    def vsum(self, x):
+        return self.m * x[..., 0]
+
+    def scale_rows(self, x, X):
+        return _lead(x, X.ndim) * X
+
+    def scal(self, c, X):
+        return c[..., None] * X
+
+    def _prod(self, sub, K, X):
+        m = self.m
+        Kd, Ko, Xd, Xo = K[..., 0], K[..., 1], X[..., 0], X[..., 1]
+        d = jnp.einsum(sub, Kd, Xd) + (m - 1) * jnp.einsum(sub, Ko, Xo)
+        o = (jnp.einsum(sub, Kd, Xo) + jnp.einsum(sub, Ko, Xd)
+             + (m - 2) * jnp.einsum(sub, Ko, Xo))
+        return jnp.stack([d, o], axis=-1)
+
+    def kmat(self, K, X):
+        return self._prod("s,sj->j", K, X)
+
+    def kmat_T(self, K, X):
+        return self._prod("s,js->j", K, X)
+
+    def kvec(self, K, x):
+        return jnp.sum((K[..., :1] + (self.m - 1) * K[..., 1:]) * x, axis=0)
+
+
+def _lead(x, nd: int):
+    """Prepend unit axes so that x has nd dimensions (explicit rank promotion)."""
+    return jnp.reshape(x, (1,) * (nd - x.ndim) + x.shape)
+
+
+def _algebra(m: int, symmetric: bool):
+    return _Sym(m) if symmetric else _Full(m)
+
+
+# --------------------------------------------------------------------------------------------
+# solution container
+# --------------------------------------------------------------------------------------------
+
+
+class DMFTSolution(eqx.Module):
+    """DMFT kernels on the grid $t_k = k\\eta$, k = 0..N (paper C.19-C.25).
+
+    Blocks over hidden units are (m, m) (full) or (2,) = (diagonal, off-diagonal) when
+    ``symmetric``; per-unit vectors a, v, nu are (m,) or (1,).  ``R_A`` is the discrete
+    operator P with $\\int R_A(t,s) f(s)\\,ds \\approx \\sum_s P[t,s] f(s)$ (it contains the
+    $\\delta$ and the quadrature weights).  ``R`` stores $R(t_k, t_k)$ as $R(t^+,t) = 1$ for
+    ``heun`` and 0 for ``euler``.  Errors: $e_{tr} = -C_A(t,t)/2$, $e_{ts} = \\Sigma_C(t,t)/2$."""
+
+    t: Float[Array, " T"]
+    a: Float[Array, "T mv"]
+    v: Float[Array, "T mv"]
+    nu: Float[Array, "T mv"]
+    C: Float[Array, "T T ..."]
+    R: Float[Array, "T T ..."]
+    C_A: Float[Array, "T T"]
+    R_A: Float[Array, "T T"]
+    Sigma_C: Float[Array, "T T"]
+    Sigma_R: Float[Array, "T T"]
+    m: int = eqx.field(static=True)
+    symmetric: bool = eqx.field(static=True)
+    scheme: str = eqx.field(static=True)
+
+    @property
+    def train_error(self) -> Float[Array, " T"]:
+        """$e_{tr}(t) = -\\frac12 C_A(t,t)$ (C.24)."""
+        return -0.5 * jnp.diagonal(self.C_A)
+
+    @property
+    def test_error(self) -> Float[Array, " T"]:
+        """$e_{ts}(t) = \\frac12\\Sigma_C(t,t)$ (C.46/J.10)."""
+        return 0.5 * jnp.diagonal(self.Sigma_C)
+
+    @property
+    def C_equal_time(self) -> Float[Array, "T ..."]:
+        """$C(t,t)$, the Gram matrix of the first-layer rows."""
+        k = jnp.arange(self.t.shape[0])
+        return self.C[k, k]
+
+    def full_blocks(self, X: Array) -> Array:
+        """Expand (diag, offdiag) blocks ``(..., 2)`` to (m, m); identity for full blocks."""
+        if not self.symmetric:
+            return X
+        e = _lead(jnp.eye(self.m, dtype=X.dtype), X.ndim + 1)
+        return X[..., :1, None] * e + X[..., 1:, None] * (1 - e)
+
+    def full_vector(self, x: Array) -> Array:
+        """Expand a per-unit vector ``(..., 1)`` to ``(..., m)``; identity for full vectors."""
+        return jnp.broadcast_to(x, x.shape[:-1] + (self.m,)) if self.symmetric else x
+
+
+# --------------------------------------------------------------------------------------------
+# one row of the causal recursion
+# --------------------------------------------------------------------------------------------
+
+
+def _weights(i, T: int, scheme: str):
+    """Quadrature weights of $\\int_0^{t_i}$ on the grid (row i), zero beyond i."""
+    s = jnp.arange(T)
+    if scheme == "euler":
+        return (s < i).astype(jnp.float64)
+    w = jnp.where(s <= i, 1.0, 0.0)
+    w = jnp.where((s == 0) | (s == i), 0.5 * w, w)
+    return jnp.where(i == 0, jnp.zeros((T,)), w)
+
+
+def _row_eval(st: dict, i, prob: TwoLayerGradientFlow, alg, scheme: str, dt):
+    """Kernel rows at t_i (written into st) and the time derivatives of row i."""
+    T = st["a"].shape[0]
+    m = alg.m
+    rho = 1.0 if scheme == "heun" else 0.0
+    s = jnp.arange(T)
+    past, below = s <= i, s < i
+    w = _weights(i, T, scheme)
+    abar = prob.n_over_d
+    C_row, R_row = st["C"][i], st["R"][i]
+    a, v = st["a"], st["v"]
+    a_t, v_t = a[i], v[i]
+    bmask = past.reshape((T,) + (1,) * len(alg.block))
+
+    # residual process: Sigma_C, Sigma_R, P = (1 + S)^{-1}, C_A = -P Sigma_C P^T
+    aphi = alg.vsum(a * prob.phi_hat(v)) / m
+    aa = alg.outer(a_t, a)
+    SC_row = (prob.tau**2 + prob.phi_norm2 - aphi[i] - aphi
+              + alg.sum_all(aa * prob.h(C_row)) / m**2)
+    SC_row = jnp.where(past, SC_row, 0.0)
+    SR_row = jnp.where(past, alg.sum_all(aa * prob.h_prime(C_row) * R_row) / m**2, 0.0)
+    S = dt * w * SR_row
+    Sb = jnp.where(below, S, 0.0)
+    denom = 1.0 + S[i]
+    P_row = -(Sb @ st["P"]) / denom
+    P_row = jnp.where(below, P_row, 0.0).at[i].set(1.0 / denom)
+    P = st["P"].at[i].set(P_row)
+    Q = P @ SC_row  # Q[j] = sum_l P[j, l] Sigma_C[i, l]
+    CA_b = jnp.where(below, -(Q + Sb @ st["C_A"]) / denom, 0.0)
+    CA_ii = -(Q[i] + Sb @ CA_b) / denom
+    CA_row = CA_b.at[i].set(CA_ii)
+    st = dict(st, P=P,
+              C_A=st["C_A"].at[i].set(CA_row).at[:, i].set(CA_row),
+              Sigma_C=st["Sigma_C"].at[i].set(SC_row).at[:, i].set(SC_row),
+              Sigma_R=st["Sigma_R"].at[i].set(SR_row))
+
+    # memory kernels (the 1/m of the sums over units folded in), quadrature weights included
+    hp, hpp = prob.h_prime(C_row), prob.h_second(C_row)
+    pref = abar / m / m
+    KR = pref * aa * (alg.scal(P_row, hp) + alg.scal(dt * w * CA_row, hpp * R_row))
+    KC = pref * aa * alg.scal(dt * w * CA_row, hp)
+    KR = jnp.where(bmask, KR, 0.0)
+    KC = jnp.where(bmask, KC, 0.0)
+    sumP = jnp.sum(P_row)
+
+    # lower-endpoint values of the jump of R on the diagonal (see module docstring)
+    if scheme == "heun":
+        c_low = jnp.where(s == 0, 1.0, 0.5)  # R(s, t_j) at s = t_j in int_{t_j}^{t_i}
+        d_up = jnp.where(s == 0, 0.0, jnp.where(s == i, 1.0, 0.5))  # R(t_j, s) at s = t_j
+    else:
+        c_low = d_up = jnp.zeros((T,))
+
+    drift = (abar / m) * sumP * alg.outer(a_t * prob.phi_hat_prime(v_t), v)
+    FC0 = (drift - alg.kmat(KR, st["C"]) - alg.kmat_T(KC, st["R"])
+           - alg.scal(d_up - rho, KC))
+    nu = alg.diag(FC0[i])  # C_ii(t,t) = 1 fixes the Lagrange multiplier
+    FC = FC0 - alg.scale_rows(nu, C_row)
+    FR = -alg.kmat(KR, st["R"]) - alg.scal(c_low - rho, KR) - alg.scale_rows(nu, R_row)
+    if scheme == "heun":  # d/dt R(t, t') at t' = t^-: only the instantaneous force acts
+        K_delta = pref * alg.outer(a_t, a_t) * prob.h_prime(C_row[i])
+        FR = FR.at[i].set(-alg.scale_rows(nu, alg.eye()) - K_delta)
+    vdot = -nu * v_t + (abar / m) * sumP * a_t * prob.phi_hat_prime(v_t) - alg.kvec(KR, v)
+    if prob.train_second_layer:
+        fit = sumP * prob.phi_hat(v_t) - jnp.sum(
+            P_row[:, None] * alg.mv(prob.h(C_row), a), axis=0) / m
+        react = jnp.sum((dt * w * (-CA_row))[:, None] * alg.mv(hp * R_row, a), axis=0) / m
+        adot = (abar / m) * (fit + react)
+    else:
+        adot = jnp.zeros_like(a_t)
+    mask = past.reshape((T,) + (1,) * len(alg.block))
+    F = dict(C=jnp.where(mask, FC, 0.0), R=jnp.where(mask, FR, 0.0), a=adot, v=vdot, nu=nu)
+    return st, F
+
+
+def _write_row(st: dict, k, row: dict, alg):
+    T = st["a"].shape[0]
+    mask = (jnp.arange(T) <= k).reshape((T,) + (1,) * len(alg.block))
+    C_row = jnp.where(mask, row["C"], 0.0)
+    R_row = jnp.where(mask, row["R"], 0.0)
+    return dict(st, C=st["C"].at[k].set(C_row).at[:, k].set(alg.T(C_row)),
+                R=st["R"].at[k].set(R_row), a=st["a"].at[k].set(row["a"]),
+                v=st["v"].at[k].set(row["v"]))
+
+
+def _advance_row(st: dict, i, F: dict, Fp: dict | None, alg, scheme: str, dt):
+    """Row i+1 from row i: Euler with F, or trapezoid with (F + Fp)/2."""
+    T = st["a"].shape[0]
+    rho = 1.0 if scheme == "heun" else 0.0
+    s = jnp.arange(T)
+    bshape = (T,) + (1,) * len(alg.block)
+    FC, FR, fa, fv = F["C"], F["R"], F["a"], F["v"]
+    G = FC[i] + alg.T(FC[i])  # d/dt C(t,t)
+    if Fp is not None:
+        FC = 0.5 * (FC + Fp["C"])
+        FR = 0.5 * (FR + Fp["R"])
+        fa, fv = 0.5 * (fa + Fp["a"]), 0.5 * (fv + Fp["v"])
+        G = 0.5 * (G + Fp["C"][i + 1] + alg.T(Fp["C"][i + 1]))
+    C_i, R_i = st["C"][i], st["R"][i]
+    C_new = C_i + dt * FC
+    Ctt = alg.set_diag(C_i[i] + dt * G, jnp.ones(alg.vec))[None]
+    C_new = jnp.where((s == i + 1).reshape(bshape), Ctt, C_new)
+    R_start = jnp.where((s == i).reshape(bshape), alg.eye()[None], R_i)  # R(t_i^+, t_i) = 1
+    R_new = R_start + dt * FR
+    R_new = jnp.where((s == i + 1).reshape(bshape), rho * alg.eye()[None], R_new)
+    row = dict(C=C_new, R=R_new, a=st["a"][i] + dt * fa, v=st["v"][i] + dt * fv)
+    return _write_row(st, i + 1, row, alg)
+
+
+def _step(i, st, prob, alg, scheme, dt):
+    st, F = _row_eval(st, i, prob, alg, scheme, dt)
+    st = dict(st, nu=st["nu"].at[i].set(F["nu"]))
+    st = _advance_row(st, i, F, None, alg, scheme, dt)
+    if scheme == "heun":
+        st, Fp = _row_eval(st, i + 1, prob, alg, scheme, dt)
+        st = _advance_row(st, i, F, Fp, alg, scheme, dt)
+    return st
+
+
+@partial(jax.jit, static_argnames=("symmetric", "scheme"))
+def _advance(st, lo, hi, prob, dt, *, symmetric: bool, scheme: str):
+    alg = _algebra(prob.m, symmetric)
+    return jax.lax.fori_loop(lo, hi, lambda i, s: _step(i, s, prob, alg, scheme, dt), st)
+
+
+@partial(jax.jit, static_argnames=("symmetric", "scheme"))
+def _finish(st, prob, dt, *, symmetric: bool, scheme: str):
+    alg = _algebra(prob.m, symmetric)
+    N = st["a"].shape[0] - 1
+    st, F = _row_eval(st, N, prob, alg, scheme, dt)
+    return dict(st, nu=st["nu"].at[N].set(F["nu"]))
+
+
+def _initial_state(prob: TwoLayerGradientFlow, N: int, symmetric: bool, scheme: str) -> dict:
+    m, T = prob.m, N + 1
+    alg = _algebra(m, symmetric)
+    if symmetric:
+        c_off = prob.C0[0, 1] if m > 1 else jnp.zeros(())
+        C0 = jnp.stack([jnp.ones(()), c_off])
+        a0, v0 = prob.a0[:1], prob.v0[:1]
+    else:
+        C0, a0, v0 = prob.C0, prob.a0, prob.v0
+    rho = 1.0 if scheme == "heun" else 0.0
+    z = jnp.zeros((T, T), jnp.float64)
+    zb = jnp.zeros((T, T) + alg.block, jnp.float64)
+    zv = jnp.zeros((T,) + alg.vec, jnp.float64)
+    return dict(C=zb.at[0, 0].set(C0), R=zb.at[0, 0].set(rho * alg.eye()),
+                a=zv.at[0].set(a0), v=zv.at[0].set(v0), nu=zv,
+                P=z, C_A=z, Sigma_C=z, Sigma_R=z)
+
+
+def _fingerprint(prob, N, dt, symmetric, scheme) -> str:
+    h = hashlib.sha256()
+    for x in (prob.alpha, prob.tau, prob.sigma_coeffs, prob.target_coeffs, prob.a0, prob.C0,
+              prob.v0):
+        h.update(np.asarray(x, np.float64).tobytes())
+    h.update(repr((N, float(dt), symmetric, scheme, prob.train_second_layer)).encode())
+    return h.hexdigest()
+
+
+def _check_blowup(st: dict, done: int, prob, dt: float, where: str) -> None:
+    """Raise DMFTBlowUpError at the first step whose rows are non-finite or break |C| <= 1."""
+    a = np.asarray(st["a"][: done + 1])
+    Cabs = np.abs(np.asarray(st["C"][: done + 1, : done + 1]))
+    row_bad = ~np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
+    row_bad |= ~np.all(np.isfinite(np.asarray(st["v"][: done + 1]).reshape(done + 1, -1)),
+                       axis=1)
+    # Cauchy-Schwarz |C_ij(t,s)| <= 1; 1e-6 allows the O(dt^2) scheme error, blow-ups are O(1)
+    row_bad |= ~(np.nanmax(Cabs.reshape(done + 1, -1), axis=1) <= 1 + 1e-6)
+    if not row_bad.any():
+        return
+    k = int(np.argmax(row_bad))
+    a_prev = a[max(k - 1, 0)]
+    stiff = float(prob.alpha) * float(np.max(a_prev**2)) * float(prob.h_prime(1.0))
+    raise DMFTBlowUpError(
+        f"{where}: the DMFT blew up at step {k} (t = {k * dt:.6g}): non-finite values or "
+        f"|C| > 1; dt = {dt:.3g}, stiffness estimate alpha * max_i a_i^2 * h'(1) = "
+        f"{stiff:.4g} (dt * stiffness = {dt * stiff:.3g}); reduce dt below about "
+        f"{1.0 / max(stiff, 1e-300):.3g}")
+
+
+def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
+               scheme: str = "heun", symmetric: bool = False, cache: str | None = None,
+               chunk: int = 256) -> DMFTSolution:
+    """Gaussian-model DMFT of two-layer gradient flow on $t_k = k\\,dt \\le$ t_max [P3 C.19-C.46].
+
+    ``symmetric=True`` uses the permutation-symmetric reduction (needs equal a0, v0 and
+    off-diagonal C0).  ``scheme``: "heun" (trapezoid, O(dt^2)) or "euler" (O(dt), App. D.1).
+    Cost O(N^3) (symmetric) or O(N^3 m^3) (full) with N = t_max/dt; memory ~ 2 (N m)^2 doubles.
+    ``cache``: .npz path; the state is saved every ``chunk`` steps and a rerun resumes.
+    Raises DMFTBlowUpError (step, dt, stiffness) on NaN or |C| > 1."""
+    require_x64("solve_dmft")
+    where = f"solve_dmft(t_max={t_max}, dt={dt}, scheme={scheme!r})"
+    if scheme not in SCHEMES:
+        raise ValueError(f"solve_dmft(scheme={scheme!r}): scheme must be one of {SCHEMES}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"solve_dmft(dt={dt}): the step dt must be finite and > 0")
+    if not (np.isfinite(t_max) and t_max >= dt):
+        raise ValueError(f"solve_dmft(t_max={t_max}): t_max must be finite and >= dt = {dt}")
+    if symmetric and not problem.is_symmetric:
+        raise ValueError("solve_dmft(symmetric=True): the problem is not permutation symmetric "
+                         "(a0, v0 and the off-diagonal of C0 must be constant); use "
+                         "symmetric=False")
+    N = int(round(t_max / dt))
+    dt_a = jnp.asarray(dt, jnp.float64)
+    st, done = _initial_state(problem, N, symmetric, scheme), 0
+    key = _fingerprint(problem, N, dt, symmetric, scheme)
+    if cache is not None and os.path.exists(cache):
+        with np.load(cache) as z:
+            if str(z["fingerprint"]) == key:
+                st = {k: jnp.asarray(z[k]) for k in st}
+                done = int(z["done"])
+    kw = dict(symmetric=symmetric, scheme=scheme)
+    while done < N:
+        hi = min(done + chunk, N) if cache is not None else N
+        st = _advance(st, done, hi, problem, dt_a, **kw)
+        done = hi
+        if cache is not None:
+            tmp = cache + ".tmp.npz"
+            np.savez(tmp, fingerprint=key, done=done, **{k: np.asarray(x) for k, x in st.items()})
+            os.replace(tmp, cache)
+    st = _finish(st, problem, dt_a, **kw)
+    _check_blowup(st, N, problem, dt, where)
+    return DMFTSolution(t=dt * jnp.arange(N + 1, dtype=jnp.float64), a=st["a"], v=st["v"],
+                        nu=st["nu"], C=st["C"], R=st["R"], C_A=st["C_A"], R_A=st["P"],
+                        Sigma_C=st["Sigma_C"], Sigma_R=st["Sigma_R"], m=problem.m,
+                        symmetric=symmetric, scheme=scheme)

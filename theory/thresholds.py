@@ -1,0 +1,129 @@
+"""Thresholds as roots of augmented saddle-point systems, differentiable in the problem.
+
+Each threshold solves ``grad phi = 0`` jointly with one more condition in the unknowns
+(order parameters, alpha): ``phi = 0`` (entropy crisis: capacity, Gyorgyi's first-order
+transition) or ``det Hess phi = 0`` (spinodal: the branch folds). A coarse vmapped sweep
+brackets the threshold; Newton on the augmented system polishes it; implicit
+differentiation gives d(threshold)/d(parameter).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.flatten_util
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+
+from .binary_perceptron import (RSOrderParams, free_entropy_bayes, free_entropy_storage,
+                                saddle_bayes, saddle_storage)
+from .solve import newton_root, raise_unconverged
+
+
+class Threshold(eqx.Module):
+    """A threshold alpha with the order parameters there and the Newton diagnostics."""
+
+    alpha: Float[Array, ""]
+    order_params: RSOrderParams
+    residual: Float[Array, ""]
+    newton_steps: Array
+    converged: Array
+
+
+def _augmented(free_entropy, make_problem, condition):
+    """Equations (grad phi, condition) in the unknowns (order params, ln alpha); the log
+    keeps Newton's iterates at alpha > 0."""
+
+    def equations(x, param):
+        op, log_alpha = x
+        problem = make_problem(jnp.exp(log_alpha), param)
+        return jax.grad(free_entropy)(op, problem), condition(free_entropy, op, problem)
+
+    return equations
+
+
+def _entropy(free_entropy, op, problem):
+    return free_entropy(op, problem)
+
+
+def _hessian_det(free_entropy, op, problem):
+    flat, unravel = jax.flatten_util.ravel_pytree(op)
+    return jnp.linalg.det(jax.hessian(lambda v: free_entropy(unravel(v), problem))(flat))
+
+
+def _last_before(mask: Array, alphas: Array, ops):
+    """Grid point just before the first False of ``mask`` (the bracket's lower end)."""
+    i = jnp.maximum(jnp.argmin(jnp.append(mask, False)) - 1, 0)
+    return jax.tree.map(lambda x: x[i], ops), jnp.log(alphas[i])
+
+
+def _solve_threshold(equations, init, param) -> Threshold:
+    (op, log_alpha), residual, steps, converged = newton_root(equations, init, param)
+    return Threshold(jnp.exp(log_alpha), op, residual, steps, converged)
+
+
+def _check(result: Threshold, where: str, **coords) -> Threshold:
+    raise_unconverged(where, result.converged, result.residual, result.newton_steps, **coords)
+    return result
+
+
+_CAPACITY_GRID = jnp.geomspace(1e-3, 8.0, 96)
+
+
+@eqx.filter_jit
+def _storage_capacity(kappa: Array) -> Threshold:
+    problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
+    sweep = jax.vmap(saddle_storage)(problems)
+    start = _last_before(sweep.converged & (sweep.free_entropy > 0), _CAPACITY_GRID,
+                         sweep.order_params)
+    equations = _augmented(free_entropy_storage, BinaryStorage, _entropy)
+    return _solve_threshold(equations, start, kappa)
+
+
+def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
+    """RS capacity $\\alpha_c(\\kappa)$ of the binary perceptron: the alpha where the RS
+    entropy of margin-kappa solutions vanishes (Krauth-Mezard 1989: 0.833 at kappa = 0).
+
+    Differentiable in kappa (``jax.grad(lambda k: storage_capacity(k).alpha)``)."""
+    require_x64("storage_capacity")
+    kappa = f64(kappa)
+    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
+                         "storage_capacity(kappa=...): kappa must lie in [-2, 2] (the RS branch is tracked there)")
+    result = _storage_capacity(kappa)
+    if isinstance(kappa, jax.core.Tracer):
+        return result
+    return _check(result, "storage_capacity", kappa=kappa)
+
+
+_TS_GRID = jnp.linspace(0.9, 1.7, 81)
+
+
+def _bayes_problem(alpha, _):
+    return TeacherStudent(alpha, 0.0)
+
+
+@eqx.filter_jit
+def _ts_transitions() -> tuple[Threshold, Threshold]:
+    problems = TeacherStudent(_TS_GRID, jnp.zeros_like(_TS_GRID))
+    sweep = jax.vmap(saddle_bayes)(problems)
+    # the poorly generalizing branch: connected to small alpha, ends where the cold-start
+    # iteration first fails to stay on it
+    poor = jnp.cumprod(sweep.converged).astype(bool)
+    first = _solve_threshold(
+        _augmented(free_entropy_bayes, _bayes_problem, _entropy),
+        _last_before(poor & (sweep.free_entropy > 0), _TS_GRID, sweep.order_params), None)
+    spinodal = _solve_threshold(
+        _augmented(free_entropy_bayes, _bayes_problem, _hessian_det),
+        _last_before(poor, _TS_GRID, sweep.order_params), None)
+    return first, spinodal
+
+
+def teacher_student_transitions() -> tuple[Threshold, Threshold]:
+    """Bayes-optimal binary teacher-student (kappa = 0): the first-order transition to
+    perfect generalization, where the entropy of the poorly generalizing branch vanishes
+    (Gyorgyi 1990: 1.245), and the spinodal where that branch ends (about 1.493)."""
+    require_x64("teacher_student_transitions")
+    first, spinodal = _ts_transitions()
+    _check(first, "teacher_student_transitions (first order)", alpha=first.alpha)
+    _check(spinodal, "teacher_student_transitions (spinodal)", alpha=spinodal.alpha)
+    return first, spinodal
