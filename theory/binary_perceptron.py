@@ -13,7 +13,8 @@ from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from .solve import SaddleSolution, damped_fixed_point, newton_saddle, raise_unconverged
+from .solve import (SaddleSolution, continue_branch, damped_fixed_point, newton_saddle,
+                    raise_unconverged)
 
 _EPS = 1e-14
 
@@ -162,9 +163,34 @@ def solve_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSol
     require_x64("solve_teacher_student")
     alpha, kappa = _grid(alpha, kappa)
     sol = _saddle_ts_grid(TeacherStudent(alpha, kappa))
-    raise_unconverged("solve_teacher_student", sol.converged, sol.residual,
+    raise_unconverged("solve_teacher_student (poorly generalizing branch; at kappa = 0 it "
+                      "ends at the spinodal, alpha ~ 1.493)", sol.converged, sol.residual,
                       sol.newton_steps, alpha=alpha, kappa=kappa)
     return sol
+
+
+def follow_teacher_student(alpha: ArrayLike, kappa: float = 0.0, *,
+                           init: TSOrderParams | None = None) -> SaddleSolution:
+    """Continuation of one teacher-student branch along an increasing (or decreasing)
+    ``alpha`` grid, warm-started Newton in ``lax.scan``; ``init`` defaults to the cold-start
+    saddle at ``alpha[0]``. Past the branch's end ``converged`` is False (no raise)."""
+    require_x64("follow_teacher_student")
+    alpha = jnp.atleast_1d(f64(alpha))
+    problems = TeacherStudent(alpha, jnp.full_like(alpha, kappa))
+    if init is None:
+        init = saddle_teacher_student(TeacherStudent(alpha[0], kappa)).order_params
+    return _follow_ts(problems, init)
+
+
+@eqx.filter_jit
+def _follow_ts(problems, init):
+    return continue_branch(free_entropy_teacher_student, problems, init, bounds=_TS_BOUNDS)
+
+
+PERFECT_GENERALIZATION = TSOrderParams(1.0, 1.0, jnp.inf, jnp.inf)
+"""The q = R = 1 state of a binary student at kappa = 0: the teacher's own configuration,
+entropy 0 and generalization error 0 (an isolated point of binary weight space, not a
+stationary point in the interior; Gyorgyi 1990, Sompolinsky-Tishby-Seung 1990)."""
 
 
 # ------------------------------------------------------ observables of a saddle point

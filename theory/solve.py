@@ -102,3 +102,19 @@ def raise_unconverged(where: str, converged, residual, steps, **coords) -> None:
     more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
     raise SaddlePointError(f"{where}: no saddle point at {len(bad)} of {converged.size} "
                            "points:\n  " + "\n  ".join(lines) + more)
+
+
+def continue_branch(free_entropy: Callable, problems, init: PyTree, *,
+                    bounds: tuple[PyTree, PyTree] | None = None) -> SaddleSolution:
+    """Follow one branch of saddle points along a sequence of problems (leading axis),
+    each Newton solve warm-started from the previous solution (``lax.scan``).
+
+    Where Newton fails the previous solution is kept as the next start, so a branch that
+    ends (a spinodal) shows up as ``converged = False`` from there on."""
+
+    def step(start, problem):
+        sol = newton_saddle(free_entropy, start, problem, bounds=bounds)
+        keep = lambda new, old: jnp.where(sol.converged, new, old)
+        return jax.tree.map(keep, sol.order_params, start), sol
+
+    return jax.lax.scan(step, init, problems)[1]

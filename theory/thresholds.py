@@ -15,9 +15,9 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
-from .binary_perceptron import (RSOrderParams, free_entropy_bayes, free_entropy_storage,
-                                saddle_bayes, saddle_storage)
-from .solve import newton_root, raise_unconverged
+from .binary_perceptron import (_RS_BOUNDS, RSOrderParams, free_entropy_bayes,
+                                free_entropy_storage, saddle_bayes, saddle_storage)
+from .solve import continue_branch, newton_root, raise_unconverged
 
 
 class Threshold(eqx.Module):
@@ -30,13 +30,15 @@ class Threshold(eqx.Module):
     converged: Array
 
 
-def _augmented(free_entropy, make_problem, condition):
-    """Equations (grad phi, condition) in the unknowns (order params, ln alpha); the log
-    keeps Newton's iterates at alpha > 0."""
+def _augmented(free_entropy, condition):
+    """Equations (grad phi, condition) in the unknowns (order params, ln alpha), with the
+    other parameters taken from the problem passed as ``args``; the log keeps alpha > 0.
+    Trial alphas replace the field directly: a wild Newton iterate is a failed solve
+    (reported with its residual), not an input error."""
 
-    def equations(x, param):
+    def equations(x, base_problem):
         op, log_alpha = x
-        problem = make_problem(jnp.exp(log_alpha), param)
+        problem = eqx.tree_at(lambda p: p.alpha, base_problem, jnp.exp(log_alpha))
         return jax.grad(free_entropy)(op, problem), condition(free_entropy, op, problem)
 
     return equations
@@ -67,17 +69,25 @@ def _check(result: Threshold, where: str, **coords) -> Threshold:
     return result
 
 
-_CAPACITY_GRID = jnp.geomspace(1e-3, 8.0, 96)
+def _branch_sweep(free_entropy, saddle, problems):
+    """Cold start at the first (small) alpha, then continuation along the grid; the mask
+    marks the stretch connected to small alpha."""
+    first = saddle(jax.tree.map(lambda x: x[0], problems)).order_params
+    sweep = continue_branch(free_entropy, problems, first, bounds=_RS_BOUNDS)
+    return sweep, jnp.cumprod(sweep.converged).astype(bool)
+
+
+_CAPACITY_GRID = jnp.geomspace(1e-3, 30.0, 400)
 
 
 @eqx.filter_jit
 def _storage_capacity(kappa: Array) -> Threshold:
     problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
-    sweep = jax.vmap(saddle_storage)(problems)
-    start = _last_before(sweep.converged & (sweep.free_entropy > 0), _CAPACITY_GRID,
+    sweep, branch = _branch_sweep(free_entropy_storage, saddle_storage, problems)
+    start = _last_before(branch & (sweep.free_entropy > 0), _CAPACITY_GRID,
                          sweep.order_params)
-    equations = _augmented(free_entropy_storage, BinaryStorage, _entropy)
-    return _solve_threshold(equations, start, kappa)
+    equations = _augmented(free_entropy_storage, _entropy)
+    return _solve_threshold(equations, start, BinaryStorage(1.0, kappa))
 
 
 def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
@@ -95,26 +105,21 @@ def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
     return _check(result, "storage_capacity", kappa=kappa)
 
 
-_TS_GRID = jnp.linspace(0.9, 1.7, 81)
-
-
-def _bayes_problem(alpha, _):
-    return TeacherStudent(alpha, 0.0)
+_TS_GRID = jnp.linspace(0.5, 1.7, 49)
 
 
 @eqx.filter_jit
 def _ts_transitions() -> tuple[Threshold, Threshold]:
     problems = TeacherStudent(_TS_GRID, jnp.zeros_like(_TS_GRID))
-    sweep = jax.vmap(saddle_bayes)(problems)
-    # the poorly generalizing branch: connected to small alpha, ends where the cold-start
-    # iteration first fails to stay on it
-    poor = jnp.cumprod(sweep.converged).astype(bool)
+    # the poorly generalizing branch, followed from small alpha until it ends
+    sweep, poor = _branch_sweep(free_entropy_bayes, saddle_bayes, problems)
     first = _solve_threshold(
-        _augmented(free_entropy_bayes, _bayes_problem, _entropy),
-        _last_before(poor & (sweep.free_entropy > 0), _TS_GRID, sweep.order_params), None)
+        _augmented(free_entropy_bayes, _entropy),
+        _last_before(poor & (sweep.free_entropy > 0), _TS_GRID, sweep.order_params),
+        TeacherStudent(1.0, 0.0))
     spinodal = _solve_threshold(
-        _augmented(free_entropy_bayes, _bayes_problem, _hessian_det),
-        _last_before(poor, _TS_GRID, sweep.order_params), None)
+        _augmented(free_entropy_bayes, _hessian_det),
+        _last_before(poor, _TS_GRID, sweep.order_params), TeacherStudent(1.0, 0.0))
     return first, spinodal
 
 

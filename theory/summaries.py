@@ -1,0 +1,83 @@
+"""Plain-dict summaries of theory results (what the CLI prints and the figures cache)."""
+
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .binary_perceptron import (PERFECT_GENERALIZATION, gen_error, solve_storage,
+                                solve_teacher_student)
+from .thresholds import storage_capacity, teacher_student_transitions
+
+
+def _row(sol, i: int, **extra) -> dict:
+    op = jax.tree.map(lambda x: float(x[i]), sol.order_params)
+    row = {"entropy": float(sol.free_entropy[i]), "q": op.q, "qhat": op.q_hat}
+    row.update(extra)
+    row.update(converged=bool(sol.converged[i]), residual=float(sol.residual[i]),
+               newton_steps=int(sol.newton_steps[i]))
+    return row
+
+
+def rs_summary(task: str, alpha: np.ndarray, kappa: float = 0.0,
+               branch: str = "equilibrium") -> list[dict]:
+    """One dict per alpha: entropy, q, qhat, converged, residual (teacher-student adds R,
+    Rhat, gen_error and the branch label)."""
+    if task == "storage":
+        sol = solve_storage(alpha, kappa)
+        return [_row(sol, i, alpha=float(a), kappa=kappa) for i, a in enumerate(alpha)]
+    if branch not in ("equilibrium", "poor", "good"):
+        raise ValueError(f"rs_summary(branch={branch!r}): must be equilibrium, poor or good")
+    if branch != "poor" and kappa != 0:
+        raise ValueError(f"rs_summary(kappa={kappa}, branch={branch!r}): the perfectly "
+                         "generalizing branch q = R = 1 exists only at kappa = 0; use "
+                         "--branch poor")
+    alpha = np.asarray(alpha, dtype=float)
+    good = np.full(alpha.shape, branch == "good")
+    if branch == "equilibrium":
+        good = alpha >= _alpha_first_order()
+    rows = [_perfect_row(a) for a in alpha]
+    if not good.all():
+        poor_alpha = alpha[~good]
+        sol = solve_teacher_student(poor_alpha, kappa)
+        poor_rows = iter(
+            _row(sol, i, alpha=float(a), kappa=kappa, R=float(sol.order_params.R[i]),
+                 Rhat=float(sol.order_params.R_hat[i]),
+                 gen_error=float(gen_error(sol.order_params)[i]), branch="poor")
+            for i, a in enumerate(poor_alpha))
+        rows = [row if g else next(poor_rows) for row, g in zip(rows, good)]
+    return rows
+
+
+@lru_cache(maxsize=1)
+def _alpha_first_order() -> float:
+    return float(teacher_student_transitions()[0].alpha)
+
+
+def _perfect_row(alpha: float) -> dict:
+    op = PERFECT_GENERALIZATION
+    return {"entropy": 0.0, "q": float(op.q), "qhat": float(op.q_hat), "alpha": float(alpha),
+            "kappa": 0.0, "R": float(op.R), "Rhat": float(op.R_hat),
+            "gen_error": float(gen_error(op)), "branch": "good", "converged": True,
+            "residual": 0.0, "newton_steps": 0}
+
+
+def capacity_summary(kappa: float) -> dict:
+    """alpha_c(kappa), the order parameters there and d alpha_c / d kappa (implicit)."""
+    result = storage_capacity(kappa)
+    slope = jax.grad(lambda k: storage_capacity(k).alpha)(jnp.float64(kappa))
+    return {"alpha_c": float(result.alpha), "kappa": kappa,
+            "q": float(result.order_params.q), "qhat": float(result.order_params.q_hat),
+            "dalpha_c_dkappa": float(slope), "residual": float(result.residual),
+            "converged": bool(result.converged)}
+
+
+def transitions_summary() -> dict:
+    """Gyorgyi's first-order transition and the spinodal of the poor branch, with q."""
+    first, spinodal = teacher_student_transitions()
+    return {"alpha_first_order": float(first.alpha), "alpha_spinodal": float(spinodal.alpha),
+            "q_first_order": float(first.order_params.q),
+            "q_spinodal": float(spinodal.order_params.q),
+            "residual": max(float(first.residual), float(spinodal.residual)),
+            "converged": bool(first.converged & spinodal.converged)}
