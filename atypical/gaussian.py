@@ -35,9 +35,11 @@ def gauss_nodes(n: int = DEFAULT_NODES, *, rule: str = "trapezoid"
     have boundary layers of width sqrt(1 - q), which this resolves (12 digits at q = 0.997
     with n = 801) where Gauss-Hermite of order 300 is off in the second digit.
     ``rule="hermite"``: Gauss-Hermite (probabilists'), exact for polynomials of degree < 2n."""
-    if n < 2 or rule not in ("trapezoid", "hermite"):
-        raise ValueError(f"gauss_nodes(n={n}, rule={rule!r}): n must be >= 2 and rule "
-                         "'trapezoid' or 'hermite'")
+    if rule not in ("trapezoid", "hermite"):
+        raise ValueError(f"gauss_nodes(rule={rule!r}): rule must be 'trapezoid' or 'hermite'")
+    if not 2 <= n <= (150 if rule == "hermite" else 10**6):
+        raise ValueError(f"gauss_nodes(n={n}, rule={rule!r}): n must be >= 2 (and <= 150 "
+                         "for Gauss-Hermite, whose nodes overflow in float64 beyond)")
     nodes, weights = _nodes(n, rule)
     return jnp.asarray(nodes, jnp.float64), jnp.asarray(weights, jnp.float64)
 

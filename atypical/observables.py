@@ -4,6 +4,7 @@ Conventions: N binary weights, Hamming distance d as a fraction of N, overlaps n
 1, stabilities $\\Delta = y\\,W\\cdot\\xi/\\sqrt N$, entropies per weight in nats.
 """
 
+import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
@@ -51,6 +52,8 @@ def local_energy(stabilities: Float[Array, " P"], d: ArrayLike,
     ``d`` may carry leading batch axes; it must lie in (0, 1/2]."""
     stabilities = jnp.asarray(stabilities)
     d = jnp.asarray(d, stabilities.dtype)
+    d = eqx.error_if(d, (d <= 0) | (d > 0.5),
+                     "local_energy(d=...): the flipped fraction d must lie in (0, 1/2]")
     if weights is None:
         weights = jnp.full(stabilities.shape, 1 / stabilities.shape[-1], stabilities.dtype)
     excess = (flip_error_probability(stabilities, d[..., None])

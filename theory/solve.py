@@ -109,12 +109,15 @@ def continue_branch(free_entropy: Callable, problems, init: PyTree, *,
     """Follow one branch of saddle points along a sequence of problems (leading axis),
     each Newton solve warm-started from the previous solution (``lax.scan``).
 
-    Where Newton fails the previous solution is kept as the next start, so a branch that
-    ends (a spinodal) shows up as ``converged = False`` from there on."""
+    The branch ends at the first failure (a spinodal): from there on ``converged`` is
+    False, even if Newton later lands on some other stationary point."""
 
-    def step(start, problem):
+    def step(carry, problem):
+        start, alive = carry
         sol = newton_saddle(free_entropy, start, problem, bounds=bounds)
-        keep = lambda new, old: jnp.where(sol.converged, new, old)
-        return jax.tree.map(keep, sol.order_params, start), sol
+        alive = alive & sol.converged
+        keep = lambda new, old: jnp.where(alive, new, old)
+        return (jax.tree.map(keep, sol.order_params, start), alive), eqx.tree_at(
+            lambda s: s.converged, sol, alive)
 
-    return jax.lax.scan(step, init, problems)[1]
+    return jax.lax.scan(step, (init, jnp.array(True)), problems)[1]

@@ -1,0 +1,56 @@
+"""Thresholds: literature values and implicit derivatives."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import theory
+
+
+@pytest.fixture(scope="module")
+def transitions():
+    return theory.teacher_student_transitions()
+
+
+def test_krauth_mezard_capacity():
+    # Krauth & Mezard, J. Phys. France 50, 3057 (1989): alpha_c = 0.833 at kappa = 0
+    result = theory.storage_capacity(0.0)
+    assert round(float(result.alpha), 3) == 0.833
+    assert float(result.residual) < 1e-10
+
+
+def test_capacity_derivative_matches_finite_differences():
+    slope = jax.grad(lambda k: theory.storage_capacity(k).alpha)(jnp.float64(0.3))
+    h = 1e-4
+    central = (theory.storage_capacity(0.3 + h).alpha
+               - theory.storage_capacity(0.3 - h).alpha) / (2 * h)
+    # O(h^2) truncation ~1e-8 with alpha_c'' ~ 1; rounding 1e-15/h ~ 1e-11
+    assert float(slope) == pytest.approx(float(central), abs=1e-7)
+    assert float(slope) < 0
+
+
+def test_capacity_decreases_with_margin():
+    caps = [float(theory.storage_capacity(k).alpha) for k in (-0.5, 0.0, 0.5, 1.0)]
+    assert caps == sorted(caps, reverse=True)
+
+
+def test_capacity_rejects_out_of_range_margin():
+    with pytest.raises(Exception, match=r"kappa must lie in \[-2, 2\]"):
+        theory.storage_capacity(5.0)
+
+
+def test_gyorgyi_first_order_transition(transitions):
+    # Gyorgyi, Phys. Rev. A 41, 7097 (1990); Sompolinsky, Tishby & Seung, PRL 65, 1683
+    # (1990): the poor branch's entropy vanishes at alpha = 1.245
+    first, _ = transitions
+    assert round(float(first.alpha), 3) == 1.245
+    assert float(first.residual) < 1e-10
+
+
+def test_spinodal_of_poor_branch(transitions):
+    # Sompolinsky, Tishby & Seung (1990): the metastable branch ends near alpha = 1.49
+    # (quoted 1.493 in the later literature)
+    first, spinodal = transitions
+    assert round(float(spinodal.alpha), 2) == 1.49
+    assert round(float(spinodal.alpha), 3) == 1.493
+    assert float(spinodal.order_params.q) > float(first.order_params.q)
