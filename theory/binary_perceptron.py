@@ -109,7 +109,7 @@ def _saddle(free_entropy, fixed_point, bounds, problem, init, damping, max_fp_st
 
 
 def saddle_storage(problem: BinaryStorage, init: RSOrderParams = COLD_START_RS, *,
-                   damping: float = 0.5, max_fp_steps: int = 2000) -> SaddleSolution:
+                   damping: float = 0.5, max_fp_steps: int = 40) -> SaddleSolution:
     """RS saddle point of binary storage: damped RS iteration from ``init``, then Newton.
 
     Jit- and vmap-able; never throws (check ``converged``, or use :func:`solve_storage`)."""
@@ -118,7 +118,7 @@ def saddle_storage(problem: BinaryStorage, init: RSOrderParams = COLD_START_RS, 
 
 
 def saddle_bayes(problem: TeacherStudent, init: RSOrderParams = COLD_START_RS, *,
-                 damping: float = 0.5, max_fp_steps: int = 2000) -> SaddleSolution:
+                 damping: float = 0.5, max_fp_steps: int = 40) -> SaddleSolution:
     """Saddle point on the Nishimori line (kappa = 0). From the cold start the iteration
     follows the poorly generalizing branch, which exists up to the spinodal."""
     return _saddle(free_entropy_bayes, _fixed_point_bayes, _RS_BOUNDS, problem, init,
@@ -127,7 +127,7 @@ def saddle_bayes(problem: TeacherStudent, init: RSOrderParams = COLD_START_RS, *
 
 def saddle_teacher_student(problem: TeacherStudent, init: TSOrderParams = COLD_START_TS,
                            *, damping: float = 0.5,
-                           max_fp_steps: int = 2000) -> SaddleSolution:
+                           max_fp_steps: int = 40) -> SaddleSolution:
     """RS saddle point of teacher-student with margin kappa, in all four order parameters."""
     return _saddle(free_entropy_teacher_student, _fixed_point_teacher_student, _TS_BOUNDS,
                    problem, init, damping, max_fp_steps)

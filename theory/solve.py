@@ -39,10 +39,10 @@ def residual_norm(tree: PyTree) -> Array:
 
 
 def damped_fixed_point(step: Callable, init: PyTree, problem, *, damping: float,
-                       max_steps: int, tol: float = 1e-9) -> PyTree:
-    """Iterate $x \\leftarrow (1-\\eta)x + \\eta F(x)$ until the update is below ``tol``.
-
-    Used only to bring a cold start into Newton's basin; convergence is judged by Newton."""
+                       max_steps: int, tol: float = 1e-6) -> PyTree:
+    """Iterate $x \\leftarrow (1-\\eta)x + \\eta F(x)$ until the update is below ``tol``
+    or for ``max_steps``: only to bring a cold start into Newton's basin (a few tens of
+    steps suffice; under vmap the slowest point sets the cost). Newton judges convergence."""
 
     def cond(carry):
         i, _, change = carry
