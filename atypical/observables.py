@@ -56,6 +56,7 @@ def local_energy(stabilities: Float[Array, " P"], d: ArrayLike,
                      "local_energy(d=...): the flipped fraction d must lie in (0, 1/2]")
     if weights is None:
         weights = jnp.full(stabilities.shape, 1 / stabilities.shape[-1], stabilities.dtype)
-    excess = (flip_error_probability(stabilities, d[..., None])
-              - (stabilities < 0).astype(stabilities.dtype))
-    return jnp.sum(weights * excess, axis=-1)
+    expand = lambda x: jnp.reshape(x, (1,) * d.ndim + x.shape)  # explicit rank broadcast
+    excess = (flip_error_probability(expand(stabilities), d[..., None])
+              - expand((stabilities < 0).astype(stabilities.dtype)))
+    return jnp.sum(expand(weights) * excess, axis=-1)

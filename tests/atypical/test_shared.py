@@ -119,3 +119,12 @@ def test_results_cache_resumes(tmp_path):
     assert cache.get_or_compute("pt", {"alpha": 0.5}, compute) == {"x": [1.0, 2.0]}
     cache.get_or_compute("pt", {"alpha": 0.6}, compute)
     assert len(calls) == 2
+
+
+def test_local_energy_broadcasts_batched_d():
+    delta = jnp.array([0.5, 1.0, 2.0])
+    d = jnp.array([[0.1, 0.2], [0.3, 0.5]])
+    batched = atypical.local_energy(delta, d)
+    assert batched.shape == (2, 2)
+    assert float(batched[1, 0]) == pytest.approx(float(atypical.local_energy(delta, 0.3)))
+    assert float(batched[1, 1]) == pytest.approx(0.5)  # d = 1/2: a random guess
