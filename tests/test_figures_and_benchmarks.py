@@ -1,0 +1,28 @@
+"""Smoke runs of the figure scripts and benchmarks in their --quick modes (slow)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_fig1_quick(tmp_path):
+    from paper_figures import fig1_rs_overlay
+
+    fig1_rs_overlay.main(["--quick", "--out", str(tmp_path)])
+    for suffix in ("png", "pdf"):
+        assert (tmp_path / f"fig1_rs_overlay.{suffix}").stat().st_size > 10_000
+    cached = list((tmp_path / "cache" / "quick").glob("*.json"))
+    assert cached  # a rerun reads these instead of recomputing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("bench_*.py")))
+def test_benchmark_quick(script):
+    done = subprocess.run([sys.executable, script, "--quick"], cwd=ROOT / "benchmarks",
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-2000:]
