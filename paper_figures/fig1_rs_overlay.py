@@ -26,7 +26,7 @@ from atypical.results import ResultsCache
 FULL = dict(kappas=(0.0, 0.3, 0.6), enum_N=(15, 19, 23), enum_instances=48,
             enum_alpha=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
             ts_enum_alpha=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),
-            sgd_N=1001, sgd_replicas=16, sgd_alpha=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0),
+            sgd_N=1001, sgd_replicas=16, sgd_alpha=(0.5, 1.0, 1.5, 2.0),
             le_alpha=0.5, le_samples=64)
 QUICK = dict(kappas=(0.0, 0.5), enum_N=(11, 13), enum_instances=6,
              enum_alpha=(0.2, 0.5), ts_enum_alpha=(0.5, 1.5),
@@ -169,8 +169,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     top = max(cfg["sgd_alpha"] + cfg["ts_enum_alpha"]) * 1.05
     theory_line(ax, [ts["alpha_first_order"], top], [0, 0], color="k", lw=2.5,
                 label=r"perfect generalization ($q=R=1$)")
-    for x, name, y in [(ts["alpha_first_order"], "first order", 0.47),
-                       (ts["alpha_spinodal"], "spinodal", 0.38)]:
+    for x, name, y in [(ts["alpha_first_order"], "first order", 0.16),
+                       (ts["alpha_spinodal"], "spinodal", 0.25)]:
         ax.axvline(x, color="gray", ls=":", lw=1)
         ax.text(x, y, f" {name}\n {x:.3f}", fontsize=8, color="gray", va="top")
     for c, m, N in zip(colors, markers, cfg["enum_N"]):
@@ -183,7 +183,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                 label=f"SGD, N={cfg['sgd_N']}")
     ax.set(xlabel=r"$\alpha = P/N$", ylabel=r"generalization error $\arccos(R)/\pi$",
            title="(b) teacher-student", ylim=(-0.01, 0.5))
-    ax.legend()
+    ax.legend(loc="upper right")
 
     ax = axes[2]
     theory_line(ax, D_GRID, res["le_theory"], color="k",
