@@ -50,7 +50,9 @@ def enumeration_point(task: str, N: int, alpha: float, kappa: float, instances: 
     problem = (atypical.BinaryStorage(alpha, kappa) if task == "storage"
                else atypical.TeacherStudent(alpha))
     result = sim.enumerate_instances(jax.random.key(seed), problem, N, instances)
-    out = dict(sat_fraction=result.sat_fraction, entropy=result.entropy_stats[:2])
+    # at finite N, P = round(alpha N): the markers sit at their own alpha = P/N
+    out = dict(alpha=result.P / N, sat_fraction=result.sat_fraction,
+               entropy=result.entropy_stats[:2])
     if task == "teacher-student":
         out["gibbs_gen_error"] = result.gibbs_gen_error_stats[:2]
     return out
@@ -128,7 +130,7 @@ def compute(cfg: dict, cache: ResultsCache, seed: int) -> dict:
         else:
             task, N, a, k = job
             params = dict(task=task, N=N, alpha=a, kappa=k,
-                          instances=cfg["enum_instances"], seed=seed)
+                          instances=cfg["enum_instances"], seed=seed, version=2)
             out["enum"][job] = cache.get_or_compute(
                 "enum", params, lambda: enumeration_point(task, N, a, k,
                                                           cfg["enum_instances"], seed))
@@ -149,8 +151,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
         theory_line(ax, curve["alpha"], curve["entropy"], color=c,
                     label=rf"RS, $\kappa={kappa:g}$ ($\alpha_c={curve['alpha_c']:.3f}$)")
         for m, N in zip(markers, cfg["enum_N"]):
-            pts = [(a, *res["enum"][("storage", N, a, kappa)]["entropy"])
-                   for a in cfg["enum_alpha"]]
+            pts = [(p["alpha"], *p["entropy"]) for p in
+                   (res["enum"][("storage", N, a, kappa)] for a in cfg["enum_alpha"])]
             pts = np.array([p for p in pts if np.isfinite(p[1])])
             sim_markers(ax, pts[:, 0], pts[:, 1], pts[:, 2], color=c, fmt=m,
                         label=f"enumeration N={N}" if kappa == cfg["kappas"][0] else None)
@@ -174,8 +176,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
         ax.axvline(x, color="gray", ls=":", lw=1)
         ax.text(x, y, f" {name}\n {x:.3f}", fontsize=8, color="gray", va="top")
     for c, m, N in zip(colors, markers, cfg["enum_N"]):
-        pts = np.array([(a, *res["enum"][("teacher-student", N, a, 0.0)]["gibbs_gen_error"])
-                        for a in cfg["ts_enum_alpha"]])
+        pts = np.array([(p["alpha"], *p["gibbs_gen_error"]) for p in
+                        (res["enum"][("teacher-student", N, a, 0.0)] for a in cfg["ts_enum_alpha"])])
         sim_markers(ax, pts[:, 0], pts[:, 1], pts[:, 2], color=c, fmt=m,
                     label=f"Gibbs, enumeration N={N}")
     sgd = np.array([(a, *res["sgd"][a]["gen_error"]) for a in cfg["sgd_alpha"]])
