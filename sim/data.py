@@ -4,6 +4,8 @@ Examples $\\xi \\sim N(0, I_N)$; sizes are Python ints fixed before any jitted c
 $P = \\mathrm{round}(\\alpha N)$. The same key gives the same data (threefry is portable).
 """
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -45,12 +47,28 @@ def _labels_of(xi: Float[Array, "P N"], W_T: Float[Array, " N"]) -> Float[Array,
     return jnp.where(xi @ W_T >= 0, 1, -1).astype(xi.dtype)
 
 
-def sample_storage(key: PRNGKeyArray, problem: BinaryStorage, N: int, *,
-                   dtype: DTypeLike = jnp.float32) -> Dataset:
-    """Storage data: $\\xi_\\mu \\sim N(0, I_N)$, $y_\\mu = \\pm1$ uniform, $P = \\mathrm{round}(\\alpha N)$."""
-    P = n_examples(problem.alpha, N, "sample_storage")
+# jitted with the sizes static: one small compilation per shape instead of eager op-by-op
+# dispatch (seconds under vmap); the public functions compute P from the concrete alpha
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _storage(key, P: int, N: int, dtype) -> Dataset:
     k_xi, k_y = jr.split(key)
     return Dataset(xi=jr.normal(k_xi, (P, N), dtype), y=jr.rademacher(k_y, (P,), dtype))
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _teacher_student(key, P: int, N: int, dtype) -> Dataset:
+    k_T, k_xi = jr.split(key)
+    W_T = jr.rademacher(k_T, (N,), dtype)
+    xi = jr.normal(k_xi, (P, N), dtype)
+    return Dataset(xi=xi, y=_labels_of(xi, W_T), W_T=W_T)
+
+
+def sample_storage(key: PRNGKeyArray, problem: BinaryStorage, N: int, *,
+                   dtype: DTypeLike = jnp.float32) -> Dataset:
+    """Storage data: $\\xi_\\mu \\sim N(0, I_N)$, $y_\\mu = \\pm1$ uniform,
+    $P = \\mathrm{round}(\\alpha N)$."""
+    P = n_examples(problem.alpha, N, "sample_storage")
+    return _storage(key, P, N, jnp.dtype(dtype))
 
 
 def sample_teacher_student(key: PRNGKeyArray, problem: TeacherStudent, N: int, *,
@@ -58,10 +76,7 @@ def sample_teacher_student(key: PRNGKeyArray, problem: TeacherStudent, N: int, *
     """Teacher-student data: binary teacher $W_T$ uniform in $\\{\\pm1\\}^N$,
     $\\xi_\\mu \\sim N(0, I_N)$, $y_\\mu = \\mathrm{sign}(W_T\\cdot\\xi_\\mu/\\sqrt N)$."""
     P = n_examples(problem.alpha, N, "sample_teacher_student")
-    k_T, k_xi = jr.split(key)
-    W_T = jr.rademacher(k_T, (N,), dtype)
-    xi = jr.normal(k_xi, (P, N), dtype)
-    return Dataset(xi=xi, y=_labels_of(xi, W_T), W_T=W_T)
+    return _teacher_student(key, P, N, jnp.dtype(dtype))
 
 
 def sample_test_set(key: PRNGKeyArray, W_T: Float[Array, " N"], P_test: int, *,

@@ -52,7 +52,8 @@ def register(subparsers) -> None:
                        help="passes over the data (default: SGDConfig's)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="examples per SGD step (default: SGDConfig's)")
-    train.add_argument("--lr", type=float, default=None, help="learning rate (default: SGDConfig's)")
+    train.add_argument("--lr", type=float, default=None,
+                       help="learning rate (default: SGDConfig's)")
     train.add_argument("--beta", type=float, default=None,
                        help="inverse temperature of the loss (default: SGDConfig's)")
     train.add_argument("--margin", type=float, default=None,
@@ -61,12 +62,21 @@ def register(subparsers) -> None:
     train.set_defaults(handler=_train)
 
 
+def _error_line(err: Exception) -> str:
+    """The message of an ``eqx.error_if`` failure, without equinox's debugging advice."""
+    lines = [line for line in str(err).splitlines() if "EquinoxRuntimeError: " in line]
+    return lines[0].split("EquinoxRuntimeError: ", 1)[1] if lines else str(err).strip()
+
+
 def _problem(task: str, alpha: float, kappa: float = 0.0):
     from atypical.problems import BinaryStorage, TeacherStudent
 
     if not alpha > 0:
         raise CLIError(f"--alpha {alpha}: alpha = P/N must be > 0")
-    return (BinaryStorage if task == "storage" else TeacherStudent)(alpha, kappa)
+    try:
+        return (BinaryStorage if task == "storage" else TeacherStudent)(alpha, kappa)
+    except RuntimeError as err:  # eqx.error_if in the spec (a non-finite kappa, ...)
+        raise CLIError(_error_line(err)) from None
 
 
 def _enumerate(args: argparse.Namespace) -> None:
@@ -120,8 +130,8 @@ def _train(args: argparse.Namespace) -> None:
         data = sample(k_data, problem, args.n, dtype=config.dtype)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    except Exception as err:  # eqx.error_if on a bad learning rate, beta, ...
-        raise CLIError(str(err).strip().splitlines()[0]) from None
+    except RuntimeError as err:  # eqx.error_if on a bad learning rate, beta, ...
+        raise CLIError(_error_line(err)) from None
 
     start = time.perf_counter()
     compiled = train_replicas.lower(k_train, data, config, args.replicas).compile()
