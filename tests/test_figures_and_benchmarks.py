@@ -26,3 +26,19 @@ def test_benchmark_quick(script):
     done = subprocess.run([sys.executable, script, "--quick"], cwd=ROOT / "benchmarks",
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_notebook_runs_top_to_bottom(notebook, tmp_path, monkeypatch):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+    namespace: dict = {}
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), f"{notebook}", "exec"), namespace)
