@@ -24,8 +24,10 @@ RESIDUAL_TOL = 1e-10
 
 
 class SaddleSolution(eqx.Module):
-    """A stationary point of a free entropy, its residual $\\|\\nabla\\phi\\|_\\infty$ and status."""
+    """A stationary point of a free entropy, its residual $\\|\\nabla\\phi\\|_\\infty$ and
+    status, with the problem it solves (its coordinates: ``sol.problem.alpha``, ...)."""
 
+    problem: PyTree
     order_params: PyTree
     free_entropy: Float[Array, ""]
     residual: Float[Array, ""]
@@ -71,7 +73,7 @@ def newton_saddle(free_entropy: Callable, init: PyTree, problem, *,
                          max_steps=MAX_NEWTON_STEPS, throw=False)
     residual = residual_norm(gradient(sol.value, problem))
     converged = (sol.result == optx.RESULTS.successful) & (residual < RESIDUAL_TOL)
-    return SaddleSolution(sol.value, free_entropy(sol.value, problem), residual,
+    return SaddleSolution(problem, sol.value, free_entropy(sol.value, problem), residual,
                           sol.stats["num_steps"], converged)
 
 

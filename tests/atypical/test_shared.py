@@ -9,7 +9,7 @@ from scipy import special, stats
 import atypical
 from atypical import observables as obs
 from atypical.gaussian import gauss_mean, gauss_nodes, gaussian_over_H
-from atypical.results import Curve, ResultsCache
+from atypical.results import ResultsCache
 
 
 def test_log_H_matches_scipy_including_far_tail():
@@ -102,13 +102,6 @@ def test_train_error_dtype_follows_input():
     s = jnp.array([[-1.0, 2.0, 3.0, -0.5]], dtype=jnp.float32)
     e = atypical.train_error(s)
     assert e.dtype == jnp.float32 and float(e[0]) == 0.5
-
-
-def test_curve_checks_shapes_and_round_trips():
-    c = Curve({"alpha": np.array([0.1, 0.2])}, {"entropy": np.array([0.6, 0.5])}, {"N": 21})
-    assert Curve.from_dict(c.to_dict()).values["entropy"].tolist() == [0.6, 0.5]
-    with pytest.raises(ValueError, match="shape"):
-        Curve({"alpha": np.array([0.1, 0.2])}, {"entropy": np.array([0.6])})
 
 
 def test_results_cache_resumes(tmp_path):

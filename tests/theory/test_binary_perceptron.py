@@ -22,6 +22,7 @@ def test_storage_grid_is_stationary_and_float64(storage_grid):
     alpha, sol = storage_grid
     assert bool(sol.converged.all())
     assert float(sol.residual.max()) < RESIDUAL
+    np.testing.assert_array_equal(sol.problem.alpha, alpha)  # results carry coordinates
     for leaf in jax.tree.leaves((sol.order_params, sol.free_entropy)):
         assert leaf.dtype == jnp.float64
     grads = jax.vmap(jax.grad(theory.free_entropy_storage))(
