@@ -18,7 +18,8 @@ def test_rs_storage_json(capsys):
                        "--kappa", "0", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] is True
-    assert {"entropy", "q", "qhat", "residual"} <= result.keys()
+    assert {"entropy", "q", "qhat", "residual", "replicon"} <= result.keys()
+    assert result["replicon"] > 0  # RS locally stable below alpha = 1.015
     assert 0 < result["entropy"] < 0.69 and result["residual"] < 1e-10
 
 

@@ -8,6 +8,7 @@ from .binary_perceptron import free_entropy_bayes as free_entropy_bayes
 from .binary_perceptron import free_entropy_storage as free_entropy_storage
 from .binary_perceptron import free_entropy_teacher_student as free_entropy_teacher_student
 from .binary_perceptron import gen_error as gen_error
+from .binary_perceptron import replicon as replicon
 from .binary_perceptron import saddle_bayes as saddle_bayes
 from .binary_perceptron import saddle_storage as saddle_storage
 from .binary_perceptron import saddle_teacher_student as saddle_teacher_student
@@ -19,4 +20,5 @@ from .solve import SaddleSolution as SaddleSolution
 from .solve import continue_branch as continue_branch
 from .thresholds import Threshold as Threshold
 from .thresholds import storage_capacity as storage_capacity
+from .thresholds import storage_rs_instability as storage_rs_instability
 from .thresholds import teacher_student_transitions as teacher_student_transitions

@@ -226,6 +226,24 @@ def stability_quadrature(op, problem, *, n: int = 4001, width: float = 12.0
     return delta, stability_density(op, problem, delta) * trapezoid
 
 
+def replicon(op: RSOrderParams | TSOrderParams, problem) -> Float[Array, ""]:
+    """Replicon eigenvalue of the RS saddle (de Almeida-Thouless; Gardner-Derrida 1988):
+    $\\lambda_R = 1 - \\alpha\\, E_z[w(z) L''(\\sqrt q z)^2]\\; E_z[(1 - m(z)^2)^2]$ with
+    $L(h) = \\ln H((\\kappa - h)/\\sqrt{1-q})$, $m = \\tanh(\\sqrt{\\hat q} z + \\hat R)$ and the
+    weight w of ``stability_density``; RS is locally stable where $\\lambda_R > 0$."""
+    q, kappa = op.q, problem.kappa
+    curvature = jax.grad(jax.grad(lambda h: log_H((kappa - h) / jnp.sqrt(1 - q))))
+    is_ts = isinstance(op, TSOrderParams)
+    field = op.R_hat if is_ts else 0.0
+
+    def energetic(z):
+        weight = 2 * H(-op.R * z / jnp.sqrt(q - op.R**2)) if is_ts else 1.0
+        return weight * curvature(jnp.sqrt(q) * z) ** 2
+
+    entropic = gauss_mean(lambda z: (1 - jnp.tanh(jnp.sqrt(op.q_hat) * z + field) ** 2) ** 2)
+    return 1 - problem.alpha * gauss_mean(energetic) * entropic
+
+
 def gen_error(op: TSOrderParams) -> Array:
     """Generalization error of a typical student, $\\arccos(R)/\\pi$."""
     return gen_error_from_overlap(op.R)

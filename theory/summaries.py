@@ -6,14 +6,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .binary_perceptron import (PERFECT_GENERALIZATION, gen_error, solve_storage,
+from .binary_perceptron import (PERFECT_GENERALIZATION, gen_error, replicon, solve_storage,
                                 solve_teacher_student)
 from .thresholds import storage_capacity, teacher_student_transitions
 
 
 def _row(sol, i: int, **extra) -> dict:
     op = jax.tree.map(lambda x: float(x[i]), sol.order_params)
-    row = {"entropy": float(sol.free_entropy[i]), "q": op.q, "qhat": op.q_hat}
+    stability = replicon(*jax.tree.map(lambda x: x[i], (sol.order_params, sol.problem)))
+    row = {"entropy": float(sol.free_entropy[i]), "q": op.q, "qhat": op.q_hat,
+           "replicon": float(stability)}
     row.update(extra)
     row.update(converged=bool(sol.converged[i]), residual=float(sol.residual[i]),
                newton_steps=int(sol.newton_steps[i]))
@@ -22,8 +24,8 @@ def _row(sol, i: int, **extra) -> dict:
 
 def rs_summary(task: str, alpha: np.ndarray, kappa: float = 0.0,
                branch: str = "equilibrium") -> list[dict]:
-    """One dict per alpha: entropy, q, qhat, converged, residual (teacher-student adds R,
-    Rhat, gen_error and the branch label)."""
+    """One dict per alpha: entropy, q, qhat, the replicon (RS locally stable where > 0),
+    converged, residual (teacher-student adds R, Rhat, gen_error and the branch label)."""
     if task == "storage":
         sol = solve_storage(alpha, kappa)
         return [_row(sol, i, alpha=float(a), kappa=kappa) for i, a in enumerate(alpha)]
@@ -57,7 +59,8 @@ def _alpha_first_order() -> float:
 
 def _perfect_row(alpha: float) -> dict:
     op = PERFECT_GENERALIZATION
-    return {"entropy": 0.0, "q": float(op.q), "qhat": float(op.q_hat), "alpha": float(alpha),
+    return {"entropy": 0.0, "q": float(op.q), "qhat": float(op.q_hat), "replicon": None,
+            "alpha": float(alpha),
             "kappa": 0.0, "R": float(op.R), "Rhat": float(op.R_hat),
             "gen_error": float(gen_error(op)), "branch": "good", "converged": True,
             "residual": 0.0, "newton_steps": 0}

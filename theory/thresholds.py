@@ -16,7 +16,7 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .binary_perceptron import (_RS_BOUNDS, RSOrderParams, free_entropy_bayes,
-                                free_entropy_storage, saddle_bayes, saddle_storage)
+                                free_entropy_storage, replicon, saddle_bayes, saddle_storage)
 from .solve import continue_branch, newton_root, raise_unconverged
 
 
@@ -46,6 +46,10 @@ def _augmented(free_entropy, condition):
 
 def _entropy(free_entropy, op, problem):
     return free_entropy(op, problem)
+
+
+def _replicon(free_entropy, op, problem):
+    return replicon(op, problem)
 
 
 def _hessian_det(free_entropy, op, problem):
@@ -103,6 +107,30 @@ def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
     if isinstance(kappa, jax.core.Tracer):
         return result
     return _check(result, "storage_capacity", kappa=kappa)
+
+
+@eqx.filter_jit
+def _storage_rs_instability(kappa: Array) -> Threshold:
+    problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
+    sweep, branch = _branch_sweep(free_entropy_storage, saddle_storage, problems)
+    stable = jax.vmap(replicon)(sweep.order_params, problems) > 0
+    start = _last_before(branch & stable, _CAPACITY_GRID, sweep.order_params)
+    return _solve_threshold(_augmented(free_entropy_storage, _replicon), start,
+                            BinaryStorage(1.0, kappa))
+
+
+def storage_rs_instability(kappa: ArrayLike = 0.0) -> Threshold:
+    """The alpha where the RS saddle of binary storage turns locally unstable (replicon
+    = 0, de Almeida-Thouless line; Gardner-Derrida 1988: 1.015 at kappa = 0, above the
+    capacity, so the RS capacity is not undermined by this instability)."""
+    require_x64("storage_rs_instability")
+    kappa = f64(kappa)
+    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
+                         "storage_rs_instability(kappa=...): kappa must lie in [-2, 2]")
+    result = _storage_rs_instability(kappa)
+    if isinstance(kappa, jax.core.Tracer):
+        return result
+    return _check(result, "storage_rs_instability", kappa=kappa)
 
 
 _TS_GRID = jnp.linspace(0.5, 1.7, 49)

@@ -18,8 +18,9 @@ def register(subparsers) -> None:
         "rs", help="replica-symmetric saddle point: entropy and order parameters",
         description="RS saddle point of the binary perceptron. The entropy is ln(number of "
                     "solutions)/N; q = W.W'/N between two typical solutions, qhat its "
-                    "conjugate; teacher-student adds R = W.W_T/N and the generalization "
-                    "error arccos(R)/pi.")
+                    "conjugate; replicon > 0 where the RS saddle is locally stable; "
+                    "teacher-student adds R = W.W_T/N and the generalization error "
+                    "arccos(R)/pi.")
     rs.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
                     help=_TASK_HELP)
     rs.add_argument("--alpha", type=float_list, required=True, help=_ALPHA_HELP)

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+import atypical
 import theory
 
 
@@ -54,3 +55,14 @@ def test_spinodal_of_poor_branch(transitions):
     assert round(float(spinodal.alpha), 2) == 1.49
     assert round(float(spinodal.alpha), 3) == 1.493
     assert float(spinodal.order_params.q) > float(first.order_params.q)
+
+
+def test_rs_instability_of_storage_gardner_derrida():
+    # Gardner & Derrida, J. Phys. A 21, 271 (1988): the RS solution of the binary perceptron
+    # turns unstable (replicon = 0) at alpha = 1.015, above the capacity 0.833
+    result = theory.storage_rs_instability(0.0)
+    assert round(float(result.alpha), 3) == 1.015
+    assert float(result.residual) < 1e-10
+    capacity = theory.storage_capacity(0.0)
+    at_capacity = atypical.BinaryStorage(capacity.alpha)
+    assert float(theory.replicon(capacity.order_params, at_capacity)) > 0
