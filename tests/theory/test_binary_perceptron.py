@@ -158,3 +158,9 @@ def test_follow_teacher_student_ends_at_the_spinodal():
     ends = float(alpha[jnp.argmin(sol.converged)])
     assert bool(sol.converged[alpha < 1.49].all()) and not bool(sol.converged[alpha > 1.5].any())
     assert 1.49 < ends <= 1.5
+
+
+def test_theory_refuses_float32():
+    with jax.enable_x64(False):
+        with pytest.raises(RuntimeError, match="theory needs float64"):
+            theory.solve_storage(0.5)
