@@ -22,3 +22,8 @@ from .thresholds import Threshold as Threshold
 from .thresholds import storage_capacity as storage_capacity
 from .thresholds import storage_rs_instability as storage_rs_instability
 from .thresholds import teacher_student_transitions as teacher_student_transitions
+from .state_evolution import StateEvolution as StateEvolution
+from .state_evolution import channel_q_hat as channel_q_hat
+from .state_evolution import clipped_overlap as clipped_overlap
+from .state_evolution import prior_q as prior_q
+from .state_evolution import state_evolution as state_evolution

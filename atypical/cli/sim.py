@@ -2,7 +2,13 @@
 
 import argparse
 
-from ._common import CLIError, emit
+from ._common import CLIError, emit, float_list
+
+ALGOS = ("sgd", "rsgd", "fbp", "amp", "sa")
+_ALGO_HELP = ("sgd: BinaryConnect SGD (sim/sgd.py); rsgd: replicated SGD, y coupled replicas "
+              "(sim/rsgd.py); fbp: focusing belief propagation (sim/fbp.py); amp: Bayes-optimal "
+              "AMP, teacher-student only (sim/amp.py); sa: simulated annealing on the number "
+              "of violated constraints (sim/anneal.py, small N)")
 
 _TASKS = ("storage", "teacher-student")
 _TASK_HELP = ("storage: random labels y = +-1 (binary perceptron capacity problem); "
@@ -40,8 +46,7 @@ def register(subparsers) -> None:
                     "zero training error ('solved'), for teacher-student the generalization "
                     "error arccos(W.W_T/N)/pi, and the wall time of the compiled training.")
     train.add_argument("--task", choices=_TASKS, default="storage", help=_TASK_HELP)
-    train.add_argument("--algo", choices=("sgd",), default="sgd",
-                       help="training algorithm (sgd: BinaryConnect SGD, sim/sgd.py)")
+    train.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
     train.add_argument("--n", type=int, required=True, help="N, number of binary weights")
     train.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
     train.add_argument("--replicas", type=int, default=16,
@@ -60,6 +65,43 @@ def register(subparsers) -> None:
                        help="loss margin m on the stabilities (default: SGDConfig's)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.set_defaults(handler=_train)
+
+    local = subparsers.add_parser(
+        "local-entropy", help="local entropy S(d) around a solution found by an algorithm",
+        description="Find a solution W* of a storage instance with ALGO, then estimate the "
+                    "local entropy S(d) = (1/N) ln #{solutions at Hamming fraction d from W*} "
+                    "by belief propagation with an external field lambda towards W* "
+                    "(Legendre transform S = phi(lambda) - lambda q), or count it exactly "
+                    "(--exact, N <= 25: d = k/N and the Legendre-smoothed exact curve).")
+    local.add_argument("--task", choices=("storage",), default="storage", help=_TASK_HELP)
+    local.add_argument("--algo", choices=("sgd", "rsgd", "fbp", "sa"), default="sa",
+                       help=_ALGO_HELP)
+    local.add_argument("--n", type=int, required=True, help="N, number of binary weights")
+    local.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
+    local.add_argument("--d", type=float_list, default=[0.01, 0.02, 0.05, 0.1, 0.2],
+                       help="Hamming fractions d in (0, 1/2]: A, A,B,C or start:stop:num")
+    local.add_argument("--seed", type=int, default=0, help="seed of the data and algorithm")
+    local.add_argument("--exact", action="store_true",
+                       help="exact enumeration instead of BP (N <= 25)")
+    local.add_argument("--json", action="store_true", help="print one JSON object")
+    local.set_defaults(handler=_local_entropy)
+
+    thr = subparsers.add_parser(
+        "threshold", help="success probability of an algorithm versus alpha",
+        description="For each alpha, run ALGO on R independent instances (data and algorithm "
+                    "seeds) in one vectorized program and report the fraction that reach zero "
+                    "training error (storage; teacher-student for amp), with its standard "
+                    "error sqrt(p(1-p)/R). The algorithmic threshold is where it drops.")
+    thr.add_argument("--task", choices=_TASKS, default="storage", help=_TASK_HELP)
+    thr.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
+    thr.add_argument("--n", type=int, required=True, help="N, number of binary weights")
+    thr.add_argument("--alpha", type=float_list, required=True,
+                     help="alpha values: A, A,B,C or start:stop:num (inclusive)")
+    thr.add_argument("--replicas", type=int, default=16,
+                     help="R, independent instances per alpha (default 16)")
+    thr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    thr.add_argument("--json", action="store_true", help="print one JSON object")
+    thr.set_defaults(handler=_threshold)
 
 
 def _error_line(err: Exception) -> str:
@@ -104,6 +146,160 @@ def _enumerate(args: argparse.Namespace) -> None:
     emit(out, args.json)
 
 
+def _run_on_one(args, algo, problem, config, k_data, k_train):
+    """R runs on one data set (R instances for amp). Returns (data, W, solved, extra)."""
+    from sim.run import run_algorithm
+
+    import jax.random as jr
+
+    from sim.data import sample_storage, sample_teacher_student
+    from sim.enumerate import sample_instances
+
+    sample = sample_storage if args.task == "storage" else sample_teacher_student
+    if algo == "amp":
+        data = sample_instances(k_data, problem, args.n, args.replicas, dtype=config.dtype)
+        W, solved = run_algorithm(algo, None, data, config, instances=True)
+        return data, W, solved, {"replicas_are": "instances (amp is deterministic)"}
+    data = sample(k_data, problem, args.n, dtype=config.dtype)
+    W, solved = run_algorithm(algo, jr.split(k_train, args.replicas), data, config,
+                              instances=False)
+    return data, W, solved, {}
+
+
+def _train_other(args: argparse.Namespace) -> None:
+    from sim.run import default_config
+
+    import time
+
+    import jax
+    import jax.random as jr
+    import numpy as np
+
+    from sim.measure import gen_error, mean_sem, training_error
+
+    if args.algo == "amp" and args.task != "teacher-student":
+        raise CLIError("--algo amp: AMP is the Bayes-optimal teacher-student algorithm; "
+                       "use --task teacher-student")
+    problem = _problem(args.task, args.alpha)
+    config = default_config(args.algo)
+    k_data, k_train = jr.split(jr.key(args.seed))
+    try:
+        start = time.perf_counter()
+        data, W, solved, extra = _run_on_one(args, args.algo, problem, config, k_data,
+                                             k_train)
+        W, solved = jax.block_until_ready((W, solved))
+        seconds = time.perf_counter() - start
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    if args.algo == "amp":
+        errs = jax.vmap(training_error)(W, data)
+        W_T = data.W_T
+        eps = jax.vmap(gen_error)(W, W_T) if W_T is not None else None
+    else:
+        errs = jax.vmap(training_error, in_axes=(0, None))(W, data)
+        eps = (jax.vmap(gen_error, in_axes=(0, None))(W, data.W_T)
+               if data.W_T is not None else None)
+    err_mean, err_sem, _ = mean_sem(errs)
+    out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
+           "P": int(data.xi.shape[-2]), "replicas": args.replicas, "seed": args.seed, **extra,
+           "train_error": errs, "mean_train_error": err_mean, "sem_train_error": err_sem,
+           "solved": solved, "solved_fraction": float(np.mean(np.asarray(solved)))}
+    if eps is not None:
+        g_mean, g_sem, _ = mean_sem(eps)
+        out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
+    out.update(seconds=seconds)
+    emit(out, args.json)
+
+
+def _local_entropy(args: argparse.Namespace) -> None:
+    from sim.run import default_config
+
+    import jax.numpy as jnp
+    import jax.random as jr
+    import numpy as np
+
+    from sim.bp_local_entropy import (exact_legendre, exact_local_entropy,
+                                      local_entropy_at, local_entropy_bp)
+    from sim.enumerate import N_MAX
+
+    if args.exact and not 1 <= args.n <= N_MAX:
+        raise CLIError(f"--n {args.n}: --exact needs N in [1, {N_MAX}] (2^N configurations)")
+    if args.n < 2:
+        raise CLIError(f"--n {args.n}: N must be >= 2")
+    d = np.asarray(args.d, np.float64)
+    if np.any((d <= 0) | (d > 0.5)):
+        raise CLIError(f"--d {args.d}: every d must lie in (0, 1/2]")
+    problem = _problem("storage", args.alpha)
+    k_data, k_train = jr.split(jr.key(args.seed))
+    config = default_config(args.algo)
+    args.replicas, args.task = 8, "storage"
+    try:
+        data, W, solved, _ = _run_on_one(args, args.algo, problem, config, k_data, k_train)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    solved = np.asarray(solved)
+    if not solved.any():
+        raise CLIError(f"--algo {args.algo} found no solution at alpha={args.alpha}, "
+                       f"N={args.n} in 8 runs; lower alpha")
+    W_ref = W[int(np.argmax(solved))].astype(jnp.float64)
+    data64 = type(data)(xi=data.xi.astype(jnp.float64), y=data.y.astype(jnp.float64))
+    out = {"task": "storage", "algo": args.algo, "n": args.n, "alpha": args.alpha,
+           "seed": args.seed, "method": "exact" if args.exact else "bp"}
+    if args.exact:
+        d_k, s_k = exact_local_entropy(data64, W_ref)
+        lam = np.linspace(0.0, 8.0, 161)
+        _, q, s_lam = exact_legendre(d_k, s_k, lam, args.n)
+        d_lam = (1 - q) / 2
+        order = np.argsort(d_lam)
+        smooth = np.interp(d, d_lam[order], s_lam[order], left=np.nan, right=np.nan)
+        out.update(d=d, local_entropy=smooth, d_counts=d_k, local_entropy_counts=s_k)
+    else:
+        bp = local_entropy_bp(data64, W_ref, jnp.linspace(0.0, 8.0, 81))
+        out.update(d=d, local_entropy=local_entropy_at(bp, d),
+                   bp_max_residual=float(np.max(np.asarray(bp.residual))))
+    emit(out, args.json)
+
+
+def _threshold(args: argparse.Namespace) -> None:
+    from sim.run import default_config, run_algorithm
+
+    import time
+
+    import jax
+    import jax.random as jr
+    import numpy as np
+
+    from sim.enumerate import sample_instances
+
+    if args.replicas < 1:
+        raise CLIError(f"--replicas {args.replicas}: must be >= 1")
+    if args.n < 1:
+        raise CLIError(f"--n {args.n}: N must be >= 1")
+    task = "teacher-student" if args.algo == "amp" else args.task
+    config = default_config(args.algo)
+    rows = []
+    for i, alpha in enumerate(args.alpha):
+        problem = _problem(task, alpha)
+        k_data, k_run = jr.split(jr.fold_in(jr.key(args.seed), i))
+        start = time.perf_counter()
+        try:
+            data = sample_instances(k_data, problem, args.n, args.replicas, dtype=config.dtype)
+            _, solved = jax.block_until_ready(run_algorithm(
+                args.algo, jr.split(k_run, args.replicas), data, config, instances=True))
+        except ValueError as err:
+            raise CLIError(str(err)) from None
+        p = float(np.mean(np.asarray(solved)))
+        rows.append({"alpha": alpha, "success_probability": p,
+                     "sem": float(np.sqrt(p * (1 - p) / args.replicas)),
+                     "n_solved": int(np.sum(np.asarray(solved))),
+                     "seconds": time.perf_counter() - start})
+    emit({"task": task, "algo": args.algo, "n": args.n, "replicas": args.replicas,
+          "seed": args.seed, "alpha": [r["alpha"] for r in rows],
+          "success_probability": [r["success_probability"] for r in rows],
+          "sem": [r["sem"] for r in rows], "n_solved": [r["n_solved"] for r in rows],
+          "seconds": [r["seconds"] for r in rows]}, args.json)
+
+
 def _train(args: argparse.Namespace) -> None:
     import time
 
@@ -119,6 +315,8 @@ def _train(args: argparse.Namespace) -> None:
         raise CLIError(f"--n {args.n}: N must be >= 1")
     if args.replicas < 1:
         raise CLIError(f"--replicas {args.replicas}: must be >= 1")
+    if args.algo != "sgd":
+        return _train_other(args)
     problem = _problem(args.task, args.alpha)
     overrides = {name: value for name, value in [
         ("epochs", args.epochs), ("batch_size", args.batch_size), ("learning_rate", args.lr),
