@@ -25,4 +25,6 @@ from .observables import overlap_to_hamming as overlap_to_hamming
 from .observables import train_error as train_error
 from .problems import BinaryStorage as BinaryStorage
 from .problems import TeacherStudent as TeacherStudent
+from .problems import TwoLayerGradientFlow as TwoLayerGradientFlow
+from .problems import two_layer_preset as two_layer_preset
 from .problems import f64 as f64

@@ -234,7 +234,7 @@ def _row_eval(st: dict, i, prob: TwoLayerGradientFlow, alg, scheme: str, dt):
     s = jnp.arange(T)
     past, below = s <= i, s < i
     w = _weights(i, T, scheme)
-    abar = prob.n_over_d
+    abar = prob.alpha * alg.m
     C_row, R_row = st["C"][i], st["R"][i]
     a, v = st["a"], st["v"]
     a_t, v_t = a[i], v[i]
@@ -310,19 +310,17 @@ def _write_row(st: dict, k, row: dict, alg):
                 v=st["v"].at[k].set(row["v"]))
 
 
-def _advance_row(st: dict, i, F: dict, Fp: dict | None, alg, scheme: str, dt):
-    """Row i+1 from row i: Euler with F, or trapezoid with (F + Fp)/2."""
+def _advance_row(st: dict, i, F: dict, Fk: dict, Gk, alg, scheme: str, dt):
+    """Row i+1 = row i + dt (F + Fk)/2 (Fk = F: Euler; Fk = F(t_{i+1}): trapezoid); Gk is
+    d/dt C(t,t) at t_i (Euler) or t_{i+1} (trapezoid)."""
     T = st["a"].shape[0]
-    rho = 1.0 if scheme == "heun" else 0.0
+    rho = 1.0 if scheme == "heun" else 0.0  # stored R(t,t)
     s = jnp.arange(T)
     bshape = (T,) + (1,) * len(alg.block)
-    FC, FR, fa, fv = F["C"], F["R"], F["a"], F["v"]
-    G = FC[i] + alg.T(FC[i])  # d/dt C(t,t)
-    if Fp is not None:
-        FC = 0.5 * (FC + Fp["C"])
-        FR = 0.5 * (FR + Fp["R"])
-        fa, fv = 0.5 * (fa + Fp["a"]), 0.5 * (fv + Fp["v"])
-        G = 0.5 * (G + Fp["C"][i + 1] + alg.T(Fp["C"][i + 1]))
+    FC = 0.5 * (F["C"] + Fk["C"])
+    FR = 0.5 * (F["R"] + Fk["R"])
+    fa, fv = 0.5 * (F["a"] + Fk["a"]), 0.5 * (F["v"] + Fk["v"])
+    G = 0.5 * ((F["C"][i] + alg.T(F["C"][i])) + Gk)  # exactly symmetric
     C_i, R_i = st["C"][i], st["R"][i]
     C_new = C_i + dt * FC
     Ctt = alg.set_diag(C_i[i] + dt * G, jnp.ones(alg.vec))[None]
@@ -335,45 +333,54 @@ def _advance_row(st: dict, i, F: dict, Fp: dict | None, alg, scheme: str, dt):
 
 
 def _step(i, st, prob, alg, scheme, dt):
-    st, F = _row_eval(st, i, prob, alg, scheme, dt)
-    st = dict(st, nu=st["nu"].at[i].set(F["nu"]))
-    st = _advance_row(st, i, F, None, alg, scheme, dt)
-    if scheme == "heun":
-        st, Fp = _row_eval(st, i + 1, prob, alg, scheme, dt)
-        st = _advance_row(st, i, F, Fp, alg, scheme, dt)
-    return st
+    """Row i -> row i+1: Euler (one pass) or Heun (predict with F_i, correct with
+    (F_i + F_{i+1})/2); one ``_row_eval`` in the loop body keeps the compile small."""
+
+    def sub(k, carry):
+        st, F0 = carry
+        st, Fk = _row_eval(st, i + k, prob, alg, scheme, dt)
+        first = k == 0
+        F0 = jax.tree.map(lambda x, y: jnp.where(first, y, x), F0, Fk)
+        st = dict(st, nu=jnp.where(first, st["nu"].at[i].set(Fk["nu"]), st["nu"]))
+        Gk = Fk["C"][i + k] + alg.T(Fk["C"][i + k])  # d/dt C(t,t) at t_{i+k}
+        return _advance_row(st, i, F0, Fk, Gk, alg, scheme, dt), F0
+
+    T = st["a"].shape[0]
+    F0 = dict(C=jnp.zeros((T,) + alg.block), R=jnp.zeros((T,) + alg.block),
+              a=jnp.zeros(alg.vec), v=jnp.zeros(alg.vec), nu=jnp.zeros(alg.vec))
+    n_sub = 2 if scheme == "heun" else 1
+    return jax.lax.fori_loop(0, n_sub, sub, (st, F0))[0]
 
 
 @partial(jax.jit, static_argnames=("symmetric", "scheme"))
-def _advance(st, lo, hi, prob, dt, *, symmetric: bool, scheme: str):
-    alg = _algebra(prob.m, symmetric)
+def _advance(st, lo, hi, prob, dt, m_sym, *, symmetric: bool, scheme: str):
+    alg = _Sym(m_sym) if symmetric else _Full(prob.m)
     return jax.lax.fori_loop(lo, hi, lambda i, s: _step(i, s, prob, alg, scheme, dt), st)
 
 
-@partial(jax.jit, static_argnames=("symmetric", "scheme"))
-def _finish(st, prob, dt, *, symmetric: bool, scheme: str):
-    alg = _algebra(prob.m, symmetric)
-    N = st["a"].shape[0] - 1
-    st, F = _row_eval(st, N, prob, alg, scheme, dt)
-    return dict(st, nu=st["nu"].at[N].set(F["nu"]))
+def _buffer_size(n_rows: int) -> int:
+    """Buffers are padded to a few sizes so that nearby N share one compilation."""
+    q = 32 if n_rows <= 512 else 128
+    return -(-n_rows // q) * q
 
 
 def _initial_state(prob: TwoLayerGradientFlow, N: int, symmetric: bool, scheme: str) -> dict:
-    m, T = prob.m, N + 1
+    """Zero buffers with row 0 set (built in NumPy: eager JAX ops would each compile)."""
+    m, T = prob.m, _buffer_size(N + 2)
     alg = _algebra(m, symmetric)
+    C0, a0, v0 = np.asarray(prob.C0), np.asarray(prob.a0), np.asarray(prob.v0)
     if symmetric:
-        c_off = prob.C0[0, 1] if m > 1 else jnp.zeros(())
-        C0 = jnp.stack([jnp.ones(()), c_off])
-        a0, v0 = prob.a0[:1], prob.v0[:1]
-    else:
-        C0, a0, v0 = prob.C0, prob.a0, prob.v0
+        C0 = np.array([1.0, C0[0, 1] if m > 1 else 0.0])
+        a0, v0 = a0[:1], v0[:1]
     rho = 1.0 if scheme == "heun" else 0.0
-    z = jnp.zeros((T, T), jnp.float64)
-    zb = jnp.zeros((T, T) + alg.block, jnp.float64)
-    zv = jnp.zeros((T,) + alg.vec, jnp.float64)
-    return dict(C=zb.at[0, 0].set(C0), R=zb.at[0, 0].set(rho * alg.eye()),
-                a=zv.at[0].set(a0), v=zv.at[0].set(v0), nu=zv,
-                P=z, C_A=z, Sigma_C=z, Sigma_R=z)
+    eye = np.array([1.0, 0.0]) if symmetric else np.eye(m)
+    C, R = np.zeros((2, T, T) + alg.block)
+    C[0, 0], R[0, 0] = C0, rho * eye
+    a, v = np.zeros((2, T) + alg.vec)
+    a[0], v[0] = a0, v0
+    st = dict(C=C, R=R, a=a, v=v, nu=np.zeros((T,) + alg.vec), P=np.zeros((T, T)),
+              C_A=np.zeros((T, T)), Sigma_C=np.zeros((T, T)), Sigma_R=np.zeros((T, T)))
+    return {k: jnp.asarray(x, jnp.float64) for k, x in st.items()}
 
 
 def _fingerprint(prob, N, dt, symmetric, scheme) -> str:
@@ -438,17 +445,31 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
                 st = {k: jnp.asarray(z[k]) for k in st}
                 done = int(z["done"])
     kw = dict(symmetric=symmetric, scheme=scheme)
-    while done < N:
-        hi = min(done + chunk, N) if cache is not None else N
-        st = _advance(st, done, hi, problem, dt_a, **kw)
+    # the symmetric solver sees m only as a traced number: one compilation for every m
+    prob = _reduced(problem) if symmetric else problem
+    m_sym = jnp.asarray(problem.m, jnp.float64)
+    # steps 0..N: the last one evaluates the kernels of row N (and writes a spare row N+1)
+    while done < N + 1:
+        hi = min(done + chunk, N + 1) if cache is not None else N + 1
+        st = _advance(st, done, hi, prob, dt_a, m_sym, **kw)
         done = hi
         if cache is not None:
             tmp = cache + ".tmp.npz"
             np.savez(tmp, fingerprint=key, done=done, **{k: np.asarray(x) for k, x in st.items()})
             os.replace(tmp, cache)
-    st = _finish(st, problem, dt_a, **kw)
+    st = {k: x[: N + 1, : N + 1] if k in _TWO_TIME else x[: N + 1] for k, x in st.items()}
     _check_blowup(st, N, problem, dt, where)
     return DMFTSolution(t=dt * jnp.arange(N + 1, dtype=jnp.float64), a=st["a"], v=st["v"],
                         nu=st["nu"], C=st["C"], R=st["R"], C_A=st["C_A"], R_A=st["P"],
                         Sigma_C=st["Sigma_C"], Sigma_R=st["Sigma_R"], m=problem.m,
                         symmetric=symmetric, scheme=scheme)
+
+
+_TWO_TIME = ("C", "R", "P", "C_A", "Sigma_C", "Sigma_R")
+
+
+def _reduced(problem: TwoLayerGradientFlow) -> TwoLayerGradientFlow:
+    """The problem with one representative unit (the symmetric solver's m is traced)."""
+    return TwoLayerGradientFlow(problem.alpha, problem.tau, problem.sigma_coeffs,
+                                problem.target_coeffs, problem.a0[:1], jnp.ones((1, 1)),
+                                problem.v0[:1], problem.train_second_layer)

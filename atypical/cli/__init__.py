@@ -12,7 +12,9 @@ from . import theory as _theory
 from ._common import CLIError
 
 # modules adding commands to both groups: each defines register_theory and register_sim
-_SHARED_MODULES: tuple = ()
+from . import dmft as _dmft
+
+_SHARED_MODULES: tuple = (_dmft,)
 
 _GROUPS = {
     "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),
