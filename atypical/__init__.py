@@ -24,6 +24,7 @@ from .observables import local_energy as local_energy
 from .observables import overlap_to_hamming as overlap_to_hamming
 from .observables import train_error as train_error
 from .problems import BinaryStorage as BinaryStorage
+from .problems import RandomFeatures as RandomFeatures
 from .problems import TeacherStudent as TeacherStudent
 from .problems import TwoLayerGradientFlow as TwoLayerGradientFlow
 from .problems import two_layer_preset as two_layer_preset

@@ -4,6 +4,8 @@ Continuous parameters are float64 array fields (vmappable, traced under jit); in
 values raise through ``eqx.error_if``, which works eagerly, under jit and under vmap.
 """
 
+import math
+
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -198,3 +200,70 @@ def two_layer_preset(kernel: str, *, m: int, alpha: float, tau: float, a0: float
     C0 = (1 - c0_offdiag) * jnp.eye(m) + c0_offdiag * jnp.ones((m, m))
     return TwoLayerGradientFlow(alpha, tau, c, c if teacher else jnp.zeros_like(c), a0,
                                 C0, jnp.full((m,), v0, jnp.float64), train_second_layer)
+
+
+# --- overparameterized binary student on a hidden perceptron teacher [P1] -------------------
+
+# Gaussian-equivalence coefficients of each activation, z ~ N(0, 1):
+# mu0 = E sigma(z), mu1 = E z sigma(z), mu_star^2 = E sigma(z)^2 - mu0^2 - mu1^2.
+# "quadratic" is He_2(z)/sqrt 2 = (z^2 - 1)/sqrt 2: features with no linear part (mu1 = 0).
+RF_ACTIVATIONS: dict[str, tuple[float, float, float]] = {
+    "sign": (0.0, (2 / math.pi) ** 0.5, (1 - 2 / math.pi) ** 0.5),
+    "erf": (0.0, 2 / (3 * math.pi) ** 0.5,
+            ((2 / math.pi) * math.asin(2 / 3) - 4 / (3 * math.pi)) ** 0.5),
+    "relu": ((2 * math.pi) ** -0.5, 0.5, (0.25 - 1 / (2 * math.pi)) ** 0.5),
+    "linear": (0.0, 1.0, 0.0),
+    "quadratic": (0.0, 0.0, 1.0),
+}
+RF_TEACHERS = ("gaussian", "binary")
+
+
+class RandomFeatures(eqx.Module):
+    """Binary student $W \\in \\{\\pm1\\}^N$ on random features of a hidden perceptron
+    teacher [P1] (DESIGN.md section 3.3): latent $c \\sim N(0, I_D)$, features
+    $x = \\sigma(Fc/\\sqrt D)$ with fixed Gaussian $F \\in R^{N\\times D}$, labels
+    $y = \\mathrm{sign}(w_T\\cdot c/\\sqrt D)$, solutions have all $y W\\cdot x/\\sqrt N \\ge \\kappa$.
+
+    ``alpha`` = P/N, ``alpha_D`` = P/D (overparameterization N/D = alpha_D/alpha);
+    ``sigma`` in ``RF_ACTIVATIONS`` and ``teacher`` ("gaussian" or "binary" w_T) are static.
+    ``mu0``, ``mu1``, ``mu_star`` are the Gaussian-equivalence coefficients of sigma."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    alpha_D: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64, default=0.0)
+    sigma: str = eqx.field(static=True, default="sign")
+    teacher: str = eqx.field(static=True, default="gaussian")
+
+    def __post_init__(self):
+        who = "RandomFeatures"
+        if self.sigma not in RF_ACTIVATIONS:
+            raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
+                             f"{sorted(RF_ACTIVATIONS)}")
+        if self.teacher not in RF_TEACHERS:
+            raise ValueError(f"{who}(teacher={self.teacher!r}): teacher must be one of "
+                             f"{list(RF_TEACHERS)}")
+        self.alpha = _checked_alpha(self.alpha, who)
+        alpha_D = f64(self.alpha_D)
+        self.alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
+                                    f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
+        self.kappa = _checked_kappa(self.kappa, who)
+
+    @property
+    def mu0(self) -> float:
+        """$\\mu_0 = E\\,\\sigma(z)$."""
+        return RF_ACTIVATIONS[self.sigma][0]
+
+    @property
+    def mu1(self) -> float:
+        """$\\mu_1 = E\\,z\\sigma(z)$: the linear part of the features."""
+        return RF_ACTIVATIONS[self.sigma][1]
+
+    @property
+    def mu_star(self) -> float:
+        """$\\mu_* = (E\\sigma^2 - \\mu_0^2 - \\mu_1^2)^{1/2}$: the nonlinear part (noise)."""
+        return RF_ACTIVATIONS[self.sigma][2]
+
+    @property
+    def n_over_d(self) -> Array:
+        """Overparameterization $N/D = \\alpha_D/\\alpha$."""
+        return self.alpha_D / self.alpha

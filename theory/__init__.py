@@ -27,3 +27,11 @@ from .state_evolution import channel_q_hat as channel_q_hat
 from .state_evolution import clipped_overlap as clipped_overlap
 from .state_evolution import prior_q as prior_q
 from .state_evolution import state_evolution as state_evolution
+from .random_features import RFOrderParams as RFOrderParams
+from .random_features import follow_rf as follow_rf
+from .random_features import free_entropy_rf as free_entropy_rf
+from .random_features import gen_error_rf as gen_error_rf
+from .random_features import replicon_rf as replicon_rf
+from .random_features import rf_interpolation_threshold as rf_interpolation_threshold
+from .random_features import saddle_rf as saddle_rf
+from .random_features import solve_rf as solve_rf

@@ -1,0 +1,47 @@
+"""The random-features CLI: JSON contract of ``theory rf`` and ``theory rf-interpolation``."""
+
+import json
+
+import pytest
+
+from atypical.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rf_json_contract(capsys):
+    code, out, _ = run(capsys, "theory", "rf", "--alpha", "0.3", "--alpha-d", "1.0", "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert set(result) == {"entropy", "gen_error", "q", "r", "m", "converged"}
+    assert result["converged"] is True
+    # values of the library solve (theory/random_features.py) at this point, to the
+    # Newton tolerance: the CLI only formats them
+    assert result["entropy"] == pytest.approx(0.500944, abs=1e-6)
+    assert result["gen_error"] == pytest.approx(0.4025, abs=1e-4)
+    assert 0 < result["q"] < 1 and result["r"] > 0 and 0 < result["m"] < 1
+
+
+def test_rf_rejects_bad_alpha_d_in_one_line(capsys):
+    code, out, err = run(capsys, "theory", "rf", "--alpha", "0.3", "--alpha-d", "-1", "--json")
+    assert code == 2 and out == ""
+    assert "--alpha-d -1.0: must be finite and > 0" in err and err.count("\n") == 1
+
+
+def test_rf_interpolation_json_contract(capsys):
+    code, out, _ = run(capsys, "theory", "rf-interpolation", "--alpha-d", "1.0", "--json")
+    result = json.loads(out)
+    assert code == 0 and set(result) == {"alpha_c", "n_over_d"}
+    assert result["alpha_c"] == pytest.approx(0.941804, abs=1e-6)  # library value
+    assert result["n_over_d"] == pytest.approx(1.0 / result["alpha_c"], rel=1e-12)
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["theory", "--help"])
+    out, _ = capsys.readouterr()
+    assert "rf-interpolation" in out and "rf" in out
