@@ -163,7 +163,8 @@ def replicon_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array, ""]:
     """Largest eigenvalue of the RS replicon form in $(\\delta q_{ab}, \\delta\\rho_{ab})$ (RS
     is stable while it is < 0; note the sign convention is opposite to ``theory.replicon``,
     and only its sign on the stable side is checked so far):
-    $M_{qq} = -1/\\gamma_W + w[(1-q)^{-2} - 2(r-p)(1-q)^{-3}] + \\alpha\\gamma_E\\mu_*^4$, $M_{\\rho\\rho} = -w/(r-p)^2 + \\alpha\\gamma_E\\mu_1^4$,
+    $M_{qq} = -1/\\gamma_W + w[(1-q)^{-2} - 2(r-p)(1-q)^{-3}] + \\alpha\\gamma_E\\mu_*^4$,
+    $M_{\\rho\\rho} = -w/(r-p)^2 + \\alpha\\gamma_E\\mu_1^4$,
     $M_{q\\rho} = w/(1-q)^2 + \\alpha\\gamma_E\\mu_1^2\\mu_*^2$, $w = \\alpha/\\alpha_D$,
     $\\gamma_W = E\\,\\mathrm{sech}^4(\\sqrt{\\hat q}z)$, $\\gamma_E = E_h[(\\partial_h^2
     \\ln H((\\kappa-h)/\\sqrt{Q_0-Q_1}))^2]$ (weights of ``energetic_rf``)."""
