@@ -85,13 +85,27 @@ _CAPACITY_GRID = jnp.geomspace(1e-3, 30.0, 400)
 
 
 @eqx.filter_jit
-def _storage_capacity(kappa: Array) -> Threshold:
+def _storage_threshold(kappa: Array, condition) -> Threshold:
+    """Root in alpha of ``condition`` (positive at small alpha) along the storage branch."""
     problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
     sweep, branch = _branch_sweep(free_entropy_storage, saddle_storage, problems)
-    start = _last_before(branch & (sweep.free_entropy > 0), _CAPACITY_GRID,
-                         sweep.order_params)
-    equations = _augmented(free_entropy_storage, _entropy)
-    return _solve_threshold(equations, start, BinaryStorage(1.0, kappa))
+    positive = jax.vmap(lambda op, p: condition(free_entropy_storage, op, p))(
+        sweep.order_params, problems) > 0
+    start = _last_before(branch & positive, _CAPACITY_GRID, sweep.order_params)
+    return _solve_threshold(_augmented(free_entropy_storage, condition), start,
+                            BinaryStorage(1.0, kappa))
+
+
+def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Threshold:
+    require_x64(where)
+    kappa = f64(kappa)
+    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
+                         f"{where}(kappa=...): kappa must lie in [-2, 2] (the RS branch is "
+                         "tracked there)")
+    result = _storage_threshold(kappa, condition)
+    if isinstance(kappa, jax.core.Tracer):
+        return result
+    return _check(result, where, kappa=kappa)
 
 
 def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
@@ -99,38 +113,14 @@ def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
     entropy of margin-kappa solutions vanishes (Krauth-Mezard 1989: 0.833 at kappa = 0).
 
     Differentiable in kappa (``jax.grad(lambda k: storage_capacity(k).alpha)``)."""
-    require_x64("storage_capacity")
-    kappa = f64(kappa)
-    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
-                         "storage_capacity(kappa=...): kappa must lie in [-2, 2] (the RS branch is tracked there)")
-    result = _storage_capacity(kappa)
-    if isinstance(kappa, jax.core.Tracer):
-        return result
-    return _check(result, "storage_capacity", kappa=kappa)
-
-
-@eqx.filter_jit
-def _storage_rs_instability(kappa: Array) -> Threshold:
-    problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
-    sweep, branch = _branch_sweep(free_entropy_storage, saddle_storage, problems)
-    stable = jax.vmap(replicon)(sweep.order_params, problems) > 0
-    start = _last_before(branch & stable, _CAPACITY_GRID, sweep.order_params)
-    return _solve_threshold(_augmented(free_entropy_storage, _replicon), start,
-                            BinaryStorage(1.0, kappa))
+    return _checked_storage_threshold(kappa, _entropy, "storage_capacity")
 
 
 def storage_rs_instability(kappa: ArrayLike = 0.0) -> Threshold:
     """The alpha where the RS saddle of binary storage turns locally unstable (replicon
     = 0, de Almeida-Thouless line; Gardner-Derrida 1988: 1.015 at kappa = 0, above the
     capacity, so the RS capacity is not undermined by this instability)."""
-    require_x64("storage_rs_instability")
-    kappa = f64(kappa)
-    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
-                         "storage_rs_instability(kappa=...): kappa must lie in [-2, 2]")
-    result = _storage_rs_instability(kappa)
-    if isinstance(kappa, jax.core.Tracer):
-        return result
-    return _check(result, "storage_rs_instability", kappa=kappa)
+    return _checked_storage_threshold(kappa, _replicon, "storage_rs_instability")
 
 
 _TS_GRID = jnp.linspace(0.5, 1.7, 49)
