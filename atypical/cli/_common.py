@@ -48,8 +48,3 @@ def emit(result: dict, as_json: bool) -> None:
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:>{width}}: {value}")
-
-
-def scalar_or_list(values: list, was_list: bool):
-    """One value for one control point, the list for a sweep (same order as the input)."""
-    return values if was_list else values[0]
