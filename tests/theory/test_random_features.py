@@ -243,7 +243,7 @@ def test_implicit_derivative_of_interpolation_threshold():
 @pytest.mark.slow
 @pytest.mark.xfail(reason="open: the RS branch at small alpha_D is not yet followed past "
                           "alpha_c (Newton fails in the continuation); replicon unverified "
-                          "on the unstable side", strict=False)
+                          "on the unstable side", strict=True)
 def test_replicon_reduces_to_storage_condition():
     # alpha_D -> 0: the replicon reduces to the storage condition alpha gamma_W gamma_E < 1
     # (Gardner & Derrida 1988); compare with that storage expression at the storage saddle
