@@ -35,3 +35,7 @@ from .random_features import replicon_rf as replicon_rf
 from .random_features import rf_interpolation_threshold as rf_interpolation_threshold
 from .random_features import saddle_rf as saddle_rf
 from .random_features import solve_rf as solve_rf
+from .margins import MarginEntropy as MarginEntropy
+from .margins import MaximalMargin as MaximalMargin
+from .margins import kappa_max as kappa_max
+from .margins import margin_entropy as margin_entropy

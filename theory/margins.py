@@ -1,0 +1,172 @@
+"""Margin-resolved RS entropy and the RS maximal margin $\\kappa_{max}(\\alpha)$ [P2].
+
+The RS entropy $\\phi_{RS}(\\alpha, \\kappa)$ of solutions with all stabilities $\\ge \\kappa$
+decreases with kappa; it vanishes at $\\kappa_{max}(\\alpha)$, the largest margin that
+exponentially many solutions reach (RS; $\\kappa_{max}(0.833) = 0$ for storage). Solutions
+of margin $\\kappa > 0$ are a fraction $e^{-N[\\phi(\\alpha, 0) - \\phi(\\alpha, \\kappa)]}$ of all
+solutions: exponentially rare. $\\kappa_{max}$ is the Newton root of the augmented system
+$[\\nabla\\phi = 0;\\ \\phi = 0]$ in (order parameters, kappa), bracketed by a continuation
+sweep in kappa and differentiable in alpha (implicit function theorem).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import ndtri
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+
+from .binary_perceptron import (_RS_BOUNDS, _TS_BOUNDS, RSOrderParams, TSOrderParams,
+                                free_entropy_storage, free_entropy_teacher_student,
+                                saddle_storage, saddle_teacher_student)
+from .solve import SaddleSolution, continue_branch, newton_root, raise_unconverged
+
+TASKS = ("storage", "teacher-student")
+# Bracketing sweep in kappa, per task: (points, top above the annealed root, span). Storage:
+# the quenched entropy is below the annealed one (Jensen), so kappa_max <= kappa_annealed.
+# Teacher-student: the annealed bound maximises over the teacher overlap R as well, so the
+# sweep reaches 1 above the R = 0 root. Both start where the entropy is positive over the
+# alpha range below (checked on a grid).
+_SWEEP = {"storage": (64, 0.0, 3.5), "teacher-student": (96, 1.0, 3.0)}
+ALPHA_RANGE = {"storage": (0.1, 20.0), "teacher-student": (0.1, 1.5)}
+
+
+def _spec(task: str):
+    if task == "storage":
+        return BinaryStorage, free_entropy_storage, saddle_storage, _RS_BOUNDS
+    if task == "teacher-student":
+        return (TeacherStudent, free_entropy_teacher_student, saddle_teacher_student,
+                _TS_BOUNDS)
+    raise ValueError(f"task={task!r}: must be one of {TASKS}")
+
+
+def annealed_kappa_max(alpha: ArrayLike) -> Array:
+    """Root of the annealed entropy $\\ln 2 + \\alpha\\ln H(\\kappa)$ (an upper bound on the
+    RS entropy, so on $\\kappa_{max}$): $\\kappa = H^{-1}(2^{-1/\\alpha})$."""
+    return -ndtri(jnp.exp(-jnp.log(2.0) / f64(alpha)))
+
+
+class MaximalMargin(eqx.Module):
+    """$\\kappa_{max}(\\alpha)$ with the RS order parameters there and Newton diagnostics."""
+
+    alpha: Float[Array, ""]
+    kappa: Float[Array, ""]
+    order_params: RSOrderParams | TSOrderParams
+    residual: Float[Array, ""]
+    newton_steps: Array
+    converged: Array
+
+
+def _branch(task: str, alpha: Array, kappas: Array) -> SaddleSolution:
+    """RS saddles along an increasing kappa grid at fixed alpha: cold start at the first
+    kappa, warm-started Newton after (``continue_branch``)."""
+    Problem, free_entropy, saddle, bounds = _spec(task)
+    problems = Problem(jnp.full_like(kappas, alpha), kappas)
+    first = saddle(Problem(alpha, kappas[0])).order_params
+    return continue_branch(free_entropy, problems, first, bounds=bounds)
+
+
+def _kappa_max_equations(task: str):
+    Problem, free_entropy, _, _ = _spec(task)
+
+    def equations(x, alpha):
+        # trial kappas replace the field directly: a wild Newton iterate is a failed solve
+        # (reported with its residual), not an input error
+        op, kappa = x
+        problem = eqx.tree_at(lambda p: p.kappa, Problem(alpha, 0.0), kappa)
+        return jax.grad(free_entropy)(op, problem), free_entropy(op, problem)
+
+    return equations
+
+
+def _kappa_max(task: str, alpha: Array) -> MaximalMargin:
+    n, above, span = _SWEEP[task]
+    top = annealed_kappa_max(alpha) + above
+    kappas = jnp.linspace(top - span, top, n)
+    sweep = _branch(task, jax.lax.stop_gradient(alpha), jax.lax.stop_gradient(kappas))
+    n_positive = jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
+    i = jnp.clip(n_positive - 1, 0, n - 2)
+    start = (jax.tree.map(lambda x: x[i], sweep.order_params), kappas[i])
+    (op, kappa), residual, steps, converged = newton_root(
+        _kappa_max_equations(task), start, alpha)
+    # the entropy decreases with kappa, so a root past the last point of positive entropy
+    # and below the sweep's top is the one (the sweep itself may lose the branch before the
+    # root: Newton steps of 0.05 in kappa are too long where q -> 1)
+    bracketed = (n_positive > 0) & (n_positive < n) & (kappa >= kappas[i]) & (kappa <= top)
+    return MaximalMargin(alpha, kappa, op, residual, steps, converged & bracketed)
+
+
+_kappa_max_jit = eqx.filter_jit(_kappa_max)
+
+
+def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
+    """RS maximal margin $\\kappa_{max}(\\alpha)$: root in kappa of $\\phi_{RS}(\\alpha,\\kappa)=0$
+    (storage or teacher-student, whose labels come from a binary teacher; there the RS
+    branch connected to small kappa, i.e. the poorly generalizing one). Differentiable in
+    alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. alpha in ``ALPHA_RANGE[task]``."""
+    require_x64("kappa_max")
+    _spec(task)
+    lo, hi = ALPHA_RANGE[task]
+    alpha = f64(alpha)
+    alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
+                         f"kappa_max(alpha=...): for task={task!r} alpha must lie in "
+                         f"[{lo}, {hi}]")
+    result = _kappa_max_jit(task, alpha)
+    if isinstance(alpha, jax.core.Tracer):
+        return result
+    raise_unconverged(f"kappa_max(task={task!r})", result.converged, result.residual,
+                      result.newton_steps, alpha=alpha)
+    return result
+
+
+class MarginEntropy(eqx.Module):
+    """RS entropy of margin-kappa solutions on a kappa grid at fixed alpha, with the
+    maximal margin where it vanishes."""
+
+    alpha: Float[Array, ""]
+    kappa: Float[Array, " K"]
+    entropy: Float[Array, " K"]
+    order_params: RSOrderParams | TSOrderParams
+    residual: Float[Array, " K"]
+    converged: Array
+    kappa_max: Float[Array, ""]
+
+
+_MARGIN_PATH = 96  # extra continuation points between the smallest and largest kappa
+
+
+@eqx.filter_jit
+def _margin_entropy(task: str, alpha: Array, kappas: Array) -> MarginEntropy:
+    path = jnp.concatenate([kappas, jnp.linspace(kappas.min(), kappas.max(), _MARGIN_PATH)])
+    order = jnp.argsort(path)
+    sweep = _branch(task, alpha, path[order])
+    position = jnp.argsort(order)[: kappas.shape[0]]  # where each requested kappa landed
+    pick = lambda x: x[position]
+    return MarginEntropy(alpha, kappas, pick(sweep.free_entropy),
+                         jax.tree.map(pick, sweep.order_params), pick(sweep.residual),
+                         pick(sweep.converged), _kappa_max(task, alpha).kappa)
+
+
+def margin_entropy(alpha: ArrayLike, kappa: ArrayLike, *,
+                   task: str = "storage") -> MarginEntropy:
+    """RS entropy $\\phi_{RS}(\\alpha, \\kappa)$ of solutions with margin kappa for a grid of
+    kappa at fixed alpha (continuation in kappa), and $\\kappa_{max}(\\alpha)$. Past
+    $\\kappa_{max}$ the RS entropy is negative (no solutions at large N) and the branch may
+    end (``converged`` False). Raises ``SaddlePointError`` naming the kappas
+    $\\le \\kappa_{max}$ where the RS branch was lost."""
+    require_x64("margin_entropy")
+    _spec(task)
+    alpha, kappas = f64(alpha), jnp.atleast_1d(f64(kappa))
+    if alpha.ndim != 0 or kappas.ndim != 1:
+        raise ValueError(f"margin_entropy: alpha must be a scalar and kappa a 1-d grid, got "
+                         f"shapes {alpha.shape} and {kappas.shape}")
+    kappa_max(alpha, task=task)  # validates alpha and the maximal margin
+    result = _margin_entropy(task, alpha, kappas)
+    # past kappa_max the RS branch may end (q -> 1): those points stay unconverged (NaN-free
+    # values are not guaranteed there); below kappa_max a lost branch is an error
+    needed = kappas <= result.kappa_max
+    raise_unconverged(f"margin_entropy(task={task!r})", result.converged | ~needed,
+                      result.residual, jnp.zeros(kappas.shape, int), alpha=alpha,
+                      kappa=kappas)
+    return result
