@@ -16,7 +16,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, DTypeLike, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from atypical.gaussian import log_2cosh, log_H
 from atypical.observables import overlap_to_hamming

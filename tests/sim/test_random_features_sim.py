@@ -1,6 +1,5 @@
 """Random-features data generator and exact enumeration vs the RS theory."""
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -77,7 +76,6 @@ def test_enumeration_agrees_with_rs():
     rs_error = float(gen_error_rf(sol.order_params, problem)[0])
     N = 20
     entropy, get_error, test_error = [], [], []
-    surrogate = True
     for key in jr.split(jr.key(20), 40):
         k_data, k_test = jr.split(key)
         data = sample_random_features(k_data, problem, N, surrogate=True,
