@@ -14,8 +14,9 @@ from ._common import CLIError
 # modules adding commands to both groups: each defines register_theory and register_sim
 from . import dmft as _dmft
 from . import random_features as _random_features
+from . import local_entropy as _local_entropy
 
-_SHARED_MODULES: tuple = (_dmft, _random_features)
+_SHARED_MODULES: tuple = (_dmft, _random_features, _local_entropy)
 
 _GROUPS = {
     "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),

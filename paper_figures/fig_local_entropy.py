@@ -1,0 +1,135 @@
+"""Local entropy around high-margin references [P2] (RS theory, storage).
+
+(a) Franz-Parisi S(d) of zero-margin solutions around references of growing margin
+kappa_ref at fixed alpha, with the counting bound -d ln d - (1-d) ln(1-d);
+(b) S(d) of margin-kappa solutions around a reference at (almost) kappa_max, for a ladder of
+kappa < kappa_ref: high-margin solutions are surrounded by solutions of smaller margin;
+(c) RS entropy of margin-kappa solutions vs kappa for several alpha, kappa_max marked.
+
+    python paper_figures/fig_local_entropy.py --out figures [--quick]
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import theory.franz_parisi as fp
+from atypical.plotting import save_figure, theory_line, use_style
+from atypical.results import ResultsCache
+from theory import margins
+
+FULL = dict(alpha=0.5, ref_fractions=(0.0, 0.25, 0.5, 0.75, 0.98), ladder=(0.0, 0.1, 0.2, 0.3),
+            d=np.geomspace(2e-3, 0.5, 36).tolist(), n_fill=16,
+            entropy_alphas=(0.3, 0.5, 0.7, 0.9), n_kappa=80)
+QUICK = dict(alpha=0.5, ref_fractions=(0.0, 0.98), ladder=(0.0, 0.2),
+             d=np.geomspace(4e-3, 0.5, 7).tolist(), n_fill=6,
+             entropy_alphas=(0.5,), n_kappa=12)
+
+
+def local_entropy_curve(alpha: float, kappa_ref: float, kappa: float, d: list[float],
+                        n_fill: int) -> dict:
+    curve = fp.franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), n_fill=n_fill)
+    return dict(S=np.asarray(curve.local_entropy).tolist(),
+                bound=np.asarray(curve.upper_bound).tolist(),
+                q_ref=float(curve.reference.q), reference_entropy=float(curve.reference_entropy))
+
+
+def margin_entropy_curve(alpha: float, n_kappa: int) -> dict:
+    kmax = float(margins.kappa_max(alpha).kappa)
+    kappa = np.linspace(kmax - 1.2, kmax + 0.05, n_kappa)
+    result = margins.margin_entropy(alpha, kappa)
+    ok = np.asarray(result.converged)
+    return dict(kappa=kappa[ok].tolist(), entropy=np.asarray(result.entropy)[ok].tolist(),
+                kappa_max=kmax)
+
+
+def compute(cfg: dict, cache: ResultsCache) -> dict:
+    alpha = cfg["alpha"]
+    kmax = cache.get_or_compute("kappa_max", {"alpha": alpha},
+                                lambda: {"kappa_max": float(margins.kappa_max(alpha).kappa)})
+    kmax = kmax["kappa_max"]
+    jobs = [("ref", f * kmax) for f in cfg["ref_fractions"]]
+    jobs += [("ladder", k) for k in cfg["ladder"]]
+    jobs += [("entropy", a) for a in cfg["entropy_alphas"]]
+    out = {"kappa_max": kmax, "ref": {}, "ladder": {}, "entropy": {}}
+    top = cfg["ref_fractions"][-1] * kmax
+    for kind, value in tqdm(jobs, desc="fig_local_entropy", unit="curve"):
+        if kind == "entropy":
+            out["entropy"][value] = cache.get_or_compute(
+                "margin_entropy", {"alpha": value, "n": cfg["n_kappa"]},
+                lambda: margin_entropy_curve(value, cfg["n_kappa"]))
+            continue
+        kappa_ref, kappa = (value, 0.0) if kind == "ref" else (top, value)
+        params = dict(alpha=alpha, kappa_ref=kappa_ref, kappa=kappa, d=cfg["d"],
+                      n_fill=cfg["n_fill"])
+        out[kind][value] = cache.get_or_compute(
+            "fp_curve", params,
+            lambda: local_entropy_curve(alpha, kappa_ref, kappa, cfg["d"], cfg["n_fill"]))
+    return out
+
+
+def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    use_style()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(res["ref"]), 2)))
+    d = np.asarray(cfg["d"])
+    kmax = res["kappa_max"]
+
+    ax = axes[0]
+    bound = None
+    for c, (kappa_ref, curve) in zip(colors, sorted(res["ref"].items())):
+        theory_line(ax, d, curve["S"], color=c,
+                    label=rf"$\tilde\kappa = {kappa_ref:.3f}$" + (
+                        r" ($\approx\kappa_{max}$)" if kappa_ref > 0.95 * kmax else ""))
+        bound = curve["bound"]
+    theory_line(ax, d, bound, color="k", ls="--", lw=1, label=r"bound $-d\ln d-(1-d)\ln(1-d)$")
+    ax.axhline(0, color="gray", lw=0.6)
+    ax.set(xscale="log", xlabel="Hamming distance $d$", ylabel="local entropy $S(d)$",
+           title=rf"(a) zero-margin solutions around margin-$\tilde\kappa$ references, "
+                 rf"$\alpha={cfg['alpha']}$", ylim=(-0.02, None))
+    ax.legend(loc="upper left")
+
+    ax = axes[1]
+    colors = plt.get_cmap("plasma")(np.linspace(0, 0.85, max(len(res["ladder"]), 2)))
+    for c, (kappa, curve) in zip(colors, sorted(res["ladder"].items())):
+        theory_line(ax, d, curve["S"], color=c, label=rf"$\kappa = {kappa:g}$")
+    theory_line(ax, d, bound, color="k", ls="--", lw=1, label="bound")
+    ax.axhline(0, color="gray", lw=0.6)
+    ax.set(xscale="log", xlabel="Hamming distance $d$", ylabel="local entropy $S(d)$",
+           title=rf"(b) margin-$\kappa$ solutions around $\tilde\kappa = "
+                 rf"{cfg['ref_fractions'][-1] * kmax:.3f}$", ylim=(-0.02, None))
+    ax.legend(loc="upper left")
+
+    ax = axes[2]
+    colors = plt.get_cmap("cividis")(np.linspace(0, 0.85, max(len(res["entropy"]), 2)))
+    for c, (alpha, curve) in zip(colors, sorted(res["entropy"].items())):
+        theory_line(ax, curve["kappa"], curve["entropy"], color=c, label=rf"$\alpha = {alpha}$")
+        ax.plot([curve["kappa_max"]], [0.0], "o", color=c, markersize=5)
+        ax.annotate(rf"$\kappa_{{max}}={curve['kappa_max']:.3f}$", (curve["kappa_max"], 0.0),
+                    textcoords="offset points", xytext=(-10, 8), fontsize=7.5, color=c)
+    ax.axhline(0, color="gray", lw=0.6)
+    ax.set(xlabel=r"margin $\kappa$", ylabel=r"RS entropy $\phi_{RS}(\alpha, \kappa)$",
+           title=r"(c) margin-$\kappa$ solutions are exponentially rare")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return save_figure(fig, out_dir, "fig_local_entropy")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="figures", help="output folder (PNG, PDF, cache/)")
+    parser.add_argument("--quick", action="store_true", help="few curves, for smoke tests")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    out_dir = Path(args.out)
+    cache = ResultsCache(out_dir / "cache" / ("quick" if args.quick else "full"))
+    paths = plot(cfg, compute(cfg, cache), out_dir)
+    print("\n".join(str(p) for p in paths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,677 @@
+"""Franz-Parisi local entropy of the binary perceptron, replica symmetric (storage) [P2].
+
+A reference $\\tilde W$ is drawn uniformly from the solutions with margin $\\tilde\\kappa$
+(``kappa_ref``); $S(d)$ counts the solutions with margin $\\kappa$ at Hamming distance d from
+it (overlap $p = 1 - 2d$). Reference replicas $\\tilde W^a$ (overlap $\\tilde q$, the
+ordinary RS solution at $(\\alpha, \\tilde\\kappa)$) and constrained replicas $W^c$ (overlap
+q, with their own reference p, with the other references t) give
+(``physics/franz_parisi_binary_perceptron.md``, re-derived; DESIGN.md section 4 item 4)
+
+$S = \\mathrm{extr}_{q,t,\\hat q,\\hat t,\\hat p}\\; -\\hat q(1-q)/2 - \\hat p p + \\hat t t
++ G_S + \\alpha G_E$,
+
+$G_S = E_{z_0}(1 + \\tanh\\sqrt{\\hat{\\tilde q}} z_0)\\, E_{z_1}\\ln2\\cosh(
+\\hat t z_0/\\sqrt{\\hat{\\tilde q}} + \\sqrt{\\hat q - \\hat t^2/\\hat{\\tilde q}}\\, z_1 + \\hat p - \\hat t)$,
+
+$G_E = E_{z_0} E_{z_1 \\ge x_0 | z_0} E_{z'} \\ln H((\\kappa - A z_0 - B z_1 - C z')/\\sqrt{1-q})$,
+$x_0 = (\\tilde\\kappa - \\sqrt{\\tilde q} z_0)/\\sqrt{1-\\tilde q}$, $A = t/\\sqrt{\\tilde q}$,
+$B = (p - t)/\\sqrt{1-\\tilde q}$, $C^2 = q - A^2 - B^2$.
+
+$p$ is fixed (its conjugate $\\hat p$ is the Lagrange multiplier), the equations are
+``jax.grad`` of this one function, and $dS/dd = -2\\,\\partial_p\\phi$ (envelope theorem).
+"""
+
+from functools import partial
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.flatten_util
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import BinaryStorage, SaddlePointError, f64, require_x64
+from atypical.gaussian import gaussian_over_H
+
+from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
+from .binary_perceptron import _RS_BOUNDS, RSOrderParams, free_entropy_storage, saddle_storage
+from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
+                    newton_saddle, raise_unconverged, residual_norm)
+
+# ------------------------------------------------------------------ problem and order params
+
+
+class FranzParisiStorage(eqx.Module):
+    """Franz-Parisi query on binary storage: references are uniform margin-``kappa_ref``
+    solutions; count margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64)
+    d: Float[Array, ""] = eqx.field(converter=f64)
+
+    def __post_init__(self):
+        who = "FranzParisiStorage"
+        self.alpha, self.kappa_ref = f64(self.alpha), f64(self.kappa_ref)
+        self.kappa, self.d = f64(self.kappa), f64(self.d)
+        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
+                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+        self.kappa_ref = eqx.error_if(
+            self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
+            f"{who}(kappa_ref=...): the reference margin must be finite")
+        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
+                                  f"{who}(kappa=...): the margin kappa must be finite")
+        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d <= 0.5),
+                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2]")
+
+    @property
+    def p(self) -> Array:
+        """Overlap with the reference, $p = 1 - 2d$."""
+        return 1 - 2 * self.d
+
+
+class FPOrderParams(eqx.Module):
+    """RS Franz-Parisi overlaps: q between constrained replicas, t with the other
+    reference replicas, and the conjugates $\\hat q, \\hat t, \\hat p$ (p itself is fixed)."""
+
+    q: Float[Array, ""] = eqx.field(converter=f64)
+    t: Float[Array, ""] = eqx.field(converter=f64)
+    q_hat: Float[Array, ""] = eqx.field(converter=f64)
+    t_hat: Float[Array, ""] = eqx.field(converter=f64)
+    p_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class FPQuadrature(NamedTuple):
+    """Static quadrature sizes. z0: trapezoid with ``n_z0`` nodes on [-9, 9]. The
+    reference's own field $z_1 = x_0 + y \\ge x_0$: on $y \\in [0, 1]$, ``near_panels`` x
+    ``y_nodes`` Gauss-Legendre nodes in $r = \\ln(1 + y/y_{lo})$ (graded towards the threshold,
+    where the boundary layer of width $\\sqrt{1-q}$ sits when $\\kappa = \\tilde\\kappa$); on
+    $[1, 11 + \\mathrm{softplus}(-x_0)]$, ``far_panels`` equal panels. z': ``_smoothing``."""
+
+    n_z0: int = 101
+    near_panels: int = 6
+    far_panels: int = 5
+    y_nodes: int = 10
+    y_lo: float = 1e-3
+
+
+DEFAULT_QUADRATURE = FPQuadrature()
+_Z0_HALF_WIDTH = 9.0
+
+
+def _trapezoid(n: int) -> tuple[Array, Array]:
+    z = np.linspace(-_Z0_HALF_WIDTH, _Z0_HALF_WIDTH, n)
+    w = np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
+    return jnp.asarray(z), jnp.asarray(w)
+
+
+def _panels(lo, hi, n_panels: int, n_nodes: int) -> tuple[Array, Array]:
+    x, w = (v[None, :] for v in np.polynomial.legendre.leggauss(n_nodes))
+    edges = lo + (hi - lo) * jnp.linspace(0.0, 1.0, n_panels + 1)
+    a, b = edges[:-1, None], edges[1:, None]
+    return ((b - a) / 2 * x + (a + b) / 2).ravel(), ((b - a) / 2 * w).ravel()
+
+
+def _graded_y(x0: Array, quad: FPQuadrature) -> tuple[Array, Array]:
+    """Nodes and weights on $y \\ge 0$ for the truncated normal $N(-x_0, 1)$, $y \\ge 0$."""
+    r, dr = _panels(0.0, np.log1p(1 / quad.y_lo), quad.near_panels, quad.y_nodes)
+    near, w_near = quad.y_lo * jnp.expm1(r), dr * quad.y_lo * jnp.exp(r)
+    far, w_far = _panels(1.0, 11.0 + jax.nn.softplus(-x0), quad.far_panels, quad.y_nodes)
+    return jnp.concatenate([near, far]), jnp.concatenate([w_near, w_far])
+
+
+# ------------------------------------------------------------------------- free entropy
+
+def _variances(op: FPOrderParams, ref: RSOrderParams, p: Array):
+    """A, B, C^2, 1-q of the constrained field and b^2 = q_hat - t_hat^2/qt_hat."""
+    A = op.t / jnp.sqrt(ref.q)
+    B = (p - op.t) / jnp.sqrt(1 - ref.q)
+    return A, B, op.q - A**2 - B**2, 1 - op.q, op.q_hat - op.t_hat**2 / ref.q_hat
+
+
+def _entropic(op: FPOrderParams, ref: RSOrderParams, quad: FPQuadrature) -> Array:
+    z0, w0 = _trapezoid(quad.n_z0)
+    b2 = op.q_hat - op.t_hat**2 / ref.q_hat
+    mean = op.t_hat / jnp.sqrt(ref.q_hat) * z0 + (op.p_hat - op.t_hat)
+    own_reference = 1 + jnp.tanh(jnp.sqrt(ref.q_hat) * z0)  # gauge W~^1 = +1
+    return jnp.sum(w0 * own_reference * gaussian_smoothing("log2cosh", 0, mean, b2))
+
+
+def _energetic(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage,
+               quad: FPQuadrature) -> Array:
+    z0, w0 = _trapezoid(quad.n_z0)
+    A, B, C2, s2, _ = _variances(op, ref, problem.p)
+    s = jnp.sqrt(s2)
+
+    def at(z0_i):
+        x0 = (problem.kappa_ref - jnp.sqrt(ref.q) * z0_i) / jnp.sqrt(1 - ref.q)
+        y, wy = _graded_y(x0, quad)
+        # truncated normal density of y = z1 - x0 >= 0: G(x0 + y)/H(x0)
+        density = gaussian_over_H(x0) * jnp.exp(-x0 * y - y**2 / 2)
+        w = (problem.kappa - A * z0_i - B * (x0 + y)) / s
+        # E_{z'} ln H(w - (C/s) z'): Gaussian smoothing with variance C^2/(1-q)
+        return jnp.sum(wy * density * gaussian_smoothing("log_H", 0, w, C2 / s2))
+
+    return jnp.sum(w0 * jax.vmap(at)(z0))
+
+
+def free_entropy_franz_parisi(op: FPOrderParams, ref: RSOrderParams,
+                              problem: FranzParisiStorage, *,
+                              quad: FPQuadrature = DEFAULT_QUADRATURE) -> Float[Array, ""]:
+    """RS Franz-Parisi free entropy (module docstring) at overlaps ``op`` around references
+    with RS overlaps ``ref`` $= (\\tilde q, \\hat{\\tilde q})$; its value at the saddle point is
+    the local entropy $S(d)$ (nats per weight)."""
+    conjugate = -op.q_hat * (1 - op.q) / 2 - op.p_hat * problem.p + op.t_hat * op.t
+    return (conjugate + _entropic(op, ref, quad)
+            + problem.alpha * _energetic(op, ref, problem, quad))
+
+
+# ------------------------------------------------------------------------------- solver
+# Newton runs in coordinates where the admissible set is a box: C^2 = lam (1 - q_min(t)) and
+# 1 - q = (1 - lam)(1 - q_min(t)) with q_min = A^2 + B^2, lam in [0, 1); b^2 = q_hat -
+# t_hat^2/qt_hat >= 0. The map to (q, t, q_hat, t_hat, p_hat) has a unit-triangular-times-
+# positive Jacobian, so stationary points correspond one to one.
+
+_EPS = 1e-12
+
+
+class _Coords(eqx.Module):
+    t: Array
+    lam: Array
+    t_hat: Array
+    b2: Array
+    p_hat: Array
+
+
+def _q_min(t, ref: RSOrderParams, p):
+    return t**2 / ref.q + (p - t) ** 2 / (1 - ref.q)
+
+
+def _to_order_params(x: _Coords, ref: RSOrderParams, p) -> FPOrderParams:
+    q_min = _q_min(x.t, ref, p)
+    return FPOrderParams(q_min + x.lam * (1 - q_min), x.t, x.b2 + x.t_hat**2 / ref.q_hat,
+                         x.t_hat, x.p_hat)
+
+
+def _to_coords(op: FPOrderParams, ref: RSOrderParams, p) -> _Coords:
+    q_min = _q_min(op.t, ref, p)
+    return _Coords(op.t, (op.q - q_min) / (1 - q_min), op.t_hat,
+                   op.q_hat - op.t_hat**2 / ref.q_hat, op.p_hat)
+
+
+def _free_entropy_coords(x: _Coords, args, *, quad: FPQuadrature) -> Array:
+    ref, problem = args
+    return free_entropy_franz_parisi(_to_order_params(x, ref, problem.p), ref, problem,
+                                     quad=quad)
+
+
+def _bounds(ref: RSOrderParams, p) -> tuple[_Coords, _Coords]:
+    """t between the roots of q_min(t) = 1, i.e. p qt -+ sqrt(qt (1-qt) (1-p^2))."""
+    half = jnp.sqrt(ref.q * (1 - ref.q) * (1 - p**2)) * (1 - _EPS)
+    inf = jnp.full_like(half, jnp.inf)
+    lower = _Coords(p * ref.q - half, jnp.zeros_like(half), -inf, jnp.zeros_like(half), -inf)
+    upper = _Coords(p * ref.q + half, jnp.full_like(half, 1 - _EPS), inf, inf, inf)
+    return lower, upper
+
+
+def identity_order_params(ref: RSOrderParams) -> FPOrderParams:
+    """Exact saddle point at $\\kappa = \\tilde\\kappa$, $p = \\tilde q$: the constrained
+    replica is one more reference replica, $q = t = \\tilde q$, $\\hat q = \\hat t = \\hat p =
+    \\hat{\\tilde q}$, and $S = \\phi_{RS}(\\alpha, \\tilde\\kappa)$ (note section 6 (ii))."""
+    return FPOrderParams(ref.q, ref.q, ref.q_hat, ref.q_hat, ref.q_hat)
+
+
+_MAX_ITERATIONS = 24  # Newton iterations per attempt (quadratic convergence needs ~5)
+_MAX_HALVINGS = 6  # a continuation step may be halved this many times in a row
+_MAX_LEG_STEPS = 96  # Newton iterations per leg of a path, all attempts together
+
+
+def _gradient(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
+              quad: FPQuadrature) -> _Coords:
+    return jax.grad(partial(_free_entropy_coords, quad=quad))(x, (ref, problem))
+
+
+def _iterate(x0: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
+             quad: FPQuadrature) -> tuple[_Coords, Array, Array]:
+    """Plain Newton on the gradient, projected onto the box, stopping as soon as the
+    residual is below RESIDUAL_TOL/100 or non-finite (a failed attempt is cheap). Not
+    differentiated: ``_implicit`` carries the derivatives."""
+    lower, upper = _bounds(ref, problem.p)
+    x0 = jax.tree.map(jnp.clip, jax.lax.stop_gradient(x0), lower, upper)
+    flat0, unravel = jax.flatten_util.ravel_pytree(x0)
+    flat_grad = lambda v: jax.flatten_util.ravel_pytree(
+        _gradient(unravel(v), ref, problem, quad))[0]
+
+    def cond(state):
+        _, g, i = state
+        residual = jnp.max(jnp.abs(g))
+        return (i < _MAX_ITERATIONS) & (residual > RESIDUAL_TOL / 100) & jnp.isfinite(residual)
+
+    def body(state):
+        v, g, i = state
+        step = unravel(v - jnp.linalg.solve(jax.jacfwd(flat_grad)(v), g))
+        v = jax.flatten_util.ravel_pytree(jax.tree.map(jnp.clip, step, lower, upper))[0]
+        return v, flat_grad(v), i + 1
+
+    flat, g, steps = jax.lax.while_loop(cond, body, (flat0, flat_grad(flat0), 0))
+    return unravel(flat), jnp.max(jnp.abs(g)), steps
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _implicit(quad: FPQuadrature, x: _Coords, ref: RSOrderParams,
+              problem: FranzParisiStorage) -> _Coords:
+    """The root x of grad phi = 0 at (ref, problem), returned as is; its derivative is
+    $-H^{-1}\\,\\partial\\nabla\\phi$ (implicit function theorem), never a derivative of the
+    iterations that found it."""
+    return x
+
+
+@_implicit.defjvp
+def _implicit_jvp(quad, primals, tangents):
+    x, ref, problem = primals
+    _, d_ref, d_problem = tangents
+    return x, _tangent(x, (ref, problem), (d_ref, d_problem), quad)
+
+
+def _polish(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
+            quad: FPQuadrature, steps: Array) -> tuple[SaddleSolution, _Coords]:
+    """Package a converged iterate as a saddle point differentiable in (ref, problem)."""
+    x = _implicit(quad, jax.lax.stop_gradient(x), ref, problem)
+    residual = residual_norm(_gradient(x, ref, problem, quad))
+    op = _to_order_params(x, ref, problem.p)
+    value = free_entropy_franz_parisi(op, ref, problem, quad=quad)
+    # a root on the face lam = 0 or b2 = 0 (kappa = kappa_ref at p = qt, where C = b = 0)
+    # is judged by the residual alone; and only where the z' rule resolves ln H
+    # (C/sqrt(1-q) <= LOG_H_RELIABLE): for kappa = kappa_ref the RS branch heads to q -> 1
+    # at a small d_min, where C/s grows
+    _, _, C2, s2, _ = _variances(op, ref, problem.p)
+    resolved = C2 <= LOG_H_RELIABLE**2 * s2
+    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL) & resolved
+    return SaddleSolution(problem, op, value, residual, steps, converged), x
+
+
+def _tangent(x: _Coords, args, dargs, quad: FPQuadrature) -> _Coords:
+    """First-order change of the saddle point (coordinates) when (ref, problem) moves by
+    ``dargs``: $-H^{-1}\\,\\partial_{args}\\nabla\\phi\\cdot$dargs (implicit function theorem)."""
+    flat, unravel = jax.flatten_util.ravel_pytree(x)
+    grad = lambda v, a: jax.flatten_util.ravel_pytree(
+        _gradient(unravel(v), a[0], a[1], quad))[0]
+    hessian = jax.jacfwd(grad)(flat, args)
+    mixed = jax.jvp(lambda a: grad(flat, a), (args,), (dargs,))[1]
+    return unravel(-jnp.linalg.solve(hessian, mixed))
+
+
+def _advance(x: _Coords, start, target, quad: FPQuadrature):
+    """Continuation from the solution ``x`` at ``start = (problem, ref)`` to ``target``
+    along the straight line between them: predictor (tangent) and Newton, the step halved
+    after a failure and doubled after a success. Returns (coordinates, reached, Newton
+    iterations)."""
+    x = jax.lax.stop_gradient(x)
+    start, target = jax.lax.stop_gradient((start, target))
+    at = lambda s: jax.tree.map(lambda a, b: a + s * (b - a), start, target)
+
+    def cond(state):
+        _, s, _, halvings, total = state
+        return (s < 1) & (halvings <= _MAX_HALVINGS) & (total < _MAX_LEG_STEPS)
+
+    def body(state):
+        x, s, h, halvings, total = state
+        s_try = jnp.minimum(s + h, 1.0)
+        here, there = at(s), at(s_try)
+        delta = jax.tree.map(jnp.subtract, there, here)
+        predicted = jax.tree.map(jnp.add, x, _tangent(x, (here[1], here[0]),
+                                                     (delta[1], delta[0]), quad))
+        predicted = jax.tree.map(lambda a, b: jnp.where(jnp.isfinite(a), a, b), predicted, x)
+        x_new, residual, steps = _iterate(predicted, there[1], there[0], quad)
+        ok = residual < RESIDUAL_TOL
+        x = jax.tree.map(lambda a, b: jnp.where(ok, a, b), x_new, x)
+        return (x, jnp.where(ok, s_try, s), jnp.where(ok, jnp.minimum(2 * h, 1.0), h / 2),
+                jnp.where(ok, 0, halvings + 1), total + steps)
+
+    x, s, _, _, total = jax.lax.while_loop(cond, body,
+                                           (x, jnp.array(0.0), jnp.array(1.0), 0, 0))
+    return x, s >= 1, total
+
+
+def _follow_from(problems: FranzParisiStorage, refs: RSOrderParams, init: _Coords,
+                 init_problem: FranzParisiStorage, init_ref: RSOrderParams,
+                 quad: FPQuadrature) -> tuple[SaddleSolution, _Coords]:
+    """Continuation through a path of (problem, reference) points (``lax.scan``) from the
+    solution ``init`` at (``init_problem``, ``init_ref``), each leg by ``_advance``. The
+    branch ends at the first failure: from there on ``converged`` is False."""
+
+    def step(carry, item):
+        x, prev, alive = carry
+        problem, ref = item
+        x_new, reached, steps = _advance(x, prev, (problem, ref), quad)
+        sol, x_new = _polish(x_new, ref, problem, quad, steps)
+        alive = alive & reached & sol.converged
+        keep = lambda new, old: jnp.where(alive, new, old)
+        carry = (jax.tree.map(keep, x_new, x), jax.tree.map(keep, (problem, ref), prev), alive)
+        return carry, (eqx.tree_at(lambda s: s.converged, sol, alive), x_new)
+
+    init_carry = (init, (init_problem, init_ref), jnp.array(True))
+    return jax.lax.scan(step, init_carry, (problems, refs))[1]
+
+
+@eqx.filter_jit
+def saddle_franz_parisi(problem: FranzParisiStorage, ref: RSOrderParams,
+                        init: FPOrderParams, *,
+                        quad: FPQuadrature = DEFAULT_QUADRATURE) -> SaddleSolution:
+    """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
+    references with RS overlaps ``ref``; the saddle in physical order parameters,
+    differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
+    x, _, steps = _iterate(_to_coords(init, ref, problem.p), ref, problem, quad)
+    return _polish(x, ref, problem, quad, steps)[0]
+
+
+# ------------------------------------------------------------------------ the reference
+
+_REF_PATH = 48  # continuation points in kappa (from 0, or from kappa_ref if negative)
+
+
+@eqx.filter_jit
+def reference_saddle(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolution:
+    """RS saddle of the reference sector, $(\\tilde q, \\hat{\\tilde q})$ at
+    $(\\alpha, \\tilde\\kappa)$: cold start at kappa = min(kappa_ref, 0), then continuation in
+    kappa (the cold start alone fails at large margins). Jit/vmap-able, never throws."""
+    alpha, kappa_ref = f64(alpha), f64(kappa_ref)
+    kappas = jnp.linspace(jnp.minimum(kappa_ref, 0.0), kappa_ref, _REF_PATH)
+    first = saddle_storage(BinaryStorage(alpha, kappas[0])).order_params
+    branch = continue_branch(free_entropy_storage,
+                             BinaryStorage(jnp.full_like(kappas, alpha), kappas), first,
+                             bounds=_RS_BOUNDS)
+    last = jax.tree.map(lambda x: x[-1], branch)
+    # re-solve at the end point so that the result is differentiable in (alpha, kappa_ref)
+    return newton_saddle(free_entropy_storage, last.order_params,
+                         BinaryStorage(alpha, kappa_ref), bounds=_RS_BOUNDS)
+
+
+# ------------------------------------------------------------------ curves S(d) in one go
+
+
+class FranzParisiCurve(eqx.Module):
+    """Local entropy $S(d)$ on a grid of distances (last axis), all order parameters, the
+    slope $dS/dd$ (envelope theorem), Newton diagnostics, and the reference sector."""
+
+    problem: FranzParisiStorage
+    local_entropy: Float[Array, "*batch D"]
+    order_params: FPOrderParams
+    slope: Float[Array, "*batch D"]
+    residual: Float[Array, "*batch D"]
+    newton_steps: Array
+    converged: Array
+    reference: RSOrderParams
+    reference_entropy: Float[Array, "*batch"]
+
+    @property
+    def upper_bound(self) -> Array:
+        """$-d\\ln d - (1-d)\\ln(1-d)$: all $\\binom{N}{dN}$ configurations at distance d."""
+        d = self.problem.d
+        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+
+
+def slope(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage, *,
+          quad: FPQuadrature = DEFAULT_QUADRATURE) -> Array:
+    """$dS/dd = \\partial\\phi/\\partial d$ at fixed order parameters (envelope theorem: the
+    saddle point is stationary in every other variable), $= -2\\,\\partial\\phi/\\partial p$."""
+    at = lambda d: free_entropy_franz_parisi(op, ref, eqx.tree_at(lambda p: p.d, problem, d),
+                                             quad=quad)
+    return jax.grad(at)(problem.d)
+
+
+def _problems(alpha, kappa_ref, kappa, d):
+    d, kappa = jnp.broadcast_arrays(d, kappa)
+    full = lambda x: jnp.full_like(d, x)
+    return FranzParisiStorage(full(alpha), full(kappa_ref), kappa, d)
+
+
+def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad: FPQuadrature,
+           n_kappa: int, n_fill: int) -> FranzParisiCurve:
+    """One curve (scalar alpha, kappa_ref, kappa; d a 1-d grid): identity point at
+    $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$, move to $d_h = 0.9\\, d_{typ}$, homotopy in
+    kappa from $\\tilde\\kappa$ to kappa there, then two continuations in d (down through the
+    targets below $d_h$ on a geometric fill, up through the others on a linear fill)."""
+    reference = reference_saddle(alpha, kappa_ref)
+    ref = reference.order_params
+    d_typ = (1 - ref.q) / 2
+    d_h = 0.9 * d_typ
+    identity = _to_coords(identity_order_params(ref), ref, 1 - 2 * d_typ)
+    start = _problems(alpha, kappa_ref, kappa_ref, d_typ[None])
+    refs = lambda n: jax.tree.map(lambda x: jnp.full((n,), x), ref)
+
+    # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
+    kappas = jnp.concatenate([kappa_ref[None], kappa_ref + (kappa - kappa_ref)
+                              * jnp.arange(1, n_kappa + 1, dtype=jnp.float64) / n_kappa])
+    path_a = _problems(alpha, kappa_ref, kappas, jnp.full_like(kappas, d_h))
+    prev = jax.tree.map(lambda x: x[0], start)
+    stage_a = _follow_from(path_a, refs(n_kappa + 1), identity, prev, ref, quad)
+    x_a = jax.tree.map(lambda x: x[-1], stage_a[1])
+    end_a = jax.tree.map(lambda x: x[-1], path_a)
+
+    # stages B (down) and C (up), vmapped over the direction
+    below = d < d_h
+    down = jnp.concatenate([jnp.geomspace(d_h, jnp.minimum(d.min(), d_h), n_fill),
+                            jnp.where(below, d, d_h)])
+    up = jnp.concatenate([jnp.linspace(d_h, jnp.maximum(d.max(), d_h), n_fill),
+                          jnp.where(below, d_h, d)])
+    order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
+    paths = jnp.stack([down[order_down], up[order_up]])
+    problems = _problems(alpha, kappa_ref, kappa, paths)
+    sols, _ = jax.vmap(lambda p: _follow_from(p, refs(paths.shape[1]), x_a, end_a, ref,
+                                              quad))(problems)
+    where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
+    pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
+    sol = jax.tree.map(pick, sols)
+    # the branch must be connected all the way: stage A converged at its end
+    converged = sol.converged & stage_a[0].converged[-1]
+    targets = _problems(alpha, kappa_ref, kappa, d)
+    slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
+    return FranzParisiCurve(targets, sol.free_entropy, sol.order_params, slopes, sol.residual,
+                            sol.newton_steps, converged & reference.converged, ref,
+                            reference.free_entropy)
+
+
+def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
+    bad = ~curve.converged
+    blank = lambda x: jnp.where(bad, jnp.nan, x)
+    return eqx.tree_at(lambda c: (c.local_entropy, c.order_params, c.slope), curve,
+                       (blank(curve.local_entropy), jax.tree.map(blank, curve.order_params),
+                        blank(curve.slope)))
+
+
+@eqx.filter_jit
+def _curve_grid(alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill):
+    curve = jax.vmap(_curve, in_axes=(0, 0, 0, None, None, None, None))(
+        alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill)
+    return _nan_where_failed(curve)
+
+
+def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
+                       d: ArrayLike, *, quad: FPQuadrature = DEFAULT_QUADRATURE,
+                       n_kappa: int = 8, n_fill: int = 16) -> FranzParisiCurve:
+    """Franz-Parisi local entropy $S(d)$ (RS, storage) around uniform margin-``kappa_ref``
+    references, counting margin-``kappa`` solutions, on a grid of distances ``d``.
+
+    ``alpha``, ``kappa_ref``, ``kappa`` broadcast to a batch (leading axes); ``d`` is a 1-d
+    grid in (0, 1/2] (last axis). One jitted, vmapped call: identity point at the typical
+    distance, homotopy in kappa (``n_kappa`` legs), continuation in d (``n_fill`` extra
+    points each way, legs halved on failure). Raises ``ValueError`` for bad input
+    (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
+    ``SaddlePointError`` listing the points where the branch was lost."""
+    require_x64("franz_parisi_curve")
+    d = np.atleast_1d(np.asarray(d, np.float64))
+    if d.ndim != 1 or not np.all((d > 0) & (d <= 0.5)):
+        raise ValueError(f"franz_parisi_curve(d={d.tolist()}): the Hamming fraction d must "
+                         "lie in (0, 1/2] (a 1-d grid)")
+    alpha, kappa_ref, kappa = np.broadcast_arrays(*(np.asarray(v, np.float64)
+                                                    for v in (alpha, kappa_ref, kappa)))
+    shape = alpha.shape
+    alpha, kappa_ref, kappa = (np.atleast_1d(v).ravel() for v in (alpha, kappa_ref, kappa))
+    if not np.all(np.isfinite(alpha) & (alpha > 0)):
+        raise ValueError(f"franz_parisi_curve(alpha={alpha.tolist()}): alpha = P/N must be "
+                         "finite and > 0")
+    if not np.all(np.isfinite(kappa_ref) & np.isfinite(kappa)):
+        raise ValueError("franz_parisi_curve: kappa_ref and kappa must be finite")
+    if np.any(kappa > kappa_ref):
+        i = int(np.argmax(kappa > kappa_ref))
+        raise ValueError(f"franz_parisi_curve(kappa={kappa[i]:g}, kappa_ref={kappa_ref[i]:g}): "
+                         "kappa must be <= kappa_ref (a reference of margin kappa_ref has no "
+                         "solutions of larger margin close to it: S(d) -> -inf as d -> 0)")
+    references = _references(jnp.asarray(alpha), jnp.asarray(kappa_ref))
+    _check_references(references, alpha, kappa_ref)
+    curve = _curve_grid(jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
+                        jnp.asarray(d), quad, n_kappa, n_fill)
+    raise_unconverged("franz_parisi_curve", curve.converged, curve.residual,
+                      curve.newton_steps, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
+                      kappa=kappa[:, None], d=d[None, :])
+    return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
+
+
+_references = eqx.filter_jit(jax.vmap(reference_saddle))
+
+
+def _check_references(references: SaddleSolution, alpha: np.ndarray,
+                      kappa_ref: np.ndarray) -> None:
+    """No references exist where their RS entropy is negative: kappa_ref > kappa_max."""
+    entropy = np.asarray(references.free_entropy)
+    # kappa_ref = kappa_max itself (entropy 0 to the solver's tolerance) is allowed
+    bad = np.flatnonzero(entropy < -RESIDUAL_TOL)
+    if bad.size == 0:
+        return
+    from .margins import kappa_max
+
+    i = int(bad[0])
+    try:
+        limit = f"{float(kappa_max(alpha[i]).kappa):.6g}"
+    except (SaddlePointError, ValueError, RuntimeError):
+        limit = "unavailable"
+    raise ValueError(
+        f"franz_parisi_curve(alpha={alpha[i]:g}, kappa_ref={kappa_ref[i]:g}): kappa_ref exceeds "
+        f"the RS maximal margin kappa_max(alpha) = {limit} (reference entropy "
+        f"{entropy[i]:.4g} < 0: no such references); kappa_ref must be <= kappa_max(alpha)")
+
+
+# ------------------------------------------- [P2]: where S(d) around kappa_max stops rising
+
+
+class MonotonicityThreshold(eqx.Module):
+    """The alpha above which $S(d)$ of margin-kappa solutions around references at
+    $\\kappa_{max}(\\alpha)$ is no longer monotone at small d, the distance d where the
+    slope first touches zero there, and the augmented Newton diagnostics."""
+
+    alpha: Float[Array, ""]
+    kappa: Float[Array, ""]
+    kappa_ref: Float[Array, ""]
+    d: Float[Array, ""]
+    local_entropy: Float[Array, ""]
+    order_params: FPOrderParams
+    reference: RSOrderParams
+    residual: Float[Array, ""]
+    newton_steps: Array
+    converged: Array
+
+
+def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
+               quad: FPQuadrature) -> tuple[Array, Array]:
+    """Slope $dS/dd$ and curvature $d^2S/dd^2$ along the saddle: $\\phi_d$ and
+    $\\phi_{dd} - \\phi_{dx} H^{-1} \\phi_{xd}$ (implicit function theorem)."""
+    flat, unravel = jax.flatten_util.ravel_pytree(x)
+
+    def phi(v, d):
+        return _free_entropy_coords(unravel(v), (ref, eqx.tree_at(lambda p: p.d, problem, d)),
+                                    quad=quad)
+
+    d = problem.d
+    phi_d = jax.grad(phi, 1)
+    hessian = jax.hessian(phi, 0)(flat, d)
+    mixed = jax.grad(phi_d, 0)(flat, d)
+    return phi_d(flat, d), jax.grad(phi_d, 1)(flat, d) - mixed @ jnp.linalg.solve(hessian,
+                                                                                   mixed)
+
+
+def _threshold_equations(quad: FPQuadrature):
+    """[grad phi_RS; phi_RS] (reference at kappa_max(alpha)), [grad phi_FP; dS/dd; d2S/dd2]
+    in (reference overlaps, kappa_ref, FP coordinates, d, ln alpha); args = kappa."""
+
+    def equations(unknowns, kappa):
+        ref, kappa_ref, x, d, log_alpha = unknowns
+        alpha = jnp.exp(log_alpha)
+        # trial values replace the fields directly (a wild Newton iterate is a failed solve)
+        rs = eqx.tree_at(lambda p: (p.alpha, p.kappa), BinaryStorage(1.0, 0.0),
+                         (alpha, kappa_ref))
+        problem = eqx.tree_at(lambda p: (p.alpha, p.kappa_ref, p.kappa, p.d),
+                              FranzParisiStorage(1.0, 0.0, 0.0, 0.25),
+                              (alpha, kappa_ref, kappa, d))
+        slope_d, curvature = _curvature(x, ref, problem, quad)
+        return (jax.grad(free_entropy_storage)(ref, rs), free_entropy_storage(ref, rs),
+                _gradient(x, ref, problem, quad), slope_d, curvature)
+
+    return equations
+
+
+_BRACKET_ALPHA = (0.60, 0.64, 0.67, 0.70, 0.72, 0.74, 0.76, 0.78, 0.80)
+_DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
+
+
+def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
+    """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
+    from .margins import _kappa_max
+
+    kappa_ref = _kappa_max("storage", alpha).kappa
+    curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)
+    s = curve.slope
+    # interior local minima of the slope (the dip), not the fall towards the peak at d*
+    interior = (s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])
+    i = 1 + jnp.argmin(jnp.where(interior, s[1:-1], jnp.inf))
+    return (jnp.where(interior.any(), s[i], jnp.inf), i, kappa_ref, curve,
+            curve.converged.all())
+
+
+@eqx.filter_jit
+def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThreshold:
+    alphas = jnp.asarray(_BRACKET_ALPHA)
+    slopes, where, kappa_refs, curves, ok = jax.vmap(
+        lambda a: _min_slope(a, kappa, quad))(alphas)
+    # first grid alpha with a non-positive dip; start Newton from the last monotone one
+    j = jnp.clip(jnp.argmax(slopes <= 0) - 1, 0, alphas.shape[0] - 2)
+    i = where[j]
+    curve = jax.tree.map(lambda v: v[j], curves)
+    start_ref = curve.reference
+    x = _to_coords(jax.tree.map(lambda v: v[i], curve.order_params), start_ref,
+                   1 - 2 * curve.problem.d[i])
+    start = (start_ref, kappa_refs[j], x, curve.problem.d[i], jnp.log(alphas[j]))
+    solution, residual, steps, converged = newton_root(_threshold_equations(quad), start,
+                                                      kappa)
+    ref, kappa_ref, x, d, log_alpha = solution
+    alpha = jnp.exp(log_alpha)
+    problem = FranzParisiStorage(alpha, kappa_ref, kappa, d)
+    op = _to_order_params(x, ref, problem.p)
+    bracketed = (jnp.any(slopes <= 0) & (slopes[0] > 0) & ok.all()
+                 & (alpha >= alphas[j]) & (alpha <= alphas[j + 1]))
+    return MonotonicityThreshold(alpha, kappa, kappa_ref, d,
+                                 free_entropy_franz_parisi(op, ref, problem, quad=quad), op,
+                                 ref, residual, steps, converged & bracketed)
+
+
+def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
+                           quad: FPQuadrature = DEFAULT_QUADRATURE) -> MonotonicityThreshold:
+    """[P2] diagnostic: the alpha where the local entropy of margin-``kappa`` solutions
+    around references at $\\kappa_{max}(\\alpha)$ stops being monotone in d (a local maximum
+    and a dip appear): the analytic estimate of where wide flat minima disappear.
+
+    Root of [grad phi_RS = 0, phi_RS = 0 (kappa_ref = kappa_max), grad phi_FP = 0,
+    dS/dd = 0, d2S/dd2 = 0] in (overlaps, kappa_ref, d, ln alpha) by Newton, started from a
+    sweep over alpha in [0.6, 0.8] (kappa near 0). Differentiable in kappa."""
+    require_x64("monotonicity_threshold")
+    kappa = f64(kappa)
+    kappa = eqx.error_if(kappa, ~(kappa >= -0.3) | ~(kappa <= 0.3),
+                         "monotonicity_threshold(kappa=...): kappa must lie in [-0.3, 0.3] "
+                         "(the bracketing sweep covers alpha in [0.6, 0.8])")
+    result = _monotonicity_threshold(kappa, quad)
+    if isinstance(kappa, jax.core.Tracer):
+        return result
+    raise_unconverged("monotonicity_threshold", result.converged, result.residual,
+                      result.newton_steps, kappa=kappa)
+    return result

@@ -1,0 +1,45 @@
+"""Plain-dict summaries of margin and local-entropy results (what the CLI prints)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .franz_parisi import franz_parisi_curve, monotonicity_threshold
+from .margins import kappa_max
+
+
+def kappa_max_summary(task: str, alpha: float) -> dict:
+    """kappa_max(alpha), the RS order parameters there and d kappa_max / d alpha."""
+    result = kappa_max(alpha, task=task)
+    slope = jax.grad(lambda a: kappa_max(a, task=task).kappa)(jnp.float64(alpha))
+    out = {"kappa_max": float(result.kappa), "alpha": float(alpha), "task": task,
+           "dkappa_max_dalpha": float(slope)}
+    out.update({k: float(v) for k, v in vars(result.order_params).items()})
+    out.update(residual=float(result.residual), converged=bool(result.converged))
+    return out
+
+
+def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float,
+                          d: list[float]) -> dict:
+    """S(d) with the bound, slope, order parameters and the reference sector (lists
+    over d, in the order given)."""
+    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d))
+    as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    op = curve.order_params
+    return {"local_entropy": as_list(curve.local_entropy), "d": list(d),
+            "upper_bound": as_list(curve.upper_bound), "slope": as_list(curve.slope),
+            "q": as_list(op.q), "t": as_list(op.t), "qhat": as_list(op.q_hat),
+            "that": as_list(op.t_hat), "phat": as_list(op.p_hat),
+            "converged": [bool(c) for c in as_list(curve.converged)],
+            "residual": as_list(curve.residual), "alpha": alpha, "kappa_ref": kappa_ref,
+            "kappa": kappa, "q_ref": float(np.asarray(curve.reference.q).reshape(-1)[0]),
+            "reference_entropy": float(np.asarray(curve.reference_entropy).reshape(-1)[0])}
+
+
+def monotonicity_summary(kappa: float) -> dict:
+    """alpha where S(d) around kappa_max references stops being monotone, with where."""
+    result = monotonicity_threshold(kappa)
+    return {"alpha": float(result.alpha), "kappa": kappa,
+            "kappa_ref": float(result.kappa_ref), "d": float(result.d),
+            "local_entropy": float(result.local_entropy),
+            "residual": float(result.residual), "converged": bool(result.converged)}
