@@ -42,7 +42,150 @@ def register_theory(subparsers) -> None:
 
 
 def register_sim(subparsers) -> None:
-    """No simulation commands yet (the training CLI of the algorithms issue will add them)."""
+    """No commands of its own: ``sim train --task random-features`` is ``sim train``'s
+    parser (atypical/cli/sim.py) with ``add_train_arguments`` and ``train_random_features``."""
+
+
+RF_TRAIN_EPILOG = (
+    "random-features task (--task random-features): latent c ~ N(0, I_D), fixed Gaussian "
+    "F (N x D), features x = sigma(F c/sqrt D) (--features exact) or their Gaussian-"
+    "equivalent surrogate mu0 + mu1 F c/sqrt D + mu_* eta (--features gaussian), teacher "
+    "y = sign(w_T.c/sqrt D) with Gaussian w_T, binary student sign(W.x/sqrt N). alpha = P/N "
+    "and alpha_D = P/D fix D = round(P/alpha_D); the overparameterization is "
+    "N/D = alpha_D/alpha. Features are never centred (for relu the mean is part of the "
+    "model); for sgd and rsgd only they are scaled by 1/sqrt(E sigma(z)^2), because the "
+    "loss margin and beta are in units of unit-variance stabilities (a positive scale "
+    "changes neither the solutions nor the errors); fbp and sa get them as they are. "
+    "test_error (= gen_error) is measured on fresh examples of the same instance and the "
+    "same feature model; get_gen_error is the Gaussian-equivalence formula "
+    "arccos(mu1 m/sqrt(mu1^2 r + mu_*^2))/pi of each W; local_energy is the training-error "
+    "increase when a fraction d of the weights is flipped (large-N formula). amp does not "
+    "apply (its teacher acts on the inputs).")
+
+
+def add_train_arguments(train) -> None:
+    """The random-features options of ``sim train`` (ignored by, and refused for, the
+    other tasks)."""
+    train.add_argument("--alpha-d", type=float, default=None,
+                       help="random-features only (required there): " + _ALPHA_D_HELP
+                       + "; D = round(P/alpha_D) latent dimensions")
+    train.add_argument("--sigma", choices=_SIGMAS, default=None,
+                       help="random-features only: " + _SIGMA_HELP)
+    train.add_argument("--features", choices=("exact", "gaussian"), default=None,
+                       help="random-features only: exact features sigma(F c/sqrt D) (default) "
+                       "or the Gaussian-equivalent surrogate (train and test alike)")
+    train.add_argument("--test-examples", type=int, default=None,
+                       help="random-features only: fresh examples for the test error "
+                       "(default 10000)")
+    train.epilog = RF_TRAIN_EPILOG
+
+
+_RF_ONLY = ("alpha_d", "sigma", "features", "test_examples")
+_SGD_OVERRIDES = (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "learning_rate"),
+                  ("beta", "beta"), ("margin", "margin"))
+
+
+def reject_rf_arguments(args: argparse.Namespace) -> None:
+    """CLIError if a random-features option was given to another task."""
+    given = [name for name in _RF_ONLY if getattr(args, name, None) is not None]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise CLIError(f"{flags}: only for --task random-features (task is {args.task})")
+
+
+def _rf_config(args: argparse.Namespace):
+    from sim.rsgd import RSGDConfig
+    from sim.run import default_config
+    from sim.sgd import SGDConfig
+
+    overrides = {field: getattr(args, name) for name, field in _SGD_OVERRIDES
+                 if getattr(args, name, None) is not None}
+    if args.algo in ("sgd", "rsgd"):
+        sgd = SGDConfig(**overrides)
+        return sgd if args.algo == "sgd" else RSGDConfig(sgd=sgd)
+    if overrides:
+        flags = ", ".join("--" + name.replace("_", "-") for name, field in _SGD_OVERRIDES
+                          if field in overrides)
+        raise CLIError(f"{flags}: SGD options, not for --algo {args.algo}")
+    return default_config(args.algo)
+
+
+def _error_line(err: Exception) -> str:
+    lines = [line for line in str(err).splitlines() if "EquinoxRuntimeError: " in line]
+    return lines[0].split("EquinoxRuntimeError: ", 1)[1] if lines else str(err).strip()
+
+
+def train_random_features(args: argparse.Namespace) -> None:
+    """``sim train --task random-features``: R runs of ALGO on one instance (vmapped), with
+    training, test and Gaussian-equivalence errors and the local energy of each."""
+    import time
+
+    import jax
+    import jax.numpy as jnp
+    import jax.random as jr
+    import numpy as np
+
+    from atypical import RandomFeatures
+    from sim.measure import mean_sem
+    from sim.random_features import sample_random_features, sample_rf_test_set
+    from sim.rf_sweep import (DEFAULT_D, RF_ALGORITHMS, feature_scale, measure_rf_runs,
+                              training_dataset)
+    from sim.run import run_algorithm
+
+    if args.algo not in RF_ALGORITHMS:
+        raise CLIError(f"--algo {args.algo}: not for --task random-features (choose from "
+                       f"{', '.join(RF_ALGORITHMS)}); amp is the Bayes-optimal algorithm of "
+                       "the teacher-student perceptron whose teacher acts on the inputs")
+    if args.alpha_d is None:
+        raise CLIError("--alpha-d: required for --task random-features (alpha_D = P/D)")
+    if getattr(args, "k", 1) != 1:  # committee options of sim train
+        raise CLIError(f"--k {args.k}: random features train a binary perceptron (K = 1)")
+    _positive("--alpha", args.alpha)
+    _positive("--alpha-d", args.alpha_d)
+    if args.n < 2:
+        raise CLIError(f"--n {args.n}: N must be >= 2")
+    if args.replicas < 1:
+        raise CLIError(f"--replicas {args.replicas}: must be >= 1")
+    P_test = 10_000 if args.test_examples is None else args.test_examples
+    if P_test < 1:
+        raise CLIError(f"--test-examples {P_test}: must be >= 1")
+    sigma = args.sigma or "sign"
+    surrogate = (args.features or "exact") == "gaussian"
+    try:
+        config = _rf_config(args)
+        problem = RandomFeatures(args.alpha, args.alpha_d, sigma=sigma)
+        k_data, k_train = jr.split(jr.key(args.seed))
+        k_inst, k_test = jr.split(k_data)
+        data = sample_random_features(k_inst, problem, args.n, surrogate=surrogate,
+                                      dtype=config.dtype)
+        test = sample_rf_test_set(k_test, data, problem, P_test, surrogate=surrogate)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    except RuntimeError as err:  # eqx.error_if on a bad learning rate, beta, ...
+        raise CLIError(_error_line(err)) from None
+
+    start = time.perf_counter()
+    W, _ = jax.block_until_ready(run_algorithm(
+        args.algo, jr.split(k_train, args.replicas), training_dataset(data, problem, args.algo),
+        config, instances=False))
+    seconds = time.perf_counter() - start
+    d = jnp.asarray(DEFAULT_D, config.dtype)
+    runs = measure_rf_runs(W, data, test, problem, d, instances=False)
+
+    P, N = data.xi.shape
+    D = data.F.shape[1]
+    out = {"task": "random-features", "algo": args.algo, "n": N, "alpha": args.alpha,
+           "alpha_d": args.alpha_d, "P": P, "D": D, "n_over_d": N / D, "sigma": sigma,
+           "features": "gaussian" if surrogate else "exact",
+           "feature_scale": feature_scale(problem, args.algo), "replicas": args.replicas,
+           "seed": args.seed, "test_examples": P_test}
+    for name, values in (("train_error", runs.train_error), ("test_error", runs.test_error),
+                         ("gen_error", runs.test_error), ("get_gen_error", runs.get_error)):
+        mean, sem, _ = mean_sem(values)
+        out.update({name: values, f"mean_{name}": mean, f"sem_{name}": sem})
+    out.update(solved=runs.solved, solved_fraction=float(np.mean(np.asarray(runs.solved))),
+               d=d, local_energy=runs.local_energy, seconds=seconds)
+    emit(out, args.json)
 
 
 def _positive(name: str, value: float) -> None:

@@ -3,6 +3,7 @@
 import argparse
 
 from ._common import CLIError, emit, float_list
+from .random_features import add_train_arguments as _add_rf_train_arguments
 
 ALGOS = ("sgd", "rsgd", "fbp", "amp", "sa")
 _ALGO_HELP = ("sgd: BinaryConnect SGD (sim/sgd.py); rsgd: replicated SGD, y coupled replicas "
@@ -45,7 +46,8 @@ def register(subparsers) -> None:
                     "program. Reports per replica the final training error, whether it reached "
                     "zero training error ('solved'), for teacher-student the generalization "
                     "error arccos(W.W_T/N)/pi, and the wall time of the compiled training.")
-    train.add_argument("--task", choices=_TASKS, default="storage", help=_TASK_HELP)
+    train.add_argument("--task", choices=(*_TASKS, "random-features"), default="storage",
+                       help=_TASK_HELP + "; random-features: see below")
     train.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
     train.add_argument("--n", type=int, required=True, help="N, number of binary weights")
     train.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
@@ -64,6 +66,7 @@ def register(subparsers) -> None:
     train.add_argument("--margin", type=float, default=None,
                        help="loss margin m on the stabilities (default: SGDConfig's)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_rf_train_arguments(train)  # --alpha-d, --sigma, --features, --test-examples
     train.set_defaults(handler=_train)
 
     local = subparsers.add_parser(
@@ -301,6 +304,11 @@ def _threshold(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .random_features import reject_rf_arguments, train_random_features
+
+    if args.task == "random-features":
+        return train_random_features(args)
+    reject_rf_arguments(args)
     import time
 
     import jax
