@@ -21,6 +21,17 @@ def test_fig1_quick(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "paper_figures").glob("fig_*.py")
+                                         if p.name != "fig1_rs_overlay.py"))
+def test_figure_quick(script, tmp_path):
+    done = subprocess.run([sys.executable, script, "--quick", "--out", str(tmp_path)],
+                          cwd=ROOT / "paper_figures", capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / f"{script[:-3]}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("bench_*.py")))
 def test_benchmark_quick(script):
     done = subprocess.run([sys.executable, script, "--quick"], cwd=ROOT / "benchmarks",
