@@ -9,6 +9,9 @@ the elastic force $\\gamma_e (h^a - \\bar h)$, $\\bar h = \\frac1y\\sum_a h^a$, 
 every gradient, with $\\gamma_e = \\gamma_0 (1 + \\gamma_1)^e$ at epoch e. A run is solved
 when a replica or the center $\\mathrm{sign}(\\bar h)$ has zero training error.
 
+Committee machines (``data.K``, ``data.arch``) are trained with the least-action gradient of
+``sim.sgd`` on the flat committee weights; the center is the sign of the mean latent vector.
+
 The y coupled replicas are one state with a leading y axis (the coupling needs their mean);
 independent seeds are vmapped around it (``train_replicas``).
 """
@@ -22,8 +25,9 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from atypical.problems import f64
 
+from .committee import n_weights
 from .data import Dataset
-from .sgd import SGDConfig, _full_train_error, _latent_gradient, _optimizer, _sign
+from .sgd import SGDConfig, _batches, _full_train_error, _latent_gradient, _optimizer, _sign
 
 
 def _nonneg(name: str):
@@ -84,23 +88,22 @@ def _epoch(h, opt_state, key, gamma, data: Dataset, config: RSGDConfig):
     B = min(sgd.batch_size, P)
     n_batches = -(-P // B)
 
-    def order(k):
-        perm = jr.permutation(k, P)
-        return jnp.concatenate([perm, perm[: n_batches * B - P]]).reshape(n_batches, B)
-
-    idx = jnp.swapaxes(jax.vmap(order)(jr.split(key, config.y)), 0, 1)  # (batches, y, B)
-    mask = (jnp.arange(n_batches * B) < P).astype(sgd.dtype).reshape(n_batches, B)
+    idx, masks = jax.vmap(lambda k: _batches(k, data, B, n_batches))(jr.split(key, config.y))
+    idx, mask = jnp.swapaxes(idx, 0, 1), masks[0]  # (batches, y, B); the same mask for all
     tx = _optimizer(sgd)
 
     def step(carry, batch):
         h, opt_state = carry
         i, m = batch
         data_grad = jax.vmap(lambda h_a, i_a: _latent_gradient(
-            h_a, data.xi[i_a], data.y[i_a], m, sgd))(h, i)
+            h_a, data.xi[i_a], data.y[i_a], m, sgd, data.K, data.arch))(h, i)
         grads = data_grad + gamma * (h - jnp.mean(h, axis=0, keepdims=True))
         with jax.numpy_dtype_promotion("standard"):  # optax's Adam (see sgd._epoch)
-            updates, opt_state = jax.vmap(tx.update)(grads, opt_state, h)
-        return (optax.apply_updates(h, updates), opt_state), None
+            updates, new_state = jax.vmap(tx.update)(grads, opt_state, h)
+        new = (optax.apply_updates(h, updates), new_state)
+        if data.padded:  # a batch of padding only is no step (see sgd._epoch)
+            new = jax.tree.map(lambda a, b: jnp.where(m[0] > 0, a, b), new, (h, opt_state))
+        return new, None
 
     (h, opt_state), _ = jax.lax.scan(step, (h, opt_state), (idx, mask))
     return h, opt_state
@@ -113,7 +116,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: RSGDConfig) -> RSGDResul
     if data.xi.dtype != sgd.dtype:
         raise ValueError(f"rsgd.train_one: data dtype {data.xi.dtype} differs from "
                          f"SGDConfig(dtype={jnp.dtype(sgd.dtype)}); sample the data with it")
-    N = data.xi.shape[1]
+    N = n_weights(data.xi.shape[1], data.K, data.arch)  # latent weights: committee layout
     dtype = sgd.dtype
     k_init, k_epochs = jr.split(key)
     h0 = sgd.init_scale.astype(dtype) * jr.normal(k_init, (config.y, N), dtype)

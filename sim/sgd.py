@@ -11,6 +11,12 @@ can deepen the current weights but never flip one, the rule of SBPI (Baldassi, B
 Brunel, Zecchina, PNAS 104, 11079 (2007)). Measured at N = 1001 with the defaults
 (benchmarks/SIM_RESULTS.md): without it no seed solves alpha = 0.6 (training stalls near 6-8%
 error); with it 512/512 seeds solve 0.6 and about half solve 0.7 within 500 epochs.
+
+Committee machines (``data.K``, ``data.arch``; ``sim.committee``): the latent vector h is the
+flat committee layout, the forward pass is the committee of sign(h), and the loss of an
+example is the loss above on the hidden stabilities of its least-action units (the
+$(K+1)/2$ largest; Mitchison & Durbin 1989), straight through to h. "Correctly classified"
+in the SBPI rule means the committee output is right. K = 1 is the perceptron code path.
 """
 
 import equinox as eqx
@@ -23,6 +29,8 @@ from jaxtyping import Array, Bool, DTypeLike, Float, Int, PRNGKeyArray
 from atypical.observables import train_error
 from atypical.problems import f64
 
+from .committee import (backprop_hidden, committee_error, committee_output, hidden_fields,
+                        least_action_units, n_weights)
 from .data import Dataset
 
 _OPTIMIZERS = ("sgd", "adam")
@@ -79,9 +87,10 @@ class SGDConfig(eqx.Module):
 class SGDResult(eqx.Module):
     """Outcome of one replica (a leading replica axis ``R`` after ``train_replicas``).
 
-    W: final binary weights; train_errors: training error after each epoch (T = epochs);
-    solved: training error reached 0; epochs_to_solution: first epoch with zero error
-    (0 = already at initialization, -1 = never)."""
+    W: final binary weights (a committee's in the flat layout of ``sim.committee``);
+    train_errors: training error after each epoch (T = epochs); solved: training error
+    reached 0; epochs_to_solution: first epoch with zero error (0 = already at
+    initialization, -1 = never)."""
 
     W: Float[Array, "*R N"]
     train_errors: Float[Array, "*R T"]
@@ -102,10 +111,14 @@ def example_loss(stability: Float[Array, ""], beta: Float[Array, ""],
     return jax.nn.softplus(-beta * (stability - margin)) / beta
 
 
-def _latent_gradient(h: Float[Array, " N"], xi: Float[Array, "B N"], y: Float[Array, " B"],
-                     mask: Float[Array, " B"], config: SGDConfig) -> Float[Array, " N"]:
+def _latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[Array, " B"],
+                     mask: Float[Array, " B"], config: SGDConfig, K: int = 1,
+                     arch: str = "tree") -> Float[Array, " Nw"]:
     """Straight-through gradient of the masked batch-mean loss at W = sign(h), with the
-    SBPI restriction on correctly classified examples."""
+    SBPI restriction on correctly classified examples; a committee (K, arch) other than
+    the perceptron (1, "tree") goes through ``_committee_latent_gradient``."""
+    if (K, arch) != (1, "tree"):
+        return _committee_latent_gradient(h, xi, y, mask, config, K, arch)
     N = xi.shape[-1]
     dtype = h.dtype
     beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
@@ -126,6 +139,32 @@ def _latent_gradient(h: Float[Array, " N"], xi: Float[Array, "B N"], y: Float[Ar
     return g_wrong + g_right * (g_right * h < 0).astype(dtype)
 
 
+def _committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
+                               y: Float[Array, " B"], mask: Float[Array, " B"],
+                               config: SGDConfig, K: int, arch: str) -> Float[Array, " Nw"]:
+    """Least-action committee gradient: the loss on the hidden stabilities
+    $\\Delta_{bk} = y_b\\lambda_{bk}$ of the $(K+1)/2$ largest units of each example, straight
+    through to h; SBPI restriction on examples whose committee output is right."""
+    dtype = h.dtype
+    beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
+    stab = y[:, None] * hidden_fields(_sign(h), xi, K, arch)  # (B, K)
+    dloss = jax.vmap(jax.vmap(jax.grad(example_loss), in_axes=(0, None, None)),
+                     in_axes=(0, None, None))(stab, beta, margin)
+    coef = least_action_units(stab) * dloss * (mask / jnp.sum(mask))[:, None]
+
+    def grad_from(c):  # d/dW of sum_bk c_bk l(Delta_bk)
+        return backprop_hidden(c * y[:, None], xi, K, arch)
+
+    if not config.stabilize_correct:
+        return grad_from(coef)
+    # wrong output: fewer than (K+1)/2 hidden units agree with the label (sign(0) = +1)
+    agree = jnp.sum((jnp.where(stab == 0, y[:, None], stab) > 0).astype(jnp.int32), axis=1)
+    wrong = (agree < (K + 1) // 2).astype(dtype)[:, None]
+    g_wrong = grad_from(coef * wrong)
+    g_right = grad_from(coef * (1 - wrong))
+    return g_wrong + g_right * (g_right * h < 0).astype(dtype)
+
+
 def _optimizer(config: SGDConfig) -> optax.GradientTransformation:
     lr = config.learning_rate.astype(config.dtype)
     return optax.sgd(lr) if config.optimizer == "sgd" else optax.adam(lr)
@@ -136,9 +175,36 @@ def _sign(h: Array) -> Array:
     return jnp.where(h >= 0, 1, -1).astype(h.dtype)
 
 
-def _full_train_error(h: Float[Array, " N"], data: Dataset) -> Float[Array, ""]:
+def _full_train_error(h: Float[Array, " Nw"], data: Dataset) -> Float[Array, ""]:
     # HIGHEST: the solved/not-solved decision must not depend on TF32 matmuls on GPUs
+    if data.padded:  # the misclassified fraction of the real (y != 0) examples
+        valid = data.y != 0
+        if data.is_perceptron:
+            wrong = _stabilities(_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST) < 0
+        else:
+            wrong = committee_output(_sign(h), data.xi, data.K, data.arch,
+                                     jax.lax.Precision.HIGHEST) != data.y
+        return (jnp.sum(wrong & valid) / jnp.sum(valid)).astype(data.xi.dtype)
+    if not data.is_perceptron:
+        return committee_error(_sign(h), data.xi, data.y, data.K, data.arch)
     return train_error(_stabilities(_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST))
+
+
+def _batches(key: PRNGKeyArray, data: Dataset, B: int, n_batches: int) -> tuple[Array, Array]:
+    """Example indices (``n_batches B``) of one epoch in a random order, and the mask of the
+    real examples; the last batch is filled with zero-weight repeats. Padded data: the real
+    examples come first in a random order, and the batches after them are all masked."""
+    P = data.xi.shape[0]
+    if data.padded:
+        valid = data.y != 0
+        perm = jnp.argsort(jnp.where(valid, jr.uniform(key, (P,)), 2.0)).astype(jnp.int32)
+        n_real = jnp.sum(valid)
+    else:
+        perm = jr.permutation(key, P)
+        n_real = P
+    idx = jnp.concatenate([perm, perm[: n_batches * B - P]]).reshape(n_batches, B)
+    mask = (jnp.arange(n_batches * B) < n_real).astype(data.xi.dtype).reshape(n_batches, B)
+    return idx, mask
 
 
 def _epoch(h, opt_state, key, data: Dataset, config: SGDConfig):
@@ -147,20 +213,21 @@ def _epoch(h, opt_state, key, data: Dataset, config: SGDConfig):
     P = data.xi.shape[0]
     B = min(config.batch_size, P)
     n_batches = -(-P // B)
-    perm = jr.permutation(key, P)
-    idx = jnp.concatenate([perm, perm[: n_batches * B - P]]).reshape(n_batches, B)
-    mask = (jnp.arange(n_batches * B) < P).astype(config.dtype).reshape(n_batches, B)
+    idx, mask = _batches(key, data, B, n_batches)
     tx = _optimizer(config)
 
     def step(carry, batch):
         h, opt_state = carry
         i, m = batch
-        grads = _latent_gradient(h, data.xi[i], data.y[i], m, config)
+        grads = _latent_gradient(h, data.xi[i], data.y[i], m, config, data.K, data.arch)
         # optax's Adam bias correction computes python_float ** int32, which strict dtype
         # promotion (the tests' setting) refuses; it casts the result back to h's dtype
         with jax.numpy_dtype_promotion("standard"):
-            updates, opt_state = tx.update(grads, opt_state, h)
-        return (optax.apply_updates(h, updates), opt_state), None
+            updates, new_state = tx.update(grads, opt_state, h)
+        new = (optax.apply_updates(h, updates), new_state)
+        if data.padded:  # a batch of padding only is no step (Adam would still move h)
+            new = jax.tree.map(lambda a, b: jnp.where(m[0] > 0, a, b), new, (h, opt_state))
+        return new, None
 
     (h, opt_state), _ = jax.lax.scan(step, (h, opt_state), (idx, mask))
     return h, opt_state
@@ -174,7 +241,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: SGDConfig) -> SGDResult:
         raise ValueError(f"train_one: data dtype {data.xi.dtype} differs from "
                          f"SGDConfig(dtype={jnp.dtype(config.dtype)}); sample the data with "
                          "the same dtype")
-    N = data.xi.shape[1]
+    N = n_weights(data.xi.shape[1], data.K, data.arch)  # latent weights: committee layout
     k_init, k_epochs = jr.split(key)
     h0 = config.init_scale.astype(config.dtype) * jr.normal(k_init, (N,), config.dtype)
     opt_state0 = _optimizer(config).init(h0)

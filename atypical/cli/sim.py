@@ -15,6 +15,14 @@ _TASKS = ("storage", "teacher-student")
 _TASK_HELP = ("storage: random labels y = +-1 (binary perceptron capacity problem); "
               "teacher-student: labels y = sign(W_T.xi/sqrt N) of a random binary teacher W_T")
 _ALPHA_HELP = "alpha = P/N, examples per weight (> 0); P = round(alpha*N)"
+_K_HELP = ("K, hidden units of a binary committee machine, odd (default 1: the perceptron). "
+           "The network is sign(sum_k sign(W_k.x_k/sqrt(N_k))); the labels of "
+           "teacher-student come from a random binary committee of the same architecture. "
+           "K > 1 is trained by sgd and rsgd (least-action learning: the gradient goes "
+           "through the (K+1)/2 hidden units with the largest stabilities)")
+_ARCH_HELP = ("committee architecture: tree = each hidden unit sees its own N/K inputs "
+              "(N divisible by K, N weights in all); fc = fully connected, every unit sees "
+              "all N inputs (K*N weights, so the load per weight is alpha/K). Default tree")
 
 
 def register(subparsers) -> None:
@@ -43,20 +51,25 @@ def register(subparsers) -> None:
         description="Train R independent binary perceptrons W = sign(h) on one data set with "
                     "BinaryConnect-style SGD (latent weights h, straight-through gradient, "
                     "loss softplus(-beta (Delta - margin))/beta), all replicas in one compiled "
-                    "program. Reports per replica the final training error, whether it reached "
-                    "zero training error ('solved'), for teacher-student the generalization "
-                    "error arccos(W.W_T/N)/pi, and the wall time of the compiled training.")
+                    "program; with --k K > 1, binary committee machines of K hidden units "
+                    "(--arch tree or fc). Reports per replica the final training error, "
+                    "whether it reached zero training error ('solved'), for teacher-student "
+                    "the generalization error (perceptron: arccos(W.W_T/N)/pi; committee: the "
+                    "error on a fresh test set of P_test examples), and the wall time of the "
+                    "compiled training.")
     train.add_argument("--task", choices=(*_TASKS, "random-features"), default="storage",
                        help=_TASK_HELP + "; random-features: see below")
     train.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
     train.add_argument("--n", type=int, required=True, help="N, number of binary weights")
     train.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
+    train.add_argument("--k", type=int, default=1, help=_K_HELP)
+    train.add_argument("--arch", choices=("tree", "fc"), default="tree", help=_ARCH_HELP)
     train.add_argument("--replicas", type=int, default=16,
                        help="R, independent students (seeds) trained together (default 16)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed: the data use one half of its key, the replicas the other")
     train.add_argument("--epochs", type=int, default=None,
-                       help="passes over the data (default: SGDConfig's)")
+                       help="passes over the data (sgd, rsgd; default: SGDConfig's)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="examples per SGD step (default: SGDConfig's)")
     train.add_argument("--lr", type=float, default=None,
@@ -149,6 +162,48 @@ def _enumerate(args: argparse.Namespace) -> None:
     emit(out, args.json)
 
 
+_P_TEST = 10_000  # test examples for a committee's generalization error (sem <= 0.005)
+
+
+def _check_committee(args: argparse.Namespace) -> None:
+    from sim.run import COMMITTEE_ALGORITHMS
+
+    if args.k < 1 or args.k % 2 == 0:
+        raise CLIError(f"--k {args.k}: the number of hidden units K must be odd and >= 1 "
+                       "(the committee's majority vote must not tie)")
+    if args.arch == "tree" and args.n % args.k != 0:
+        raise CLIError(f"--n {args.n} --k {args.k} --arch tree: each hidden unit sees N/K "
+                       "inputs, so N must be divisible by K")
+    if (args.k, args.arch) != (1, "tree") and args.algo not in COMMITTEE_ALGORITHMS:
+        raise CLIError(f"--algo {args.algo}: trains the binary perceptron only (K = 1, tree); "
+                       f"committee machines are trained by {', '.join(COMMITTEE_ALGORITHMS)}")
+
+
+def _committee_gen_errors(W, data, key):
+    """Test-set generalization errors of the committees W (R Nw) and their sems."""
+    import jax
+
+    from sim.committee import committee_error
+    from sim.data import sample_test_set
+
+    test = sample_test_set(key, data.W_T, _P_TEST, K=data.K, arch=data.arch,
+                           dtype=data.xi.dtype)
+    return jax.vmap(committee_error, in_axes=(0, None, None, None, None))(
+        W, test.xi, test.y, data.K, data.arch)
+
+
+def _committee_info(args: argparse.Namespace, data) -> dict:
+    from sim.committee import n_weights
+
+    if data.is_perceptron:
+        return {}
+    out = {"k": data.K, "arch": data.arch,
+           "n_weights": n_weights(args.n, data.K, data.arch)}
+    if args.task == "teacher-student":
+        out["gen_error_method"] = f"test set of {_P_TEST} fresh examples"
+    return out
+
+
 def _run_on_one(args, algo, problem, config, k_data, k_train):
     """R runs on one data set (R instances for amp). Returns (data, W, solved, extra)."""
     from sim.run import run_algorithm
@@ -159,14 +214,22 @@ def _run_on_one(args, algo, problem, config, k_data, k_train):
     from sim.enumerate import sample_instances
 
     sample = sample_storage if args.task == "storage" else sample_teacher_student
+    committee = dict(K=getattr(args, "k", 1), arch=getattr(args, "arch", "tree"))
     if algo == "amp":
         data = sample_instances(k_data, problem, args.n, args.replicas, dtype=config.dtype)
         W, solved = run_algorithm(algo, None, data, config, instances=True)
         return data, W, solved, {"replicas_are": "instances (amp is deterministic)"}
-    data = sample(k_data, problem, args.n, dtype=config.dtype)
+    data = sample(k_data, problem, args.n, dtype=config.dtype, **committee)
     W, solved = run_algorithm(algo, jr.split(k_train, args.replicas), data, config,
                               instances=False)
     return data, W, solved, {}
+
+
+def _sgd_overrides(args: argparse.Namespace) -> dict:
+    """The SGDConfig fields set on the command line (sgd, and each replica of rsgd)."""
+    return {name: value for name, value in [
+        ("epochs", args.epochs), ("batch_size", args.batch_size), ("learning_rate", args.lr),
+        ("beta", args.beta), ("margin", args.margin)] if value is not None}
 
 
 def _train_other(args: argparse.Namespace) -> None:
@@ -185,6 +248,17 @@ def _train_other(args: argparse.Namespace) -> None:
                        "use --task teacher-student")
     problem = _problem(args.task, args.alpha)
     config = default_config(args.algo)
+    overrides = _sgd_overrides(args)
+    if args.algo == "rsgd" and overrides:  # each replica's SGD hyperparameters
+        from sim.rsgd import RSGDConfig
+        from sim.sgd import SGDConfig
+
+        try:
+            config = RSGDConfig(sgd=SGDConfig(**overrides))
+        except ValueError as err:
+            raise CLIError(str(err)) from None
+        except RuntimeError as err:
+            raise CLIError(_error_line(err)) from None
     k_data, k_train = jr.split(jr.key(args.seed))
     try:
         start = time.perf_counter()
@@ -198,6 +272,13 @@ def _train_other(args: argparse.Namespace) -> None:
         errs = jax.vmap(training_error)(W, data)
         W_T = data.W_T
         eps = jax.vmap(gen_error)(W, W_T) if W_T is not None else None
+    elif not data.is_perceptron:
+        from sim.committee import committee_error
+
+        errs = jax.vmap(committee_error, in_axes=(0, None, None, None, None))(
+            W, data.xi, data.y, data.K, data.arch)
+        eps = (_committee_gen_errors(W, data, jr.fold_in(k_data, 1))
+               if data.W_T is not None else None)
     else:
         errs = jax.vmap(training_error, in_axes=(0, None))(W, data)
         eps = (jax.vmap(gen_error, in_axes=(0, None))(W, data.W_T)
@@ -205,6 +286,7 @@ def _train_other(args: argparse.Namespace) -> None:
     err_mean, err_sem, _ = mean_sem(errs)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[-2]), "replicas": args.replicas, "seed": args.seed, **extra,
+           **_committee_info(args, data),
            "train_error": errs, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": solved, "solved_fraction": float(np.mean(np.asarray(solved)))}
     if eps is not None:
@@ -323,17 +405,16 @@ def _train(args: argparse.Namespace) -> None:
         raise CLIError(f"--n {args.n}: N must be >= 1")
     if args.replicas < 1:
         raise CLIError(f"--replicas {args.replicas}: must be >= 1")
+    _check_committee(args)
     if args.algo != "sgd":
         return _train_other(args)
     problem = _problem(args.task, args.alpha)
-    overrides = {name: value for name, value in [
-        ("epochs", args.epochs), ("batch_size", args.batch_size), ("learning_rate", args.lr),
-        ("beta", args.beta), ("margin", args.margin)] if value is not None}
+    overrides = _sgd_overrides(args)
     try:
         config = SGDConfig(**overrides)
         k_data, k_train = jr.split(jr.key(args.seed))
         sample = sample_storage if args.task == "storage" else sample_teacher_student
-        data = sample(k_data, problem, args.n, dtype=config.dtype)
+        data = sample(k_data, problem, args.n, K=args.k, arch=args.arch, dtype=config.dtype)
     except ValueError as err:
         raise CLIError(str(err)) from None
     except RuntimeError as err:  # eqx.error_if on a bad learning rate, beta, ...
@@ -350,12 +431,13 @@ def _train(args: argparse.Namespace) -> None:
     err_mean, err_sem, _ = mean_sem(final)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[0]), "replicas": args.replicas, "seed": args.seed,
-           "epochs": config.epochs,
+           **_committee_info(args, data), "epochs": config.epochs,
            "train_error": final, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": result.solved, "solved_fraction": float(np.mean(result.solved)),
            "epochs_to_solution": result.epochs_to_solution}
     if args.task == "teacher-student":
-        eps = jax.vmap(gen_error, in_axes=(0, None))(result.W, data.W_T)
+        eps = (jax.vmap(gen_error, in_axes=(0, None))(result.W, data.W_T) if data.is_perceptron
+               else _committee_gen_errors(result.W, data, jr.fold_in(k_data, 1)))
         g_mean, g_sem, _ = mean_sem(eps)
         out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
     out.update(seconds=seconds, compile_seconds=compile_seconds)
