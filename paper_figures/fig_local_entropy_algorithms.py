@@ -85,7 +85,7 @@ def compute(cfg: dict, cache: ResultsCache, quick: bool) -> dict:
         if kind == "theory":
             kappa_ref = value * kmax
             out["theory"][value] = cache.get_or_compute(
-                "franz_parisi", dict(alpha=alpha, kappa_ref=kappa_ref, d=cfg["theory_d"]),
+                "franz_parisi", dict(alpha=alpha, ref_fraction=value, d=cfg["theory_d"]),
                 lambda: theory_curve(alpha, kappa_ref, cfg["theory_d"]))
         else:
             out["sim"].setdefault(kind, []).append(cache.get_or_compute(
