@@ -7,8 +7,12 @@ $1/\\sqrt{E\\,\\sigma(z)^2}$ (``feature_scale``), because their loss margin and 
 temperature are tuned in units of unit-variance stabilities. A positive scale changes
 neither the solutions (margin 0) nor the test error. Centring would change the model (for
 relu the mean $\\mu_0$ gives the student a bias $\\mu_0\\sum_i W_i/\\sqrt N$ that is part of
-the problem) and no algorithm needs it: fBP's Gaussian cavity sums use the actual feature
-values, annealing counts errors (both are scale invariant).
+the problem). fBP and annealing are scale invariant (annealing counts errors; fBP's
+Gaussian cavity sums use the actual feature values), but fBP fails on features with a mean:
+on relu features (mu0 = 0.40) its fields collapse onto the common mean direction (W = all
++1 or all -1, test error 1/2), and on centred features it solves the centred problem, whose
+solutions are not solutions of the model (measured: training error 0.09-0.13 on the raw
+features at N = 400, alpha = 0.25). So fBP is refused for sigma with mu0 != 0.
 
 Measured on each run: solved (zero training error), training error, test error on fresh
 examples of the same model (same F, w_T), the Gaussian-equivalence error of the weights
@@ -43,20 +47,25 @@ DEFAULT_D = (0.005, 0.01, 0.02, 0.05)
 _HI = jax.lax.Precision.HIGHEST
 
 
-def check_rf_algorithm(algo: str, who: str) -> None:
-    """Raise ``ValueError`` unless ``algo`` applies to the random-features model."""
+def check_rf_algorithm(algo: str, who: str, problem: RandomFeatures | None = None) -> None:
+    """Raise ``ValueError`` unless ``algo`` applies to the random-features model (with
+    ``problem``: to its activation; fBP needs zero-mean features, see the module docstring)."""
     if algo not in RF_ALGORITHMS:
         why = (" (amp is the Bayes-optimal AMP of the binary teacher-student perceptron on "
                "Gaussian inputs; here the teacher acts on the latent c)" if algo == "amp"
                else f"; known algorithms: {ALGORITHMS}")
         raise ValueError(f"{who}(algo={algo!r}): random features support {RF_ALGORITHMS}"
                          + why)
+    if algo == "fbp" and problem is not None and problem.mu0 != 0:
+        raise ValueError(f"{who}(algo='fbp', sigma={problem.sigma!r}): fbp needs zero-mean "
+                         f"features and {problem.sigma} has mu0 = {problem.mu0:.4g} (its "
+                         "messages collapse onto the mean; centring would change the model)")
 
 
 def feature_scale(problem: RandomFeatures, algo: str) -> float:
     """$1/\\sqrt{E\\,\\sigma(z)^2} = 1/\\sqrt{\\mu_0^2+\\mu_1^2+\\mu_*^2}$ for SGD and rSGD (unit
     second moment of the features, and of the stabilities), 1 for fBP and annealing."""
-    check_rf_algorithm(algo, "feature_scale")
+    check_rf_algorithm(algo, "feature_scale", problem)
     if algo not in SCALED_ALGORITHMS:
         return 1.0
     return float(1 / np.sqrt(problem.mu0**2 + problem.mu1**2 + problem.mu_star**2))
@@ -204,6 +213,7 @@ def rf_algorithm_point(key: PRNGKeyArray, algo: str, N: int, P: int, D: int,
     config = default_config(algo) if config is None else config
     dtype = jnp.dtype(config.dtype)
     problem = RandomFeatures(P / N, P / D, sigma=sigma, teacher=teacher)
+    check_rf_algorithm(algo, "rf_algorithm_point", problem)
     start = time.perf_counter()
     k_data, k_run = jr.split(key)
     data_keys = jax.vmap(lambda s: jr.fold_in(k_data, s))(jnp.arange(n_seeds, dtype=jnp.uint32))

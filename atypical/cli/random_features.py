@@ -55,7 +55,8 @@ RF_TRAIN_EPILOG = (
     "N/D = alpha_D/alpha. Features are never centred (for relu the mean is part of the "
     "model); for sgd and rsgd only they are scaled by 1/sqrt(E sigma(z)^2), because the "
     "loss margin and beta are in units of unit-variance stabilities (a positive scale "
-    "changes neither the solutions nor the errors); fbp and sa get them as they are. "
+    "changes neither the solutions nor the errors); fbp and sa get them as they are, and "
+    "fbp is refused for relu (features with a mean: its messages collapse onto it). "
     "test_error (= gen_error) is measured on fresh examples of the same instance and the "
     "same feature model; get_gen_error is the Gaussian-equivalence formula "
     "arccos(mu1 m/sqrt(mu1^2 r + mu_*^2))/pi of each W; local_energy is the training-error "
@@ -128,8 +129,8 @@ def train_random_features(args: argparse.Namespace) -> None:
     from atypical import RandomFeatures
     from sim.measure import mean_sem
     from sim.random_features import sample_random_features, sample_rf_test_set
-    from sim.rf_sweep import (DEFAULT_D, RF_ALGORITHMS, feature_scale, measure_rf_runs,
-                              training_dataset)
+    from sim.rf_sweep import (DEFAULT_D, RF_ALGORITHMS, check_rf_algorithm, feature_scale,
+                              measure_rf_runs, training_dataset)
     from sim.run import run_algorithm
 
     if args.algo not in RF_ALGORITHMS:
@@ -154,6 +155,7 @@ def train_random_features(args: argparse.Namespace) -> None:
     try:
         config = _rf_config(args)
         problem = RandomFeatures(args.alpha, args.alpha_d, sigma=sigma)
+        check_rf_algorithm(args.algo, "sim train", problem)
         k_data, k_train = jr.split(jr.key(args.seed))
         k_inst, k_test = jr.split(k_data)
         data = sample_random_features(k_inst, problem, args.n, surrogate=surrogate,
