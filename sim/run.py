@@ -14,6 +14,7 @@ from .sgd import SGDConfig
 
 ALGORITHMS = ("sgd", "rsgd", "fbp", "amp", "sa")
 COMMITTEE_ALGORITHMS = ("sgd", "rsgd")  # the ones that train committees (K > 1 or fc)
+PADDABLE = ("sgd", "rsgd")  # the ones that skip padding examples (``data.pad_examples``)
 
 
 def check_supports(algo: str, K: int, arch: str = "tree") -> None:
@@ -37,8 +38,9 @@ def run_algorithm(algo: str, key, data, config, *, instances: bool):
     instance, leading axis I) or R = ``key.shape[0]`` runs on one data set. Returns
     (final binary weights ``R N``, solved ``R``); committee data (``data.K``, ``data.arch``)
     only for the algorithms in ``COMMITTEE_ALGORITHMS``."""
-    check_supports(algo, data.K, data.arch)
-    if data.padded and algo not in ("sgd", "rsgd"):
+    # data-like modules other than Dataset (no committee fields) are perceptron data
+    check_supports(algo, getattr(data, "K", 1), getattr(data, "arch", "tree"))
+    if getattr(data, "padded", False) and algo not in PADDABLE:
         raise ValueError(f"algorithm {algo!r} cannot skip padding examples (y = 0): "
                          "run it on unpadded data (only sgd and rsgd take padded data)")
     if algo == "amp":
@@ -51,9 +53,6 @@ def run_algorithm(algo: str, key, data, config, *, instances: bool):
     fn = jax.jit(jax.vmap(one, in_axes=(0, 0 if instances else None, None)))
     res = fn(key, data, config)
     return res.W, res.solved
-
-
-PADDABLE = ("sgd", "rsgd")  # algorithms that skip padding examples (``data.pad_examples``)
 
 
 def success_grid(algo: str, key, N: int, alphas, n_seeds: int, config, *,

@@ -193,11 +193,15 @@ def _full_train_error(h: Float[Array, " Nw"], data: Dataset) -> Float[Array, ""]
 def _batches(key: PRNGKeyArray, data: Dataset, B: int, n_batches: int) -> tuple[Array, Array]:
     """Example indices (``n_batches B``) of one epoch in a random order, and the mask of the
     real examples; the last batch is filled with zero-weight repeats. Padded data: the real
-    examples come first in a random order, and the batches after them are all masked."""
+    examples come first in a random order (the same for any number of padding rows), and
+    the batches after them are all masked."""
     P = data.xi.shape[0]
     if data.padded:
         valid = data.y != 0
-        perm = jnp.argsort(jnp.where(valid, jr.uniform(key, (P,)), 2.0)).astype(jnp.int32)
+        # a random key per example index: the order of the real examples does not depend on
+        # how many padding rows follow them (one stack pads each data set differently)
+        u = jax.vmap(lambda i: jr.uniform(jr.fold_in(key, i)))(jnp.arange(P))
+        perm = jnp.argsort(jnp.where(valid, u, 2.0)).astype(jnp.int32)
         n_real = jnp.sum(valid)
     else:
         perm = jr.permutation(key, P)

@@ -389,6 +389,9 @@ def _train(args: argparse.Namespace) -> None:
     from .random_features import reject_rf_arguments, train_random_features
 
     if args.task == "random-features":
+        if (args.k, args.arch) != (1, "tree"):
+            raise CLIError("--k/--arch: committee machines are trained on storage and "
+                           "teacher-student data; random-features trains a perceptron")
         return train_random_features(args)
     reject_rf_arguments(args)
     import time

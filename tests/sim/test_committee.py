@@ -184,6 +184,7 @@ def test_cli_train_committee_json(capsys):
     (["--k", "3", "--algo", "fbp"], "trains the binary perceptron only"),
     (["--k", "3", "--algo", "amp", "--task", "teacher-student"], "perceptron only"),
     (["--k", "1", "--arch", "fc", "--algo", "sa"], "perceptron only"),
+    (["--k", "3", "--task", "random-features"], "random-features trains a perceptron"),
 ])
 def test_cli_committee_errors(capsys, extra, match):
     argv = ["sim", "train", "--n", "99", "--alpha", "0.3", *extra]
