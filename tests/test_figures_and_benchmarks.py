@@ -20,9 +20,14 @@ def test_fig1_quick(tmp_path):
     assert cached  # a rerun reads these instead of recomputing
 
 
+# scripts whose --quick run has a test of its own (with cache and output checks)
+_TESTED_ELSEWHERE = {"fig1_rs_overlay.py", "fig_rf_overparameterization.py",
+                     "fig_success_probability.py"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "paper_figures").glob("fig_*.py")
-                                         if p.name != "fig1_rs_overlay.py"))
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "paper_figures").glob("fig*.py")
+                                         if p.name not in _TESTED_ELSEWHERE))
 def test_figure_quick(script, tmp_path):
     done = subprocess.run([sys.executable, script, "--quick", "--out", str(tmp_path)],
                           cwd=ROOT / "paper_figures", capture_output=True, text=True,
