@@ -66,7 +66,7 @@ def success_grid(algo: str, key, N: int, alphas, n_seeds: int, config, *,
     the largest P, ``pad_examples``); the others are vmapped over seeds, alpha by alpha."""
     from atypical.problems import BinaryStorage, TeacherStudent
 
-    from .data import pad_examples, sample_storage, sample_teacher_student
+    from .data import n_examples, pad_examples, sample_storage, sample_teacher_student
 
     alphas = [float(a) for a in alphas]
     if not alphas:
@@ -80,19 +80,27 @@ def success_grid(algo: str, key, N: int, alphas, n_seeds: int, config, *,
     sample = sample_storage if task == "storage" else sample_teacher_student
     dtype = config.dtype
     keys = [jr.split(jr.fold_in(key, a), 2) for a in range(len(alphas))]
-    data = [[sample(k, problem_of(alpha), N, dtype=dtype) for k in jr.split(kd, n_seeds)]
-            for alpha, (kd, _) in zip(alphas, keys)]
     run_keys = [jr.split(kr, n_seeds) for _, kr in keys]
-    stack = lambda sets: jax.tree.map(lambda *leaves: jnp.stack(leaves), *sets)
+
+    def instances(a, P_pad=None):  # the n_seeds data sets of alpha index a, stacked
+        sets = [sample(k, problem_of(alphas[a]), N, dtype=dtype)
+                for k in jr.split(keys[a][0], n_seeds)]
+        if P_pad is not None:
+            sets = [pad_examples(d, P_pad) for d in sets]
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *sets)
+
     if algo in PADDABLE:
-        P_max = max(d[0].xi.shape[0] for d in data)
-        flat = [pad_examples(d, P_max) for row in data for d in row]
-        _, solved = run_algorithm(algo, jnp.concatenate(run_keys), stack(flat), config,
+        P_max = max(n_examples(alpha, N, "success_grid") for alpha in alphas)
+        rows = [instances(a, P_max) for a in range(len(alphas))]
+        data = jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *rows)
+        del rows  # device memory: only the one stack of A x S data sets stays
+        _, solved = run_algorithm(algo, jnp.concatenate(run_keys), data, config,
                                   instances=True)
         return np.asarray(solved).reshape(len(alphas), n_seeds)
-    rows = [np.asarray(run_algorithm(algo, k, stack(row), config, instances=True)[1])
-            for row, k in zip(data, run_keys)]
-    return np.stack(rows)
+    # one alpha at a time: only its S data sets are in memory
+    return np.stack([np.asarray(run_algorithm(algo, run_keys[a], instances(a), config,
+                                              instances=True)[1])
+                     for a in range(len(alphas))])
 
 
 def half_success_alpha(alphas, p) -> float:
