@@ -1,9 +1,10 @@
 """Algorithms on the overparameterized random-features model [P1] versus N/D at fixed
 alpha_D = P/D (fixed P and D, N growing): (a) success probability (zero training error) of
 SGD and replicated SGD, with the RS interpolation point (N/D)_c marked; (b) test error of
-the solutions they find (markers, exact sign features; full mode also the Gaussian-
-equivalent surrogate) against the typical (Gibbs) RS generalization error (line), which
-exists only above (N/D)_c; (c) local energy dE(d) of those solutions at one d.
+the solutions they find (markers, exact sign features and the Gaussian-equivalent
+surrogate) against the typical (Gibbs) RS generalization error (line), which exists only
+above (N/D)_c; simulated annealing walking among solutions (typical ones) on the surrogate
+is the check of that line; (c) local energy dE(d) of those solutions at one d.
 
     python paper_figures/fig_rf_overparameterization.py --out figures [--quick]
 
@@ -21,17 +22,20 @@ import numpy as np
 from atypical import RandomFeatures
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from sim.anneal import AnnealConfig
 from sim.rf_sweep import rf_algorithm_point
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
 from theory.random_features import follow_rf, gen_error_rf, rf_interpolation_threshold
 
-FULL = dict(alpha_D=2.0, D=200, seeds=32, epochs=500, P_test=5000, sigma="sign",
+FULL = dict(alpha_D=2.0, D=200, seeds=32, epochs=500, sa_sweeps=2000, sa_walk=500,
+            P_test=5000, sigma="sign",
             n_over_d=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0),
             runs=(("sgd", "exact"), ("rsgd", "exact"), ("sgd", "gaussian"),
-                  ("rsgd", "gaussian")))
-QUICK = dict(alpha_D=2.0, D=25, seeds=4, epochs=60, P_test=1000, sigma="sign",
-             n_over_d=(1.0, 3.0, 8.0), runs=(("sgd", "exact"), ("rsgd", "exact")))
+                  ("rsgd", "gaussian"), ("sa", "gaussian")))
+QUICK = dict(alpha_D=2.0, D=25, seeds=4, epochs=60, sa_sweeps=150, sa_walk=50, P_test=1000,
+             sigma="sign", n_over_d=(1.5, 6.0),
+             runs=(("sgd", "exact"), ("rsgd", "exact"), ("sa", "gaussian")))
 D_SHOWN = 0.01  # flipped fraction of panel (c)
 LOCAL_ENERGY_D = (0.005, 0.01, 0.02, 0.05)
 
@@ -52,8 +56,10 @@ def gibbs_theory(alpha_D: float, sigma: str, n_over_d_max: float) -> dict:
                 n_over_d_c=float(thr.n_over_d), alpha_c=alpha_c, gen_error_c=float(eps_c))
 
 
-def config_for(algo: str, epochs: int):
-    sgd = SGDConfig(epochs=epochs)
+def config_for(algo: str, cfg: dict):
+    if algo == "sa":  # anneal to a solution, then walk among solutions (typical ones)
+        return AnnealConfig(sweeps=cfg["sa_sweeps"], sweeps_at_solution=cfg["sa_walk"])
+    sgd = SGDConfig(epochs=cfg["epochs"])
     return sgd if algo == "sgd" else RSGDConfig(sgd=sgd)
 
 
@@ -62,7 +68,7 @@ def algorithm_point(cfg: dict, algo: str, features: str, ratio: float, seed: int
     P, N = round(cfg["alpha_D"] * D), round(ratio * D)
     point = rf_algorithm_point(jr.key(seed), algo, N, P, D, cfg["seeds"], sigma=cfg["sigma"],
                                surrogate=features == "gaussian",
-                               config=config_for(algo, cfg["epochs"]), P_test=cfg["P_test"],
+                               config=config_for(algo, cfg), P_test=cfg["P_test"],
                                d=LOCAL_ENERGY_D)
     r = point.runs
     return dict(N=N, P=P, D=D, n_over_d=point.n_over_d, seconds=point.seconds,
@@ -75,7 +81,7 @@ def algorithm_point(cfg: dict, algo: str, features: str, ratio: float, seed: int
 
 
 def compute(cfg: dict, cache: ResultsCache, seed: int) -> dict:
-    base = {k: cfg[k] for k in ("alpha_D", "D", "seeds", "epochs", "P_test", "sigma")}
+    base = {k: cfg[k] for k in ("alpha_D", "D", "seeds", "P_test", "sigma")}
     res = {"theory": cache.get_or_compute(
         "theory", dict(alpha_D=cfg["alpha_D"], sigma=cfg["sigma"],
                        n_over_d_max=max(cfg["n_over_d"])),
@@ -84,7 +90,10 @@ def compute(cfg: dict, cache: ResultsCache, seed: int) -> dict:
           f"(alpha_c = {res['theory']['alpha_c']:.4f})", flush=True)
     for algo, features in cfg["runs"]:
         for ratio in cfg["n_over_d"]:
-            params = dict(base, algo=algo, features=features, n_over_d=ratio, seed=seed)
+            budget = ({"sweeps": cfg["sa_sweeps"], "walk": cfg["sa_walk"]} if algo == "sa"
+                      else {"epochs": cfg["epochs"]})
+            params = dict(base, **budget, algo=algo, features=features, n_over_d=ratio,
+                          seed=seed)
             rec = cache.get_or_compute(
                 "point", params, lambda: algorithm_point(cfg, algo, features, ratio, seed))
             res[(algo, features, ratio)] = rec
@@ -125,8 +134,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
     use_style()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True, layout="constrained")
-    colors = {"sgd": "C0", "rsgd": "C3"}
-    names = {"sgd": "SGD", "rsgd": "replicated SGD"}
+    colors = {"sgd": "C0", "rsgd": "C3", "sa": "C2"}
+    names = {"sgd": "SGD", "rsgd": "replicated SGD", "sa": "annealing (typical)"}
     th = res["theory"]
     ratios = np.asarray(cfg["n_over_d"], np.float64)
     for i, (algo, features) in enumerate(cfg["runs"]):
@@ -166,7 +175,7 @@ def main(argv=None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("figures"))
     parser.add_argument("--quick", action="store_true",
-                        help="D = 25, 4 seeds, 60 epochs (CPU smoke run, minutes)")
+                        help="D = 25, 4 seeds, 2 points, 60 epochs (CPU smoke run, about 2 min)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
