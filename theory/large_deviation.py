@@ -1,0 +1,490 @@
+"""Large-deviation local entropy of the binary perceptron, replica symmetric (storage) [P1].
+
+References $\\tilde W$ are solutions (margin $\\tilde\\kappa$ = ``kappa_ref``) weighted by
+$e^{yN S(\\tilde W, d)}$, where $S(\\tilde W, d) = N^{-1}\\ln\\#\\{W$ solution with margin
+$\\kappa$ : $W\\cdot\\tilde W = N(1-2d)\\}$ (Baldassi, Ingrosso, Lucibello, Saglietti, Zecchina,
+PRL 115, 128101 (2015); J. Stat. Mech. (2016) 023301). With n -> 0 groups, each a reference
+$\\tilde W^a$ and y real replicas $W^{ai}$, and replica symmetry across groups:
+
+$\\tilde W^a\\cdot\\tilde W^b = N\\tilde q$, $W^{ai}\\cdot W^{aj} = Nq_1$, $W^{ai}\\cdot W^{bj} = Nq_0$,
+$W^{ai}\\cdot\\tilde W^b = Nt$, $W^{ai}\\cdot\\tilde W^a = Np$ ($p = 1 - 2d$ fixed),
+conjugates $\\hat{\\tilde q}, \\hat q_1, \\hat q_0, \\hat t, \\hat p$. Derivation (re-derived here):
+
+$\\Phi(y) = -\\hat{\\tilde q}(1-\\tilde q)/2 - y\\hat q_1(1-q_1)/2 - y^2(\\hat q_1 q_1 -
+\\hat q_0 q_0)/2 + y\\hat t t - y\\hat p p + G_S + \\alpha G_E$,
+
+$G_S = E_{z_0,z_1}\\ln\\sum_{\\tilde W=\\pm1} e^{\\sqrt{\\hat{\\tilde q}} z_0\\tilde W}
+\\{E_{z_2}[2\\cosh(b + \\sqrt{\\hat q_1-\\hat q_0}\\, z_2 + (\\hat p-\\hat t)\\tilde W)]^y\\}$,
+$b = \\hat t z_0/\\sqrt{\\hat{\\tilde q}} + \\sqrt{\\hat q_0 - \\hat t^2/\\hat{\\tilde q}}\\, z_1$
+(Hubbard-Stratonovich of the cross-group quadratic form; $z_2$ of the within-group one);
+
+$G_E = E_{z_0,z_1}\\ln \\int_{x_0}^\\infty Du\\, E_v H((\\kappa - Az_0 - Bu - C_1z_1 -
+C_2v)/\\sqrt{1-q_1})^y$, $x_0 = (\\tilde\\kappa - \\sqrt{\\tilde q}z_0)/\\sqrt{1-\\tilde q}$,
+$A = t/\\sqrt{\\tilde q}$, $B = (p-t)/\\sqrt{1-\\tilde q}$, $C_1^2 = q_0 - A^2$,
+$C_2^2 = q_1 - q_0 - B^2$: the reference's field is $\\sqrt{\\tilde q}z_0 + \\sqrt{1-\\tilde q}u
+\\ge \\tilde\\kappa$, a replica's $Az_0 + Bu + C_1z_1 + C_2v + \\sqrt{1-q_1}w \\ge \\kappa$.
+
+$\\Phi$ at the saddle point is the total free entropy; $S_{loc} = \\partial\\Phi/\\partial y$
+(``local_entropy``, envelope theorem) and $\\Sigma = \\Phi - yS_{loc}$ (``reference_entropy``,
+the entropy of the references that dominate at this y). Checks built into the tests:
+at $d = d_{typ} = (1-q_{RS})/2$ every overlap equals $q_{RS}$ and $\\Phi = (1+y)\\phi_{RS}$;
+as $y \\to 0$, $\\Sigma \\to \\phi_{RS}$ and $S_{loc}$ is the Franz-Parisi local entropy.
+"""
+
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.flatten_util
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import f64, require_x64
+from atypical.gaussian import log_2cosh, log_H
+
+from .binary_perceptron import RSOrderParams
+from .franz_parisi import FPQuadrature, _graded_y, reference_saddle
+from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
+
+# ------------------------------------------------------------------ problem and order params
+
+
+class LargeDeviationStorage(eqx.Module):
+    """Large-deviation query on binary storage: references are solutions of margin
+    ``kappa_ref`` weighted by $e^{yNS}$; S counts margin-``kappa`` solutions at Hamming
+    fraction ``d`` in (0, 1/2); ``y`` > 0 (finite; see ``*_inf`` for y -> infinity)."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64)
+    d: Float[Array, ""] = eqx.field(converter=f64)
+    y: Float[Array, ""] = eqx.field(converter=f64)
+
+    def __post_init__(self):
+        who = "LargeDeviationStorage"
+        self.alpha, self.kappa_ref, self.kappa = f64(self.alpha), f64(self.kappa_ref), f64(self.kappa)
+        self.d, self.y = f64(self.d), f64(self.y)
+        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
+                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+        self.kappa_ref = eqx.error_if(self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
+                                      f"{who}(kappa_ref=...): must be finite")
+        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
+                                  f"{who}(kappa=...): must be finite")
+        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d < 0.5),
+                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2)")
+        self.y = eqx.error_if(self.y, ~(self.y > 0) | ~jnp.isfinite(self.y),
+                              f"{who}(y=...): y must be finite and > 0")
+
+    @property
+    def p(self) -> Array:
+        """Overlap of a replica with its own reference, $p = 1 - 2d$."""
+        return 1 - 2 * self.d
+
+
+class LDOrderParams(eqx.Module):
+    """RS overlaps of the large-deviation calculation (module docstring) and conjugates."""
+
+    q_ref: Float[Array, ""] = eqx.field(converter=f64)
+    q1: Float[Array, ""] = eqx.field(converter=f64)
+    q0: Float[Array, ""] = eqx.field(converter=f64)
+    t: Float[Array, ""] = eqx.field(converter=f64)
+    q_ref_hat: Float[Array, ""] = eqx.field(converter=f64)
+    q1_hat: Float[Array, ""] = eqx.field(converter=f64)
+    q0_hat: Float[Array, ""] = eqx.field(converter=f64)
+    t_hat: Float[Array, ""] = eqx.field(converter=f64)
+    p_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class LDQuadrature(NamedTuple):
+    """Static quadrature sizes: Gauss-Hermite for the outer fields z0, z1 and the
+    within-group field v; trapezoid (log domain) on [-12, 12] for z2; the reference's own
+    field u >= x0 on the graded rule of ``franz_parisi`` (``u_panels`` near and far)."""
+
+    n_z0: int = 40
+    n_z1: int = 24
+    n_v: int = 20
+    n_z2: int = 97
+    u_panels: int = 3
+    u_nodes: int = 8
+
+
+DEFAULT_QUADRATURE = LDQuadrature()
+
+
+def _hermite(n: int) -> tuple[Array, Array]:
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return jnp.asarray(z), jnp.asarray(w / np.sqrt(2 * np.pi))
+
+
+def _log_trapezoid(n: int) -> tuple[Array, Array]:
+    z = np.linspace(-12.0, 12.0, n)
+    return jnp.asarray(z), jnp.asarray(-z**2 / 2 - 0.5 * np.log(2 * np.pi) + np.log(z[1] - z[0]))
+
+
+# --------------------------------------------------------------------------- free entropy
+# The free entropy is written once, in terms of the structure of the Gaussian fields (the
+# coefficients A, B, C1, C2, b0, b1, s, the field difference p_hat - t_hat and the bilinear
+# conjugate terms). The public function of order parameters and the solver's coordinates
+# (where C1, C2, b1, s are themselves unknowns, so that the identity point C = 0 is an
+# interior, differentiable point) both build that structure and call ``_phi``.
+
+
+class _Structure(NamedTuple):
+    q_ref: Array
+    q_ref_hat: Array
+    A: Array
+    B: Array
+    C1: Array
+    C2: Array
+    sigma2: Array  # 1 - q1
+    b0: Array
+    b1: Array
+    s: Array
+    dp: Array  # p_hat - t_hat
+    conjugate: Array
+
+
+def _conjugate(q1, q0, t, q_ref, q_ref_hat, q1_hat, q0_hat, t_hat, p_hat, problem):
+    y, p = problem.y, problem.p
+    return (-q_ref_hat * (1 - q_ref) / 2 - y * q1_hat * (1 - q1) / 2
+            - y**2 * (q1_hat * q1 - q0_hat * q0) / 2 + y * t_hat * t - y * p_hat * p)
+
+
+def _root(v: Array) -> Array:
+    """Square root of a variance; a variance that vanishes exactly (a replica identity)
+    comes out of a difference of overlaps as +-1e-17: within 1e-12 of 0 it is 0, a truly
+    negative one gives NaN (an inadmissible point)."""
+    return jnp.sqrt(jnp.where((v < 0) & (v > -1e-12), 0.0, v))
+
+
+def _structure(op: LDOrderParams, problem: LargeDeviationStorage) -> _Structure:
+    A = op.t / jnp.sqrt(op.q_ref)
+    B = (problem.p - op.t) / jnp.sqrt(1 - op.q_ref)
+    b0 = op.t_hat / jnp.sqrt(op.q_ref_hat)
+    return _Structure(op.q_ref, op.q_ref_hat, A, B, _root(op.q0 - A**2),
+                      _root(op.q1 - op.q0 - B**2), 1 - op.q1, b0,
+                      _root(op.q0_hat - b0**2), _root(op.q1_hat - op.q0_hat),
+                      op.p_hat - op.t_hat,
+                      _conjugate(op.q1, op.q0, op.t, op.q_ref, op.q_ref_hat, op.q1_hat,
+                                 op.q0_hat, op.t_hat, op.p_hat, problem))
+
+
+def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
+    """$G_S$: $E_{z_0,z_1}\\ln\\sum_{\\tilde W} e^{\\sqrt{\\hat{\\tilde q}}z_0\\tilde W}
+    E_{z_2}[2\\cosh(\\cdot)]^y$, the inner average in the log domain."""
+    z0, w0 = _hermite(quad.n_z0)
+    z1, w1 = _hermite(quad.n_z1)
+    z2, log_w2 = _log_trapezoid(quad.n_z2)
+    b = st.b0 * z0[:, None] + st.b1 * z1[None, :]
+
+    def group(field):  # ln E_{z2} [2 cosh(field + s z2)]^y, field of shape (n0, n1)
+        return logsumexp(log_w2 + y * log_2cosh(field[..., None] + st.s * z2), axis=-1)
+
+    h = jnp.sqrt(st.q_ref_hat) * z0[:, None]
+    total = jnp.logaddexp(h + group(b + st.dp), -h + group(b - st.dp))
+    return w0 @ total @ w1
+
+
+def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadrature) -> Array:
+    """$G_E$: $E_{z_0,z_1}\\ln\\int_{x_0}^\\infty Du\\,E_v H(\\cdot)^y$ in the log domain, u on
+    the graded rule for the truncated normal (``franz_parisi._graded_y``)."""
+    z0, w0 = _hermite(quad.n_z0)
+    z1, w1 = _hermite(quad.n_z1)
+    v, wv = _hermite(quad.n_v)
+    log_wv = jnp.log(wv)
+    y, sigma = problem.y, jnp.sqrt(st.sigma2)
+    u_rule = FPQuadrature(near_panels=quad.u_panels, far_panels=quad.u_panels,
+                          y_nodes=quad.u_nodes)
+
+    def at(z0_i):
+        x0 = (problem.kappa_ref - jnp.sqrt(st.q_ref) * z0_i) / jnp.sqrt(1 - st.q_ref)
+        r, wr = _graded_y(x0, u_rule)  # u = x0 + r, r >= 0
+        # ln of the truncated-normal measure of u: ln G(x0 + r) (the weight of Du)
+        log_du = jnp.log(wr) - (x0 + r) ** 2 / 2 - 0.5 * jnp.log(2 * jnp.pi)
+        field = (problem.kappa - st.A * z0_i - st.C1 * z1[:, None, None]
+                 - st.B * (x0 + r)[None, :, None] - st.C2 * v[None, None, :])
+        inner = logsumexp(log_wv + y * log_H(field / sigma), axis=-1)  # (n1, nu)
+        return w1 @ logsumexp(log_du + inner, axis=-1)
+
+    return w0 @ jax.vmap(at)(z0)
+
+
+def _phi(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadrature) -> Array:
+    return st.conjugate + _entropic(st, problem.y, quad) + problem.alpha * _energetic(
+        st, problem, quad)
+
+
+def free_entropy_large_deviation(op: LDOrderParams, problem: LargeDeviationStorage, *,
+                                 quad: LDQuadrature = DEFAULT_QUADRATURE) -> Float[Array, ""]:
+    """RS large-deviation free entropy $\\Phi(y)$ (module docstring) per weight; at the
+    saddle point $\\Phi = \\Sigma + yS_{loc}$."""
+    return _phi(_structure(op, problem), problem, quad)
+
+
+# ------------------------------------------------------------------------------- solver
+# Cold start: the classic damped iteration read off the same free entropy. Each overlap x
+# and its conjugate x_hat enter phi through one bilinear term M x x_hat (M = 1/2 for the
+# references, y(1-y)/2 within a group, y^2/2 across groups, y for t), so grad phi = 0 reads
+# x = x - (dphi/dx_hat)/M, x_hat = x_hat - (dphi/dx)/M; p_hat moves against the error in
+# p. Newton (autodiff Hessian) then polishes, warm-started along d by continuation.
+
+
+def _fixed_point(op: LDOrderParams, args) -> LDOrderParams:
+    problem, quad = args
+    y, p = problem.y, problem.p
+    g = jax.grad(free_entropy_large_deviation)(op, problem, quad=quad)
+    m_ref, m_1, m_0, m_t = 0.5, y * (1 - y) / 2, y**2 / 2, y
+    return LDOrderParams(op.q_ref - g.q_ref_hat / m_ref, op.q1 - g.q1_hat / m_1,
+                         op.q0 - g.q0_hat / m_0, op.t - g.t_hat / m_t,
+                         op.q_ref_hat - g.q_ref / m_ref, op.q1_hat - g.q1 / m_1,
+                         op.q0_hat - g.q0 / m_0, op.t_hat - g.t / m_t,
+                         op.p_hat - g.p_hat / (y * (1 - p**2)))
+
+
+def _guess(problem: LargeDeviationStorage, ref: RSOrderParams) -> LDOrderParams:
+    """Admissible start near the identity point: t = p q_ref, variances C1^2 = C2^2 = 0.05,
+    conjugates at the reference's, spread by 0.05 so that every variance is positive."""
+    q, q_hat, p = ref.q, ref.q_hat, problem.p
+    t = p * q
+    q0 = t**2 / q + 0.05
+    q1 = q0 + (p - t) ** 2 / (1 - q) + 0.05
+    return LDOrderParams(q, q1, q0, t, q_hat, q_hat + 0.1, q_hat + 0.05, q_hat, q_hat)
+
+
+_FP_DAMPING = 0.25
+_FP_STEPS = 600
+
+
+
+
+_MAX_NEWTON = 40
+_MAX_HALVINGS = 12
+
+
+def _newton(init: LDOrderParams, problem: LargeDeviationStorage,
+            quad: LDQuadrature) -> SaddleSolution:
+    """Newton on grad phi = 0 (autodiff Hessian), each step halved until the gradient is
+    finite (the point admissible: every variance positive) and its max-norm decreases;
+    stops below RESIDUAL_TOL/100. The iterations carry no derivative: one final Newton step
+    from the stopped root (zero in value) gives the implicit-function-theorem derivative
+    $-H^{-1}\\partial\\nabla\\phi$ in ``problem``."""
+    flat0, unravel = jax.flatten_util.ravel_pytree(jax.lax.stop_gradient(init))
+    fixed = jax.lax.stop_gradient(problem)
+
+    def grad(v, pr):
+        return jax.flatten_util.ravel_pytree(
+            jax.grad(free_entropy_large_deviation)(unravel(v), pr, quad=quad))[0]
+
+    def norm(g):
+        return jnp.where(jnp.all(jnp.isfinite(g)), jnp.max(jnp.abs(g)), jnp.inf)
+
+    def cond(state):
+        _, g, i = state
+        return (i < _MAX_NEWTON) & (norm(g) > RESIDUAL_TOL / 100) & jnp.isfinite(norm(g))
+
+    def body(state):
+        v, g, i = state
+        step = jnp.linalg.solve(jax.jacfwd(grad)(v, fixed), g)
+
+        def shrink(c):
+            h, _, _ = c
+            v_new = v - h / 2 * step
+            return h / 2, v_new, grad(v_new, fixed)
+
+        accept = lambda c: (norm(c[2]) < norm(g)) | (c[0] <= 2.0**-_MAX_HALVINGS)
+        _, v_new, g_new = jax.lax.while_loop(lambda c: ~accept(c), shrink,
+                                             (1.0, v - step, grad(v - step, fixed)))
+        return v_new, g_new, i + 1
+
+    flat, g, steps = jax.lax.while_loop(cond, body, (flat0, grad(flat0, fixed), 0))
+    flat = jax.lax.stop_gradient(flat)
+    hessian = jax.lax.stop_gradient(jax.jacfwd(grad)(flat, fixed))
+    flat = flat - jnp.linalg.solve(hessian, grad(flat, problem))
+    op = unravel(flat)
+    residual = norm(grad(flat, problem))
+    value = free_entropy_large_deviation(op, problem, quad=quad)
+    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL)
+    return SaddleSolution(problem, op, value, residual, steps, converged)
+
+
+def _transport(op: LDOrderParams, old: LargeDeviationStorage,
+               new: LargeDeviationStorage) -> LDOrderParams:
+    """Warm start at a new distance: keep q_ref, t, the conjugates and the variances
+    $C_1^2 = q_0 - A^2$, $C_2^2 = q_1 - q_0 - B^2$, rebuilding q1 with the new
+    $B = (p - t)/\\sqrt{1-\\tilde q}$ (the old q1 would make $C_2^2 < 0$ at once near the
+    identity point, where $C_2^2$ is small)."""
+    B2 = lambda pr: (pr.p - op.t) ** 2 / (1 - op.q_ref)
+    return eqx.tree_at(lambda o: o.q1, op, op.q1 - B2(old) + B2(new))
+
+
+def _continue(problems: LargeDeviationStorage, init: LDOrderParams, init_problem,
+              quad: LDQuadrature) -> SaddleSolution:
+    """Warm-started Newton along a path of problems (``lax.scan``) from the solution
+    ``init`` at ``init_problem``; the branch ends at the first failure (from there on
+    ``converged`` is False)."""
+
+    def step(carry, problem):
+        start, prev, alive = carry
+        sol = _newton(_transport(start, prev, problem), problem, quad)
+        alive = alive & sol.converged
+        keep = lambda new, old: jnp.where(alive, new, old)
+        carry = (jax.tree.map(keep, sol.order_params, start),
+                 jax.tree.map(keep, problem, prev), alive)
+        return carry, eqx.tree_at(lambda s: s.converged, sol, alive)
+
+    return jax.lax.scan(step, (init, init_problem, jnp.array(True)), problems)[1]
+
+
+def saddle_large_deviation(problem: LargeDeviationStorage, init: LDOrderParams | None = None,
+                           *, quad: LDQuadrature = DEFAULT_QUADRATURE) -> SaddleSolution:
+    """Saddle point of the finite-y free entropy at one point: from ``init`` by Newton, or
+    (``init=None``) from the damped iteration started near the identity point around the RS
+    reference. Jit/vmap-able, never throws (check ``converged``). The solution is
+    differentiable in ``problem`` (implicit function theorem, optimistix)."""
+    if init is None:
+        ref = reference_saddle(problem.alpha, problem.kappa_ref).order_params
+        init = damped_fixed_point(_fixed_point, _guess(problem, ref), (problem, quad),
+                                  damping=_FP_DAMPING, max_steps=_FP_STEPS, tol=1e-5)
+    return _newton(init, problem, quad)
+
+
+def local_entropy(op: LDOrderParams, problem: LargeDeviationStorage, *,
+                  quad: LDQuadrature = DEFAULT_QUADRATURE) -> Float[Array, ""]:
+    """$S_{loc} = \\partial\\Phi/\\partial y$ at fixed order parameters (envelope theorem):
+    the local entropy of the references that dominate at this y."""
+    at = lambda y: free_entropy_large_deviation(op, eqx.tree_at(lambda p: p.y, problem, y),
+                                                quad=quad)
+    return jax.grad(at)(problem.y)
+
+
+def slope(op: LDOrderParams, problem: LargeDeviationStorage, *,
+          quad: LDQuadrature = DEFAULT_QUADRATURE) -> Float[Array, ""]:
+    """$d\\Phi/dd = \\partial\\Phi/\\partial d$ at fixed order parameters (envelope theorem)."""
+    at = lambda d: free_entropy_large_deviation(op, eqx.tree_at(lambda p: p.d, problem, d),
+                                                quad=quad)
+    return jax.grad(at)(problem.d)
+
+
+# ------------------------------------------------------------------ curves in d, in one go
+
+
+class LargeDeviationCurve(eqx.Module):
+    """Finite-y large-deviation saddle points on a grid of distances (last axis): total
+    free entropy $\\Phi$, local entropy $S_{loc} = \\partial_y\\Phi$, reference entropy
+    $\\Sigma = \\Phi - yS_{loc}$, all order parameters and the Newton diagnostics."""
+
+    problem: LargeDeviationStorage
+    free_entropy: Float[Array, "*batch D"]
+    local_entropy: Float[Array, "*batch D"]
+    reference_entropy: Float[Array, "*batch D"]
+    order_params: LDOrderParams
+    residual: Float[Array, "*batch D"]
+    newton_steps: Array
+    converged: Array
+
+    @property
+    def upper_bound(self) -> Array:
+        """$-d\\ln d - (1-d)\\ln(1-d)$: all configurations at distance d."""
+        d = self.problem.d
+        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+
+
+_START_FRACTION = 0.8  # cold start at 0.8 d_typ: off the (degenerate) identity point
+
+
+def _problems(alpha, kappa_ref, kappa, d, y):
+    full = lambda x: jnp.full_like(d, x)
+    return LargeDeviationStorage(full(alpha), full(kappa_ref), full(kappa), d, full(y))
+
+
+def _curve(alpha, kappa_ref, kappa, y, d, quad: LDQuadrature, n_fill: int) -> LargeDeviationCurve:
+    """One curve: cold start at $d_s = 0.8\\,d_{typ}$ ($d_{typ} = (1-q_{RS})/2$ of the
+    reference), then two continuations in d: down through the targets below $d_s$ (geometric
+    fill), up through the others (linear fill)."""
+    ref = reference_saddle(alpha, kappa_ref)
+    d_s = _START_FRACTION * (1 - ref.order_params.q) / 2
+    start = saddle_large_deviation(LargeDeviationStorage(alpha, kappa_ref, kappa, d_s, y),
+                                   quad=quad)
+    below = d < d_s
+    down = jnp.concatenate([jnp.geomspace(d_s, jnp.minimum(d.min(), d_s), n_fill),
+                            jnp.where(below, d, d_s)])
+    up = jnp.concatenate([jnp.linspace(d_s, jnp.maximum(d.max(), d_s), n_fill),
+                          jnp.where(below, d_s, d)])
+    order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
+    paths = jnp.stack([down[order_down], up[order_up]])
+    problems = _problems(alpha, kappa_ref, kappa, paths, y)
+    sols = jax.vmap(lambda pr: _continue(pr, start.order_params, start.problem, quad))(problems)
+    where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
+    pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
+    sol = jax.tree.map(pick, sols)
+    targets = _problems(alpha, kappa_ref, kappa, d, y)
+    s_loc = jax.vmap(lambda o, pr: local_entropy(o, pr, quad=quad))(sol.order_params, targets)
+    converged = sol.converged & start.converged & ref.converged
+    return LargeDeviationCurve(targets, sol.free_entropy, s_loc, sol.free_entropy - y * s_loc,
+                               sol.order_params, sol.residual, sol.newton_steps, converged)
+
+
+def _nan_where_failed(curve: LargeDeviationCurve) -> LargeDeviationCurve:
+    bad = ~curve.converged
+    blank = lambda x: jnp.where(bad, jnp.nan, x)
+    return eqx.tree_at(lambda c: (c.free_entropy, c.local_entropy, c.reference_entropy,
+                                  c.order_params), curve,
+                       (blank(curve.free_entropy), blank(curve.local_entropy),
+                        blank(curve.reference_entropy), jax.tree.map(blank, curve.order_params)))
+
+
+@eqx.filter_jit
+def _curve_grid(alpha, kappa_ref, kappa, y, d, quad, n_fill):
+    curve = jax.vmap(_curve, in_axes=(0, 0, 0, 0, None, None, None))(
+        alpha, kappa_ref, kappa, y, d, quad, n_fill)
+    return _nan_where_failed(curve)
+
+
+_Y_MAX = 8.0  # the log-domain quadratures of E[.]^y are checked up to here
+
+
+def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: ArrayLike = 0.0,
+                          kappa_ref: ArrayLike | None = None, *,
+                          quad: LDQuadrature = DEFAULT_QUADRATURE,
+                          n_fill: int = 12) -> LargeDeviationCurve:
+    """RS large-deviation local entropy $S_{loc}(d)$, reference entropy $\\Sigma(d)$ and
+    total $\\Phi = \\Sigma + yS_{loc}$ of binary storage at finite y, on a grid of distances.
+
+    ``alpha``, ``y``, ``kappa`` and ``kappa_ref`` (default: = kappa, references are solutions
+    of the same margin, as in [P1]) broadcast to a batch (leading axes); ``d`` is a 1-d grid
+    in (0, 1/2) (last axis). One jitted, vmapped call: cold start at 0.8 d_typ, continuation
+    in d both ways. Raises ``ValueError`` on bad input and ``SaddlePointError`` listing the
+    points where the branch was lost."""
+    require_x64("large_deviation_curve")
+    d = np.atleast_1d(np.asarray(d, np.float64))
+    if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
+        raise ValueError(f"large_deviation_curve(d={d.tolist()}): the Hamming fraction d "
+                         "must lie in (0, 1/2) (a 1-d grid)")
+    if kappa_ref is None:
+        kappa_ref = kappa
+    alpha, y, kappa, kappa_ref = np.broadcast_arrays(
+        *(np.asarray(v, np.float64) for v in (alpha, y, kappa, kappa_ref)))
+    shape = alpha.shape
+    alpha, y, kappa, kappa_ref = (np.atleast_1d(v).ravel() for v in (alpha, y, kappa, kappa_ref))
+    if not np.all(np.isfinite(alpha) & (alpha > 0)):
+        raise ValueError(f"large_deviation_curve(alpha={alpha.tolist()}): alpha = P/N must "
+                         "be finite and > 0")
+    if not np.all(np.isfinite(kappa) & np.isfinite(kappa_ref)):
+        raise ValueError("large_deviation_curve: kappa and kappa_ref must be finite")
+    if np.any(kappa > kappa_ref):
+        raise ValueError("large_deviation_curve: kappa must be <= kappa_ref")
+    if not np.all((y > 0) & (y <= _Y_MAX)) or np.any(np.abs(y - 1) < 1e-3):
+        raise ValueError(
+            f"large_deviation_curve(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not "
+            "within 1e-3 of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop "
+            "out of Phi and the Hessian is singular); y = infinity is not implemented")
+    curve = _curve_grid(*(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
+                        jnp.asarray(d), quad, n_fill)
+    grid = lambda v: np.broadcast_to(v, curve.converged.shape).ravel()
+    raise_unconverged("large_deviation_curve", np.ravel(curve.converged),
+                      np.ravel(curve.residual), np.ravel(curve.newton_steps),
+                      alpha=grid(alpha[:, None]), y=grid(y[:, None]),
+                      kappa=grid(kappa[:, None]), d=grid(d[None, :]))
+    return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
