@@ -162,9 +162,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     axes[0].text(th["n_over_d_c"], 1.04, r"$(N/D)_c$", ha="center")
     axes[0].set(ylabel="success probability (zero training error)", ylim=(-0.03, 1.1))
     axes[1].set(ylabel=r"test error $\epsilon_g$ of solutions", ylim=(0, 0.5))
-    axes[2].set(ylabel=rf"local energy $\delta E(d={D_SHOWN})$ of solutions")
-    axes[0].legend(loc="lower right", fontsize=7)
-    axes[1].legend(loc="lower left", fontsize=7)
+    axes[2].set(ylabel=rf"local energy $\delta E(d={D_SHOWN})$")
+    # one legend for all panels, below them (the panels' corners all hold data)
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     fig.suptitle(rf"random features, $\sigma$ = {cfg['sigma']}, $\alpha_D = P/D$ = "
                  f"{cfg['alpha_D']:g}, D = {cfg['D']}, P = {round(cfg['alpha_D'] * cfg['D'])},"
                  f" {cfg['seeds']} instances per point", fontsize=10)
