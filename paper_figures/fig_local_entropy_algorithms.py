@@ -143,9 +143,13 @@ def main(argv=None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("figures"))
     parser.add_argument("--quick", action="store_true", help="small N, few runs (smoke)")
+    parser.add_argument("--algos", nargs="+", choices=tuple(NAMES), default=None,
+                        help="a subset of the algorithms (default: all of the mode's)")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.algos:
+        cfg["algos"] = tuple(args.algos)
     cache = ResultsCache(args.out / "cache" / ("local_entropy_algorithms_quick" if args.quick
                                                 else "local_entropy_algorithms"))
     return plot(cfg, compute(cfg, cache, args.quick), args.out)
