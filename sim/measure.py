@@ -12,13 +12,19 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from atypical.observables import gen_error_from_overlap, local_energy, train_error
 
+from .committee import committee_error
 from .data import Dataset
 
 _HI = jax.lax.Precision.HIGHEST  # measurements must not see TF32 matmuls on GPUs
 
 
 def stabilities(W: Float[Array, " N"], data: Dataset) -> Float[Array, " P"]:
-    """$\\Delta_\\mu = y_\\mu W\\cdot\\xi_\\mu/\\sqrt N$ for every example of ``data``."""
+    """$\\Delta_\\mu = y_\\mu W\\cdot\\xi_\\mu/\\sqrt N$ for every example of ``data``
+    (perceptron data only: a committee has one stability per hidden unit,
+    ``sim.committee.hidden_fields``)."""
+    if not data.is_perceptron:
+        raise ValueError(f"stabilities: the data are for a K={data.K} {data.arch} committee; "
+                         "use sim.committee.hidden_fields for its hidden stabilities")
     N = data.xi.shape[-1]
     if W.shape != (N,):
         raise ValueError(f"stabilities: W has shape {W.shape}, data needs ({N},)")
@@ -28,7 +34,10 @@ def stabilities(W: Float[Array, " N"], data: Dataset) -> Float[Array, " P"]:
 
 
 def training_error(W: Float[Array, " N"], data: Dataset) -> Float[Array, ""]:
-    """Fraction of examples of ``data`` with $\\Delta_\\mu < 0$ (``observables.train_error``)."""
+    """Fraction of examples of ``data`` with $\\Delta_\\mu < 0$ (``observables.train_error``);
+    for committee data, of examples whose committee output differs from the label."""
+    if not data.is_perceptron:
+        return committee_error(W, data.xi, data.y, data.K, data.arch)
     return train_error(stabilities(W, data))
 
 

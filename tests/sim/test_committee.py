@@ -200,3 +200,16 @@ def test_cli_help_explains_k_and_arch(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "hidden units of a binary committee machine" in text
     assert "tree = each hidden unit sees its own N/K inputs" in text
+
+
+def test_measurements_know_committee_data():
+    """sim.measure on committee data: the training error is the committee's (majority of
+    hidden signs), not a perceptron's on the flat weights; perceptron stabilities refuse."""
+    data = sample_storage(jr.key(3), BinaryStorage(0.5), 63, K=3, arch="tree")
+    W = jr.rademacher(jr.key(4), (63,), jnp.float32)
+    assert float(training_error(W, data)) == float(committee_error(W, data.xi, data.y, 3,
+                                                                    "tree"))
+    from sim.measure import stabilities
+
+    with pytest.raises(ValueError, match="committee"):
+        stabilities(W, data)
