@@ -43,3 +43,9 @@ from .rsgd import RSGDResult as RSGDResult
 from .run import ALGORITHMS as ALGORITHMS
 from .run import default_config as default_config
 from .run import run_algorithm as run_algorithm
+from .run import success_grid as success_grid
+from .committee import committee_error as committee_error
+from .committee import committee_output as committee_output
+from .committee import hidden_fields as hidden_fields
+from .rf_sweep import rf_algorithm_point as rf_algorithm_point
+from .rf_sweep import rf_overparameterization_sweep as rf_overparameterization_sweep
