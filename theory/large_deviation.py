@@ -29,6 +29,16 @@ $\\Phi$ at the saddle point is the total free entropy; $S_{loc} = \\partial\\Phi
 the entropy of the references that dominate at this y). Checks built into the tests:
 at $d = d_{typ} = (1-q_{RS})/2$ every overlap equals $q_{RS}$ and $\\Phi = (1+y)\\phi_{RS}$;
 as $y \\to 0$, $\\Sigma \\to \\phi_{RS}$ and $S_{loc}$ is the Franz-Parisi local entropy.
+
+Scope and numerics. Finite y in (0, 8], y != 1 (with one replica per group q1 and its
+conjugate drop out of $\\Phi$: the Hessian is singular at y = 1). Inner averages of
+$[\\cdot]^y$ are done in the log domain; the quadrature (``LDQuadrature``) reproduces the
+identity point to 4e-10, and generic points agree with a coarser rule to 6e-7.
+Not implemented: the y -> infinity limit. There the references freeze: at alpha = 0.5,
+d = 0.17, q_ref grows from 0.32 (y -> 0) to 0.66 (y = 8) while its conjugate falls from 0.67
+to 0.10. A scaling ansatz ($1 - \\tilde q$, $q_1 - q_0$, $p - t \\propto 1/y$, the inner
+averages becoming Laplace maxima) was derived but no saddle point of it was found and
+validated, so neither the y = inf curves nor the [P1] diagnostic alpha_U (~0.77) are here.
 """
 
 from typing import NamedTuple
@@ -180,7 +190,8 @@ def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
     b = st.b0 * z0[:, None] + st.b1 * z1[None, :]
 
     def group(field):  # ln E_{z2} [2 cosh(field + s z2)]^y, field of shape (n0, n1)
-        return logsumexp(log_w2 + y * log_2cosh(field[..., None] + st.s * z2), axis=-1)
+        return logsumexp(log_w2[None, None, :] + y * log_2cosh(
+            field[..., None] + st.s * z2[None, None, :]), axis=-1)
 
     h = jnp.sqrt(st.q_ref_hat) * z0[:, None]
     total = jnp.logaddexp(h + group(b + st.dp), -h + group(b - st.dp))
@@ -205,8 +216,8 @@ def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadratur
         log_du = jnp.log(wr) - (x0 + r) ** 2 / 2 - 0.5 * jnp.log(2 * jnp.pi)
         field = (problem.kappa - st.A * z0_i - st.C1 * z1[:, None, None]
                  - st.B * (x0 + r)[None, :, None] - st.C2 * v[None, None, :])
-        inner = logsumexp(log_wv + y * log_H(field / sigma), axis=-1)  # (n1, nu)
-        return w1 @ logsumexp(log_du + inner, axis=-1)
+        inner = logsumexp(log_wv[None, None, :] + y * log_H(field / sigma), axis=-1)  # (n1, nu)
+        return w1 @ logsumexp(log_du[None, :] + inner, axis=-1)
 
     return w0 @ jax.vmap(at)(z0)
 
@@ -436,10 +447,16 @@ def _nan_where_failed(curve: LargeDeviationCurve) -> LargeDeviationCurve:
 
 
 @eqx.filter_jit
+def _curve_one(alpha, kappa_ref, kappa, y, d, quad, n_fill):
+    return _nan_where_failed(_curve(alpha, kappa_ref, kappa, y, d, quad, n_fill))
+
+
 def _curve_grid(alpha, kappa_ref, kappa, y, d, quad, n_fill):
-    curve = jax.vmap(_curve, in_axes=(0, 0, 0, 0, None, None, None))(
-        alpha, kappa_ref, kappa, y, d, quad, n_fill)
-    return _nan_where_failed(curve)
+    # one jitted curve per batch entry (compiled once): a vmapped batch lost branches that
+    # the same curves keep one at a time (lanes run the while-loop solvers in lockstep)
+    curves = [_curve_one(*(jnp.asarray(v[i]) for v in (alpha, kappa_ref, kappa, y)), d, quad,
+                         n_fill) for i in range(alpha.shape[0])]
+    return jax.tree.map(lambda *x: jnp.stack(x), *curves)
 
 
 _Y_MAX = 8.0  # the log-domain quadratures of E[.]^y are checked up to here

@@ -15,8 +15,9 @@ from ._common import CLIError
 from . import dmft as _dmft
 from . import random_features as _random_features
 from . import local_entropy as _local_entropy
+from . import large_deviation as _large_deviation
 
-_SHARED_MODULES: tuple = (_dmft, _random_features, _local_entropy)
+_SHARED_MODULES: tuple = (_dmft, _random_features, _local_entropy, _large_deviation)
 
 _GROUPS = {
     "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),

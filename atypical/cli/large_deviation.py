@@ -1,0 +1,83 @@
+"""``atypical theory large-deviation``: the RS large-deviation local entropy of binary
+storage at finite y (float64). No ``sim`` commands (``register_sim`` adds none).
+"""
+
+import argparse
+import math
+
+from ._common import CLIError, emit, float_list
+
+
+def register_theory(subparsers) -> None:
+    ld = subparsers.add_parser(
+        "large-deviation",
+        help="large-deviation local entropy: references weighted by exp(y N S_loc)",
+        description="RS large-deviation local entropy of the binary perceptron [P1]: "
+                    "reference weights W~ are solutions (margin kappa) weighted by "
+                    "exp(y N S_loc(W~, d)), where S_loc(W~, d) = ln(number of solutions at "
+                    "Hamming fraction d from W~)/N; y real replicas per reference, replica "
+                    "symmetric across references. Prints the local entropy S_loc = dPhi/dy "
+                    "(never above -d ln d - (1-d) ln(1-d)), the reference entropy Sigma = "
+                    "Phi - y S_loc (ln of the number of dominating references per weight) and "
+                    "the total Phi. Finite y only (0 < y <= 8, y != 1); y -> infinity is not "
+                    "implemented.")
+    ld.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
+                    help="storage (random labels); teacher-student is not implemented")
+    ld.add_argument("--alpha", type=float, required=True,
+                    help="alpha = P/N, patterns per weight (> 0)")
+    ld.add_argument("--y", type=float, required=True,
+                    help="large-deviation exponent y: the number of coupled real replicas "
+                         "per reference (0 < y <= 8, not 1; y -> 0 gives the Franz-Parisi "
+                         "local entropy around typical solutions); 'inf' is rejected")
+    ld.add_argument("--d", type=float_list, required=True,
+                    help="Hamming fraction(s) from the reference in (0, 1/2): a number, a "
+                         "comma list or start:stop:num (then every output is a list)")
+    ld.add_argument("--kappa", type=float, default=0.0,
+                    help="margin of the solutions, references and replicas alike "
+                         "(default 0)")
+    ld.add_argument("--json", action="store_true", help="print one JSON object")
+    ld.set_defaults(handler=_large_deviation)
+
+
+def register_sim(subparsers) -> None:
+    """No simulation commands."""
+
+
+def _large_deviation(args: argparse.Namespace) -> None:
+    from atypical import SaddlePointError
+
+    if args.task != "storage":
+        raise CLIError(f"--task {args.task}: only storage is implemented for the "
+                       "large-deviation local entropy")
+    if math.isinf(args.y) and args.y > 0:
+        raise CLIError("--y inf: the y -> infinity limit is not implemented; use a finite "
+                       "y in (0, 8]")
+    for name in ("alpha", "kappa", "y"):
+        if not math.isfinite(getattr(args, name)):
+            raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
+    bad = [d for d in args.d if not 0 < d < 0.5]
+    if bad:
+        raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2)")
+    import numpy as np
+
+    from theory.large_deviation import large_deviation_curve
+
+    try:
+        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa)
+    except (SaddlePointError, ValueError) as err:
+        raise CLIError(str(err)) from None
+    as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    op = curve.order_params
+    result = {"local_entropy": as_list(curve.local_entropy),
+              "reference_entropy": as_list(curve.reference_entropy),
+              "free_entropy": as_list(curve.free_entropy),
+              "upper_bound": as_list(curve.upper_bound), "d": list(args.d),
+              "converged": [bool(c) for c in as_list(curve.converged)],
+              "residual": as_list(curve.residual)}
+    result.update({name: as_list(getattr(op, name)) for name in
+                   ("q_ref", "q1", "q0", "t", "q_ref_hat", "q1_hat", "q0_hat", "t_hat",
+                    "p_hat")})
+    result.update(alpha=args.alpha, y=args.y, kappa=args.kappa, task=args.task)
+    if len(args.d) == 1:
+        result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
+    emit(result, args.json)

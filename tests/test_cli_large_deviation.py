@@ -1,0 +1,56 @@
+"""``atypical theory large-deviation``: JSON contract, one-line errors."""
+
+import json
+
+import pytest
+
+from atypical.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_explains_the_physics(capsys):
+    with pytest.raises(SystemExit):
+        main(["theory", "large-deviation", "--help"])
+    out, _ = capsys.readouterr()
+    assert "exp(y N S_loc" in out and "Hamming fraction" in out and "replicas" in out
+
+
+def test_rejects_infinite_y(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--alpha", "0.5", "--y", "inf",
+                         "--d", "0.1")
+    assert code == 2 and out == "" and "y -> infinity limit is not implemented" in err
+    assert err.count("\n") == 1
+
+
+def test_rejects_teacher_student(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--task", "teacher-student",
+                         "--alpha", "0.5", "--y", "2", "--d", "0.1")
+    assert code == 2 and out == "" and "only storage is implemented" in err
+
+
+def test_rejects_distance_outside_range(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--alpha", "0.5", "--y", "2",
+                         "--d", "0.1,0.5")
+    assert code == 2 and out == "" and "--d 0.5" in err and "(0, 1/2)" in err
+
+
+def test_rejects_y_equal_one(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--alpha", "0.5", "--y", "1",
+                         "--d", "0.1")
+    assert code == 2 and out == "" and "within 1e-3 of 1" in err
+
+
+@pytest.mark.slow
+def test_json_single_distance(capsys):
+    code, out, _ = run(capsys, "theory", "large-deviation", "--task", "storage", "--alpha",
+                       "0.5", "--y", "3", "--d", "0.1", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["converged"] is True and result["residual"] < 1e-10
+    assert 0 < result["local_entropy"] < result["upper_bound"]
+    assert abs(result["free_entropy"] - result["reference_entropy"]
+               - 3 * result["local_entropy"]) < 1e-12
