@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import atypical
 import theory
 from theory import franz_parisi as fp
 from theory import large_deviation as ld
