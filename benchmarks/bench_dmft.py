@@ -3,6 +3,7 @@
 recursion (physics/dmft_two_layer.md section 4), measured in the same run.
 
     python benchmarks/bench_dmft.py [--quick] [--out results.json]
+    python benchmarks/bench_dmft.py --long-times 32,64 --budget 120   # heun vs exp
 """
 
 from __future__ import annotations
@@ -135,6 +136,62 @@ def finite_d_gap(ds, seeds: int) -> list[dict]:
     return out
 
 
+def long_times(ms, budget_s: float) -> list[dict]:
+    """Largest t reached within ``budget_s`` of CPU wall time (first call, compile included)
+    per scheme, in the stiff lazy regime a = sqrt(m) (pure noise, quad kernel, alpha = 0.3,
+    tau = 0.6, symmetric solver).  Each scheme runs at its largest stable step on the grid
+    0.4 / 2^k (stable: no DMFTBlowUpError and e_tr, e_ts at t = 5 within 0.01 of the
+    run at dt/2), then at N = 100 * 2^(k/2) steps while the predicted time (cubic in N) stays
+    within the budget; a later blow-up halves dt and starts the series again."""
+    from theory.dmft import DMFTBlowUpError
+
+    out = []
+    print("| m | scheme | dt | N | t reached | wall (s) | "
+          "e_tr(t) | e_ts(t) | a(t)/sqrt(m) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in ms:
+        p = two_layer_preset("quad", m=m, alpha=0.3, tau=0.6, a0=m**0.5, teacher=False)
+        for scheme in ("heun", "exp"):
+            dt, best, k, last = 0.4, None, 0, 0.0
+            while True:  # largest dt whose t = 5 errors are within 0.01 of dt/2's
+                try:
+                    x, y = (solve_dmft(p, t_max=5.0, dt=h, scheme=scheme, symmetric=True)
+                            for h in (dt, dt / 2))
+                    if max(abs(float(x.test_error[-1] - y.test_error[-1])),
+                           abs(float(x.train_error[-1] - y.train_error[-1]))) < 0.01:
+                        break
+                except DMFTBlowUpError:
+                    pass
+                dt /= 2
+            while True:
+                N = int(round(100 * 2 ** (k / 2)))
+                if last and last * (N / best["N"]) ** 3 > budget_s:
+                    break
+                t0 = time.perf_counter()
+                try:
+                    sol = solve_dmft(p, t_max=N * dt, dt=dt, scheme=scheme, symmetric=True)
+                    jax.block_until_ready(sol.C)
+                except DMFTBlowUpError as err:  # later blow-up: halve dt, start again
+                    print(f"| {m} | {scheme} | {dt:g} | {N} | blew up: {err} |", flush=True)
+                    dt, best, k, last = dt / 2, None, 0, 0.0
+                    continue
+                last = time.perf_counter() - t0
+                if last > budget_s:
+                    break
+                best = dict(m=m, scheme=scheme, dt=dt, N=N, t=N * dt, wall_s=last,
+                            e_tr=float(sol.train_error[-1]), e_ts=float(sol.test_error[-1]),
+                            a_over_sqrt_m=float(sol.a[-1, 0]) / m**0.5)
+                k += 1
+            out.append(best)
+            b = best
+            if b is None:
+                print(f"| {m} | {scheme} | {dt:g} | - | none within the budget |", flush=True)
+                continue
+            print(f"| {m} | {scheme} | {dt:g} | {b['N']} | {b['t']:.4g} | {b['wall_s']:.3g} | "
+                  f"{b['e_tr']:.3e} | {b['e_ts']:.4f} | {b['a_over_sqrt_m']:.4f} |", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
@@ -146,11 +203,19 @@ def main() -> None:
     ap.add_argument("--finite-d", default="", help="comma list of d: also measure the "
                     "Gaussian-model GD - DMFT gap vs d (issue 5 pure-noise case)")
     ap.add_argument("--seeds", type=int, default=64, help="seeds for --finite-d")
+    ap.add_argument("--long-times", default="", help="comma list of m: only measure the "
+                    "largest t reached within --budget seconds, heun vs exp (lazy init)")
+    ap.add_argument("--budget", type=float, default=120.0, help="seconds for --long-times")
     args = ap.parse_args()
     dev = jax.devices()[0]
     print(f"# bench_dmft  {datetime.datetime.now():%Y-%m-%d %H:%M}  jax {jax.__version__}  "
           f"device {dev.platform}:{dev.device_kind}  python {platform.python_version()}  "
           f"cpu {platform.processor() or platform.machine()}")
+    if args.long_times:
+        rows = long_times([int(m) for m in args.long_times.split(",")], args.budget)
+        if args.out:
+            Path(args.out).write_text(json.dumps(dict(long_times=rows), indent=1))
+        return
     if args.quick:
         cases = [("sym", 4, 50), ("full", 2, 50)]
     else:

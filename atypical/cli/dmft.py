@@ -102,8 +102,11 @@ def register_theory(subparsers) -> None:
     _add_problem_args(p)
     p.add_argument("--symmetric", action="store_true",
                    help="permutation-symmetric solver (O(N^3), no m^3 factor)")
-    p.add_argument("--scheme", choices=("heun", "euler"), default="heun",
-                   help="heun: trapezoid, second order in dt; euler: first order")
+    p.add_argument("--scheme", choices=("heun", "euler", "exp"), default="heun",
+                   help="heun: trapezoid, second order in dt; euler: first order; exp: "
+                        "heun's quadrature with the local linear force (Lagrange multiplier "
+                        "+ total memory weight) exponentiated, second order, about twice "
+                        "heun's largest stable dt when a is large (lazy init, long times)")
     p.add_argument("--cache", default=None, help=".npz file: save the state and resume")
     p.add_argument("--steps-limit", type=int, default=20000,
                    help="refuse more than this many steps (0: no limit)")
