@@ -125,3 +125,11 @@ def test_cli_exp_scheme(capsys):
     # two second-order schemes at dt = 0.05: O(dt^2) apart (measured 1.3e-5 at t = 1.2)
     np.testing.assert_allclose(ex["test_error"], he["test_error"], rtol=0, atol=1e-4)
     assert np.abs(np.subtract(ex["test_error"], he["test_error"])).max() > 0  # not aliased
+
+
+def test_bounded_instability_is_reported():
+    """m = 16, dt = 0.4 is beyond Heun's step limit but stays bounded (|C| <= 1, finite):
+    e_tr jumps up by 0.07 in one step and ends at 0.36 instead of 6e-5. Gradient flow never
+    raises the train error, so the solver must refuse this solve."""
+    with pytest.raises(DMFTBlowUpError, match="rising train error"):
+        solve_dmft(_lazy(16), t_max=10, dt=0.4, symmetric=True)
