@@ -64,7 +64,7 @@ from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_uncon
 class LargeDeviationStorage(eqx.Module):
     """Large-deviation query on binary storage: references are solutions of margin
     ``kappa_ref`` weighted by $e^{yNS}$; S counts margin-``kappa`` solutions at Hamming
-    fraction ``d`` in (0, 1/2); ``y`` > 0 (finite; see ``*_inf`` for y -> infinity)."""
+    fraction ``d`` in (0, 1/2); ``y`` in (0, 8], y != 1 (y -> infinity: not implemented)."""
 
     alpha: Float[Array, ""] = eqx.field(converter=f64)
     kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
