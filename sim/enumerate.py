@@ -216,9 +216,11 @@ def enumerate_solutions(data: Dataset, kappa: ArrayLike = 0.0, *,
 
 
 def sample_instances(key: PRNGKeyArray, problem: BinaryStorage | TeacherStudent, N: int,
-                     n_instances: int, *, dtype: DTypeLike = jnp.float32) -> Dataset:
+                     n_instances: int, *, K: int = 1, arch: str = "tree",
+                     dtype: DTypeLike = jnp.float32) -> Dataset:
     """``n_instances`` data sets of ``problem`` stacked on a leading axis; instance i is
-    ``sample_*(jr.split(key, n_instances)[i], problem, N)``."""
+    ``sample_*(jr.split(key, n_instances)[i], problem, N, K=K, arch=arch)`` (a committee of
+    K hidden units for K > 1 or arch "fc", ``sim.committee``)."""
     if isinstance(problem, BinaryStorage):
         sample = sample_storage
     elif isinstance(problem, TeacherStudent):
@@ -231,7 +233,8 @@ def sample_instances(key: PRNGKeyArray, problem: BinaryStorage | TeacherStudent,
     n_examples(problem.alpha, N, "sample_instances")  # fail here, not inside vmap
     # one jitted sampler call per instance (compiled once per shape; a vmapped sampler
     # compiles a bigger program, seconds on a CPU) stacked on a leading axis
-    instances = [sample(k, problem, N, dtype=dtype) for k in jr.split(key, n_instances)]
+    instances = [sample(k, problem, N, K=K, arch=arch, dtype=dtype)
+                 for k in jr.split(key, n_instances)]
     return jax.tree.map(lambda *leaves: jnp.stack(leaves), *instances)
 
 

@@ -113,6 +113,8 @@ def register(subparsers) -> None:
     thr.add_argument("--n", type=int, required=True, help="N, number of binary weights")
     thr.add_argument("--alpha", type=float_list, required=True,
                      help="alpha values: A, A,B,C or start:stop:num (inclusive)")
+    thr.add_argument("--k", type=int, default=1, help=_K_HELP)
+    thr.add_argument("--arch", choices=("tree", "fc"), default="tree", help=_ARCH_HELP)
     thr.add_argument("--replicas", type=int, default=16,
                      help="R, independent instances per alpha (default 16)")
     thr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
@@ -346,7 +348,7 @@ def _local_entropy(args: argparse.Namespace) -> None:
 
 
 def _threshold(args: argparse.Namespace) -> None:
-    from sim.run import default_config, run_algorithm
+    from sim.run import check_supports, default_config, run_algorithm
 
     import time
 
@@ -361,6 +363,10 @@ def _threshold(args: argparse.Namespace) -> None:
     if args.n < 1:
         raise CLIError(f"--n {args.n}: N must be >= 1")
     task = "teacher-student" if args.algo == "amp" else args.task
+    try:
+        check_supports(args.algo, args.k, args.arch)
+    except ValueError as err:
+        raise CLIError(f"--algo {args.algo} --k {args.k} --arch {args.arch}: {err}") from None
     config = default_config(args.algo)
     rows = []
     for i, alpha in enumerate(args.alpha):
@@ -368,7 +374,8 @@ def _threshold(args: argparse.Namespace) -> None:
         k_data, k_run = jr.split(jr.fold_in(jr.key(args.seed), i))
         start = time.perf_counter()
         try:
-            data = sample_instances(k_data, problem, args.n, args.replicas, dtype=config.dtype)
+            data = sample_instances(k_data, problem, args.n, args.replicas, K=args.k,
+                                    arch=args.arch, dtype=config.dtype)
             _, solved = jax.block_until_ready(run_algorithm(
                 args.algo, jr.split(k_run, args.replicas), data, config, instances=True))
         except ValueError as err:
@@ -378,7 +385,8 @@ def _threshold(args: argparse.Namespace) -> None:
                      "sem": float(np.sqrt(p * (1 - p) / args.replicas)),
                      "n_solved": int(np.sum(np.asarray(solved))),
                      "seconds": time.perf_counter() - start})
-    emit({"task": task, "algo": args.algo, "n": args.n, "replicas": args.replicas,
+    emit({"task": task, "algo": args.algo, "n": args.n, "k": args.k, "arch": args.arch,
+          "replicas": args.replicas,
           "seed": args.seed, "alpha": [r["alpha"] for r in rows],
           "success_probability": [r["success_probability"] for r in rows],
           "sem": [r["sem"] for r in rows], "n_solved": [r["n_solved"] for r in rows],

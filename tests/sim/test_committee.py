@@ -213,3 +213,16 @@ def test_measurements_know_committee_data():
 
     with pytest.raises(ValueError, match="committee"):
         stabilities(W, data)
+
+
+def test_cli_threshold_committee(capsys):
+    """`sim threshold --k 3`: far below and far above SGD's threshold for the tree
+    committee (all solved at alpha = 0.5-0.6, none at 0.8, 16 instances at N = 303)."""
+    code = main(["sim", "threshold", "--algo", "sgd", "--k", "3", "--n", "63", "--alpha",
+                 "0.3,0.9", "--replicas", "4", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and (out["k"], out["arch"]) == (3, "tree")
+    assert out["success_probability"] == [1.0, 0.0]
+    code = main(["sim", "threshold", "--algo", "fbp", "--k", "3", "--n", "63", "--alpha",
+                 "0.3", "--replicas", "2"])
+    assert code == 2 and "perceptron only" in capsys.readouterr().err
