@@ -102,7 +102,10 @@ def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Thres
     kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
                          f"{where}(kappa=...): kappa must lie in [-2, 2] (the RS branch is "
                          "tracked there)")
-    result = _storage_threshold(kappa, condition)
+    if kappa.ndim:  # a grid of margins: one vmapped program
+        result = jax.vmap(lambda k: _storage_threshold(k, condition))(kappa)
+    else:
+        result = _storage_threshold(kappa, condition)
     if isinstance(kappa, jax.core.Tracer):
         return result
     return _check(result, where, kappa=kappa)
@@ -111,6 +114,7 @@ def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Thres
 def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
     """RS capacity $\\alpha_c(\\kappa)$ of the binary perceptron: the alpha where the RS
     entropy of margin-kappa solutions vanishes (Krauth-Mezard 1989: 0.833 at kappa = 0).
+    ``kappa`` a scalar or an array of margins (solved in one vmapped call).
 
     Differentiable in kappa (``jax.grad(lambda k: storage_capacity(k).alpha)``)."""
     return _checked_storage_threshold(kappa, _entropy, "storage_capacity")
