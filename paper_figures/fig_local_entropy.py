@@ -70,6 +70,15 @@ def compute(cfg: dict, cache: ResultsCache) -> dict:
     return out
 
 
+def _distance_panel(ax, d, bound, bound_label: str, title: str) -> None:
+    """The counting bound, the zero line, log-d axis and legend of an S(d) panel."""
+    theory_line(ax, d, bound, color="k", ls="--", lw=1, label=bound_label)
+    ax.axhline(0, color="gray", lw=0.6)
+    ax.set(xscale="log", xlabel="Hamming distance $d$", ylabel="local entropy $S(d)$",
+           title=title, ylim=(-0.02, None))
+    ax.legend(loc="upper left")
+
+
 def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
@@ -86,23 +95,16 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                     label=rf"$\tilde\kappa = {kappa_ref:.3f}$" + (
                         r" ($\approx\kappa_{max}$)" if kappa_ref > 0.95 * kmax else ""))
         bound = curve["bound"]
-    theory_line(ax, d, bound, color="k", ls="--", lw=1, label=r"bound $-d\ln d-(1-d)\ln(1-d)$")
-    ax.axhline(0, color="gray", lw=0.6)
-    ax.set(xscale="log", xlabel="Hamming distance $d$", ylabel="local entropy $S(d)$",
-           title=rf"(a) zero-margin solutions around margin-$\tilde\kappa$ references, "
-                 rf"$\alpha={cfg['alpha']}$", ylim=(-0.02, None))
-    ax.legend(loc="upper left")
+    _distance_panel(ax, d, bound, r"bound $-d\ln d-(1-d)\ln(1-d)$",
+                    rf"(a) zero-margin solutions around margin-$\tilde\kappa$ references, "
+                    rf"$\alpha={cfg['alpha']}$")
 
     ax = axes[1]
     colors = plt.get_cmap("plasma")(np.linspace(0, 0.85, max(len(res["ladder"]), 2)))
     for c, (kappa, curve) in zip(colors, sorted(res["ladder"].items())):
         theory_line(ax, d, curve["S"], color=c, label=rf"$\kappa = {kappa:g}$")
-    theory_line(ax, d, bound, color="k", ls="--", lw=1, label="bound")
-    ax.axhline(0, color="gray", lw=0.6)
-    ax.set(xscale="log", xlabel="Hamming distance $d$", ylabel="local entropy $S(d)$",
-           title=rf"(b) margin-$\kappa$ solutions around $\tilde\kappa = "
-                 rf"{cfg['ref_fractions'][-1] * kmax:.3f}$", ylim=(-0.02, None))
-    ax.legend(loc="upper left")
+    _distance_panel(ax, d, bound, "bound", rf"(b) margin-$\kappa$ solutions around "
+                    rf"$\tilde\kappa = {cfg['ref_fractions'][-1] * kmax:.3f}$")
 
     ax = axes[2]
     colors = plt.get_cmap("cividis")(np.linspace(0, 0.85, max(len(res["entropy"]), 2)))
