@@ -303,3 +303,74 @@ def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     raise_unconverged(f"rf_interpolation_threshold(sigma={sigma!r})", result.converged,
                       result.residual, result.newton_steps, alpha_D=alpha_D, kappa=kappa)
     return result
+
+
+# ------------------------------------------------------------------- maximal margin
+
+class RFMaximalMargin(eqx.Module):
+    """RS maximal margin of the random-features model at $(\\alpha, \\alpha_D)$: the kappa
+    where the RS entropy of margin-kappa solutions vanishes, with the order parameters
+    there and the Newton diagnostics."""
+
+    alpha: Float[Array, ""]
+    alpha_D: Float[Array, ""]
+    kappa: Float[Array, ""]
+    order_params: RFOrderParams
+    residual: Float[Array, ""]
+    newton_steps: Array
+    converged: Array
+
+
+def _margin_crisis(x, base: RandomFeatures):
+    """(grad phi, phi) in the unknowns (order params, kappa); alpha, alpha_D, sigma from
+    ``base``. Trial kappas replace the field directly (a wild iterate is a failed solve)."""
+    coords, kappa = x
+    problem = eqx.tree_at(lambda p: p.kappa, base, kappa)
+    return (jax.grad(_free_entropy_newton)(coords, problem),
+            _free_entropy_newton(coords, problem))
+
+
+_KAPPA_SWEEP = jnp.linspace(-1.0, 3.0, 81)
+
+
+@eqx.filter_jit
+def _kappa_max_rf(alpha: Array, alpha_D: Array, sigma: str) -> RFMaximalMargin:
+    grid = _KAPPA_SWEEP
+    sweep_alpha, sweep_D = jax.lax.stop_gradient((alpha, alpha_D))
+    problems = RandomFeatures(jnp.full_like(grid, sweep_alpha), jnp.full_like(grid, sweep_D),
+                              grid, sigma=sigma)
+    first = saddle_rf(jax.tree.map(lambda x: x[0], problems)).order_params
+    sweep = _follow(problems, first)
+    # the entropy decreases with kappa: the root lies past the last point of the stretch
+    # with positive entropy connected to the start (the sweep may lose the branch before
+    # it, where q -> 1 and steps of 0.05 in kappa are too long for Newton)
+    n_positive = jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
+    i = jnp.clip(n_positive - 1, 0, grid.shape[0] - 2)
+    start = (_to_newton(jax.tree.map(lambda x: x[i], sweep.order_params)), grid[i])
+    base = RandomFeatures(alpha, alpha_D, 0.0, sigma=sigma)
+    (coords, kappa), residual, steps, converged = newton_root(_margin_crisis, start, base)
+    bracketed = ((n_positive > 0) & (n_positive < grid.shape[0]) & (kappa >= grid[i])
+                 & (kappa <= grid[-1]))
+    return RFMaximalMargin(alpha, alpha_D, kappa, _to_physical(coords), residual, steps,
+                           converged & bracketed)
+
+
+def rf_kappa_max(alpha: ArrayLike, alpha_D: ArrayLike, *, sigma: str = "sign"
+                 ) -> RFMaximalMargin:
+    """RS maximal margin $\\kappa_{max}(\\alpha, \\alpha_D)$: root in kappa of
+    $\\phi_{RF}(\\alpha, \\alpha_D, \\kappa) = 0$ (Newton on $[\\nabla\\phi; \\phi]$ in (order
+    params, kappa), bracketed by a continuation sweep over kappa in [-1, 3]).
+    Differentiable in alpha and alpha_D (implicit function theorem); $\\alpha_D \\to 0$ gives
+    the storage $\\kappa_{max}(\\alpha)$, and $\\kappa_{max} = 0$ at the interpolation point."""
+    require_x64("rf_kappa_max")
+    alpha, alpha_D = f64(alpha), f64(alpha_D)
+    alpha = eqx.error_if(alpha, ~jnp.isfinite(alpha) | (alpha <= 0),
+                         "rf_kappa_max(alpha=...): alpha = P/N must be finite and > 0")
+    alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
+                           "rf_kappa_max(alpha_D=...): alpha_D = P/D must be finite and > 0")
+    result = _kappa_max_rf(alpha, alpha_D, sigma)
+    if isinstance(alpha, jax.core.Tracer) or isinstance(alpha_D, jax.core.Tracer):
+        return result
+    raise_unconverged(f"rf_kappa_max(sigma={sigma!r})", result.converged, result.residual,
+                      result.newton_steps, alpha=alpha, alpha_D=alpha_D)
+    return result

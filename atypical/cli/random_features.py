@@ -1,4 +1,4 @@
-"""``atypical theory rf`` and ``atypical theory rf-interpolation``: the overparameterized
+"""``atypical theory rf``, ``rf-interpolation`` and ``rf-atypical``: the overparameterized
 binary student on random features of a hidden perceptron teacher [P1] (RS theory).
 
 Control parameters: alpha = P/N, alpha_D = P/D (overparameterization N/D = alpha_D/alpha),
@@ -39,6 +39,19 @@ def register_theory(subparsers) -> None:
     interp.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
     interp.add_argument("--json", action="store_true", help="print one JSON object")
     interp.set_defaults(handler=_interpolation)
+
+    atyp = subparsers.add_parser(
+        "rf-atypical", help="random-features atypical transition: S(d) around maximal-margin "
+                            "references stops being monotone",
+        description="alpha = P/N (and N/D = alpha_D/alpha) where the RS Franz-Parisi local "
+                    "entropy S(d) of zero-training-error students around references at the "
+                    "RF maximal margin kappa_max(alpha, alpha_D) develops a dip at small d "
+                    "(dense regions of solutions disappear as N decreases), at fixed "
+                    "alpha_D. Compare with rf-interpolation. Slow: minutes.")
+    atyp.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
+    atyp.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
+    atyp.add_argument("--json", action="store_true", help="print one JSON object")
+    atyp.set_defaults(handler=_atypical)
 
 
 def register_sim(subparsers) -> None:
@@ -227,3 +240,17 @@ def _interpolation(args: argparse.Namespace) -> None:
     except SaddlePointError as err:
         raise CLIError(str(err).replace("\n", " ")) from None
     emit({"alpha_c": float(result.alpha), "n_over_d": float(result.n_over_d)}, args.json)
+
+
+def _atypical(args: argparse.Namespace) -> None:
+    from atypical import SaddlePointError
+
+    from theory.rf_franz_parisi import rf_atypical_threshold
+
+    _positive("--alpha-d", args.alpha_d)
+    try:
+        result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma)
+    except SaddlePointError as err:
+        raise CLIError(str(err).replace("\n", " ")) from None
+    emit({"alpha": result.alpha, "n_over_d": result.n_over_d,
+          "method": "franz-parisi-monotonicity"}, args.json)

@@ -1,0 +1,733 @@
+"""Franz-Parisi local entropy of the random-features binary student, RS [P1].
+
+A reference $\\tilde W$ is drawn uniformly from the solutions with margin $\\tilde\\kappa$ of
+the random-features model (``theory/random_features.py``); $S(d)$ counts the solutions W
+with margin $\\kappa$ at Hamming distance d from it. Replicas as in the storage case
+(``theory/franz_parisi.py``): references $\\tilde W^a$, $a = 1..n \\to 0$ (RS saddle of the
+typical model at $(\\alpha, \\alpha_D, \\tilde\\kappa)$: $\\tilde q, \\hat{\\tilde q}, \\tilde r,
+\\tilde p, \\tilde m$), constrained $W^c$, $c = 1..s \\to 0$, all tied to $\\tilde W^1$.
+
+Overlaps. W: $q$ (c-c), $p = 1 - 2d$ (c-own ref, fixed), $t$ (c-other refs), conjugates
+$\\hat q, \\hat p, \\hat t$. Projections $v = F^\\top W/\\sqrt N$ (per latent dimension, no
+conjugates: their F cost is explicit): $r = |v^c|^2/D$, $\\rho$ (c-c), $\\rho_o$ (c-own ref),
+$\\rho_t$ (c-other refs), $m = v^c\\cdot w_T/D$.
+
+F average (Wishart rate, weight $D/N = \\alpha/\\alpha_D$). For an $(n+s)$ matrix with RS
+reference block (diagonal $a_0$, off $a_1$), RS constrained block ($c_0$, $c_1$) and cross
+entries $e_o$ (with ref 1), $e_t$ (others), the Schur complement of the reference block is
+RS with entries shifted by $K = b^\\top A^{-1} b$, $b = (e_o, e_t, .., e_t)$; at $n \\to 0$
+$K = (e_o^2 - e_t^2)/(a_0 - a_1) - a_1 (e_o - e_t)^2/(a_0 - a_1)^2$ and
+$\\partial_s \\ln\\det|_{s=0} = L = \\ln(c_0 - c_1) + (c_1 - K)/(c_0 - c_1)$
+(``_ds_log_det``). Then $\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q
+- \\mathrm{tr}\\,Q^{-1}\\rho + n + s] = L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon
+L_{Q + \\epsilon\\rho}|_0 + 1$ (``wishart_rate_fp``; $\\mathrm{tr}\\,Q^{-1}\\rho = \\partial_\\epsilon
+\\ln\\det(Q + \\epsilon\\rho)$, and the block structure is linear in the entries).
+
+Energetic term: pre-activations are Gaussian (GET) with covariance $\\mu_1^2\\rho + \\mu_*^2 q$
+and teacher covariance $\\mu_1 m$. With $\\nu$ the teacher field (label sign $\\nu$; both signs
+give the same, so $\\nu > 0$ twice), references' shared field $\\tilde M\\nu + \\tilde s z_0$,
+own reference $u = \\tilde M\\nu + \\tilde s z_0 + \\tilde\\sigma z_1 \\ge \\tilde\\kappa$ (the
+$n - 1$ other references give $1/\\tilde H$, cancelled by the truncation mass), constrained
+field $M\\nu + A z_0 + B z_1 + C z' + \\sigma\\eta_c$:
+
+$G_E = 2 E_{\\nu>0} E_{z_0} E_{z_1 \\ge x_0} E_{z'} \\ln H((\\kappa - M\\nu - Az_0 - Bz_1 -
+Cz')/\\sigma)$, $x_0 = (\\tilde\\kappa - \\tilde M\\nu - \\tilde s z_0)/\\tilde\\sigma$,
+
+$A = (T - M\\tilde M)/\\tilde s$, $B = (P - T)/\\tilde\\sigma$, $C^2 = Q_1 - M^2 - A^2 - B^2$,
+$\\sigma^2 = Q_0 - Q_1$ ($Q_0, Q_1, P, T$: covariances of the constrained field with itself,
+another constrained, its own and another reference). Entropic term and conjugates are
+those of the storage case. Then
+
+$S(d) = \\mathrm{extr}\\; -\\hat q(1-q)/2 - \\hat p p + \\hat t t + G_S
++ \\frac{\\alpha}{2\\alpha_D} F^{FP}_W + \\alpha G_E$ (``free_entropy_rf_fp``);
+$\\alpha_D \\to 0$ pins $v$ at the typical structure: the storage Franz-Parisi entropy.
+"""
+
+from functools import lru_cache, partial
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.flatten_util
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import RandomFeatures, f64, require_x64
+from atypical.gaussian import gaussian_over_H
+from atypical.observables import gen_error_from_overlap
+from atypical.problems import RF_ACTIVATIONS
+
+from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
+from .binary_perceptron import RSOrderParams
+from .franz_parisi import FPOrderParams, FPQuadrature, _entropic, _graded_y, _trapezoid
+from .random_features import RFOrderParams
+from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
+
+# ------------------------------------------------------------------ problem and order params
+
+
+class RFFranzParisi(eqx.Module):
+    """Franz-Parisi query on the random-features model: references are uniform
+    margin-``kappa_ref`` solutions; count margin-``kappa`` solutions at Hamming fraction
+    ``d`` in (0, 1/2]. alpha = P/N, alpha_D = P/D; ``sigma`` the feature activation."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    alpha_D: Float[Array, ""] = eqx.field(converter=f64)
+    kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64)
+    d: Float[Array, ""] = eqx.field(converter=f64)
+    sigma: str = eqx.field(static=True, default="sign")
+
+    def __post_init__(self):
+        who = "RFFranzParisi"
+        if self.sigma not in RF_ACTIVATIONS:
+            raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
+                             f"{sorted(RF_ACTIVATIONS)}")
+        self.alpha, self.alpha_D = f64(self.alpha), f64(self.alpha_D)
+        self.kappa_ref, self.kappa, self.d = f64(self.kappa_ref), f64(self.kappa), f64(self.d)
+        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
+                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+        self.alpha_D = eqx.error_if(
+            self.alpha_D, ~jnp.isfinite(self.alpha_D) | (self.alpha_D <= 0),
+            f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
+        self.kappa_ref = eqx.error_if(
+            self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
+            f"{who}(kappa_ref=...): the reference margin must be finite")
+        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
+                                  f"{who}(kappa=...): the margin kappa must be finite")
+        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d <= 0.5),
+                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2]")
+
+    @property
+    def p(self) -> Array:
+        """Overlap with the reference, $p = 1 - 2d$."""
+        return 1 - 2 * self.d
+
+    def reference_problem(self) -> RandomFeatures:
+        """The typical model the references solve: margin ``kappa_ref``."""
+        return RandomFeatures(self.alpha, self.alpha_D, self.kappa_ref, sigma=self.sigma)
+
+
+class RFFPOrderParams(eqx.Module):
+    """RS Franz-Parisi overlaps of the constrained replicas. W: q (among them), t (with
+    the other references), conjugates $\\hat q, \\hat t, \\hat p$ (p = 1 - 2d is fixed).
+    Projections $v = F^\\top W/\\sqrt N$: r (self), rho (among them), rho_own (own
+    reference), rho_other (other references), m (teacher)."""
+
+    q: Float[Array, ""] = eqx.field(converter=f64)
+    t: Float[Array, ""] = eqx.field(converter=f64)
+    q_hat: Float[Array, ""] = eqx.field(converter=f64)
+    t_hat: Float[Array, ""] = eqx.field(converter=f64)
+    p_hat: Float[Array, ""] = eqx.field(converter=f64)
+    r: Float[Array, ""] = eqx.field(converter=f64)
+    rho: Float[Array, ""] = eqx.field(converter=f64)
+    rho_own: Float[Array, ""] = eqx.field(converter=f64)
+    rho_other: Float[Array, ""] = eqx.field(converter=f64)
+    m: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class RFFPQuadrature(NamedTuple):
+    """Static quadrature sizes: ``base`` for z0 (trapezoid), the own reference's truncated
+    field z1 (graded rule) and the entropic term, as in ``FPQuadrature`` (61 z0 nodes: the
+    identity point is stationary to 1e-14 with them; a coarser z1 rule leaves 2e-10 in
+    dphi/dB, which weighs the first moment of the truncated z1); the teacher field
+    $\\nu > 0$ by the ``nu_nodes``-point Gauss rule of the half-normal weight."""
+
+    base: FPQuadrature = FPQuadrature(n_z0=61)
+    nu_nodes: int = 12
+
+
+DEFAULT_QUADRATURE = RFFPQuadrature()
+
+
+@lru_cache(maxsize=None)
+def _half_normal_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss rule for $\\int_0^\\infty 2G(\\nu) f(\\nu)\\,d\\nu$ (G the N(0,1) density):
+    recurrence coefficients by the discretized Stieltjes procedure on a fine Gauss-Legendre
+    grid of [0, 14] (exact to rounding for n <= 40), nodes and weights by Golub-Welsch."""
+    x, w = np.polynomial.legendre.leggauss(100)
+    edges = np.linspace(0.0, 14.0, 15)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    x, w = ((hi - lo) / 2 * x + (lo + hi) / 2).ravel(), ((hi - lo) / 2 * w).ravel()
+    w = w * 2 * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+    a, b = np.zeros(n), np.zeros(n + 1)  # orthonormal recurrence coefficients
+    b[0] = np.sum(w)
+    p_prev, p = np.zeros_like(x), np.full_like(x, 1 / np.sqrt(b[0]))
+    for k in range(n):
+        a[k] = np.sum(w * x * p * p)
+        q = (x - a[k]) * p - (np.sqrt(b[k]) if k else 0.0) * p_prev
+        b[k + 1] = np.sum(w * q * q)
+        p_prev, p = p, q / np.sqrt(b[k + 1])
+    off = np.sqrt(b[1:n])
+    nodes, vectors = np.linalg.eigh(np.diag(a) + np.diag(off, 1) + np.diag(off, -1))
+    return nodes, b[0] * vectors[0] ** 2
+
+
+def identity_order_params(ref: RFOrderParams) -> RFFPOrderParams:
+    """Exact saddle point at $\\kappa = \\tilde\\kappa$, $p = \\tilde q$: the constrained
+    replica is one more reference replica, so $S = \\phi_{RF}(\\alpha, \\alpha_D,
+    \\tilde\\kappa)$: $q = t = \\tilde q$, hats $= \\hat{\\tilde q}$, $r = \\tilde r$,
+    $\\rho = \\rho_o = \\rho_t = \\tilde p$, $m = \\tilde m$."""
+    return RFFPOrderParams(ref.q, ref.q, ref.q_hat, ref.q_hat, ref.q_hat, ref.r, ref.p,
+                           ref.p, ref.p, ref.m)
+
+
+# ------------------------------------------------------------------------- free entropy
+
+def _ds_log_det(a0, a1, c0, c1, e_own, e_other):
+    """$\\lim_{n\\to0}\\partial_s\\ln\\det$ at s = 0 of the (n+s) block matrix (module
+    docstring): $\\ln(c_0-c_1) + (c_1 - K)/(c_0 - c_1)$, $K = (e_o^2 - e_t^2)/g
+    - a_1(e_o - e_t)^2/g^2$, $g = a_0 - a_1$."""
+    g = a0 - a1
+    K = (e_own**2 - e_other**2) / g - a1 * (e_own - e_other) ** 2 / g**2
+    return jnp.log(c0 - c1) + (c1 - K) / (c0 - c1)
+
+
+def wishart_rate_fp(op: RFFPOrderParams, ref: RFOrderParams, p: ArrayLike
+                    ) -> Float[Array, ""]:
+    """$\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q - \\mathrm{tr}\\,Q^{-1}\\rho + n + s]$
+    at $s = 0$, $n \\to 0$: $L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon L_{Q+\\epsilon\\rho}
+    + 1$ with L = ``_ds_log_det``; zero (and stationary) at the typical point
+    $\\rho = Q$, $m = 0$; equals ``wishart_rate`` of the reference at the identity point."""
+    p = f64(p)
+    one = jnp.ones_like(p)
+    mt, m = ref.m, op.m
+    L_rho = _ds_log_det(ref.r - mt**2, ref.p - mt**2, op.r - m**2, op.rho - m**2,
+                        op.rho_own - m * mt, op.rho_other - m * mt)
+    Q = (one, ref.q, one, op.q, p, op.t)
+    rho = (ref.r, ref.p, op.r, op.rho, op.rho_own, op.rho_other)
+    L_Q, trace = jax.jvp(_ds_log_det, Q, rho)
+    return L_rho - L_Q - trace + 1
+
+
+class _Fields(NamedTuple):
+    """Coefficients of the local fields: reference (M~, s~, sigma~), constrained
+    (M, A, B, C^2, sigma^2); see the module docstring."""
+
+    M_ref: Array
+    s_ref: Array
+    sigma_ref: Array
+    M: Array
+    A: Array
+    B: Array
+    C2: Array
+    sigma2: Array
+
+
+def _fields(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi) -> _Fields:
+    _, mu1, mu_star = RF_ACTIVATIONS[problem.sigma]
+    mu1_2, ms2 = mu1**2, mu_star**2
+    Q0_ref, Q1_ref, M_ref = mu1_2 * ref.r + ms2, mu1_2 * ref.p + ms2 * ref.q, mu1 * ref.m
+    Q0, Q1, M = mu1_2 * op.r + ms2, mu1_2 * op.rho + ms2 * op.q, mu1 * op.m
+    P = mu1_2 * op.rho_own + ms2 * problem.p
+    T = mu1_2 * op.rho_other + ms2 * op.t
+    s_ref, sigma_ref = jnp.sqrt(Q1_ref - M_ref**2), jnp.sqrt(Q0_ref - Q1_ref)
+    A = (T - M * M_ref) / s_ref
+    B = (P - T) / sigma_ref
+    return _Fields(M_ref, s_ref, sigma_ref, M, A, B, Q1 - M**2 - A**2 - B**2, Q0 - Q1)
+
+
+def _half_normal(quad: RFFPQuadrature) -> tuple[Array, Array]:
+    """Nodes on $\\nu > 0$ and weights of $2G(\\nu)\\,d\\nu$ (sum 1)."""
+    nu, w = _half_normal_rule(quad.nu_nodes)
+    return jnp.asarray(nu), jnp.asarray(w)
+
+
+def _energetic(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi,
+               quad: RFFPQuadrature) -> Array:
+    f = _fields(op, ref, problem)
+    nu, w_nu = _half_normal(quad)
+    z0, w0 = _trapezoid(quad.base.n_z0)
+    sigma = jnp.sqrt(f.sigma2)
+
+    def at(nu_i, z0_i):
+        x0 = (problem.kappa_ref - f.M_ref * nu_i - f.s_ref * z0_i) / f.sigma_ref
+        y, wy = _graded_y(x0, quad.base)
+        # truncated normal density of y = z1 - x0 >= 0: G(x0 + y)/H(x0)
+        density = gaussian_over_H(x0) * jnp.exp(-x0 * y - y**2 / 2)
+        w = (problem.kappa - f.M * nu_i - f.A * z0_i - f.B * (x0 + y)) / sigma
+        return jnp.sum(wy * density * gaussian_smoothing("log_H", 0, w, f.C2 / f.sigma2))
+
+    values = jax.vmap(lambda n: jax.vmap(lambda z: at(n, z))(z0))(nu)
+    return jnp.sum(w_nu[:, None] * w0[None, :] * values)
+
+
+def free_entropy_rf_fp(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi,
+                       *, quad: RFFPQuadrature = DEFAULT_QUADRATURE) -> Float[Array, ""]:
+    """RS Franz-Parisi free entropy of the random-features model (module docstring) at
+    overlaps ``op`` around references with typical RS overlaps ``ref`` (``saddle_rf`` at
+    margin kappa_ref); its value at the saddle point is the local entropy S(d)."""
+    conjugate = -op.q_hat * (1 - op.q) / 2 - op.p_hat * problem.p + op.t_hat * op.t
+    entropic = _entropic(FPOrderParams(op.q, op.t, op.q_hat, op.t_hat, op.p_hat),
+                         RSOrderParams(ref.q, ref.q_hat), quad.base)
+    return (conjugate + entropic
+            + problem.alpha / (2 * problem.alpha_D) * wishart_rate_fp(op, ref, problem.p)
+            + problem.alpha * _energetic(op, ref, problem, quad))
+
+
+def gen_error_rf_fp(op: RFFPOrderParams, problem: RFFranzParisi) -> Float[Array, ""]:
+    """Generalization error of the constrained solutions (GET):
+    $\\epsilon_g = \\arccos(\\mu_1 m/\\sqrt{\\mu_1^2 r + \\mu_*^2})/\\pi$."""
+    _, mu1, mu_star = RF_ACTIVATIONS[problem.sigma]
+    return gen_error_from_overlap(mu1 * op.m / jnp.sqrt(mu1**2 * op.r + mu_star**2))
+
+
+# ------------------------------------------------------------------------------- solver
+# Newton runs in coordinates where the admissible set is a box: C^2 >= 0 replaces rho
+# (rho = (C^2 + M^2 + A^2 + B^2 - mu_*^2 q)/mu_1^2; M, A, B do not involve rho) and
+# b^2 = q_hat - t_hat^2/qt_hat >= 0 replaces q_hat. Both vanish at the identity point, so
+# it sits on the faces; the map has a unit-triangular Jacobian (up to the constant
+# 1/mu_1^2), so stationary points correspond one to one. Iterates are clipped to the box.
+
+_MAX_ITERATIONS = 24  # Newton iterations per attempt (quadratic convergence needs ~5)
+_MAX_HALVINGS = 6  # a continuation step may be halved this many times in a row
+_MAX_LEG_STEPS = 96  # Newton iterations per leg of a path, all attempts together
+
+
+class _Coords(eqx.Module):
+    q: Array
+    t: Array
+    b2: Array
+    t_hat: Array
+    p_hat: Array
+    r: Array
+    c2: Array
+    rho_own: Array
+    rho_other: Array
+    m: Array
+
+
+def _to_order_params(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi
+                     ) -> RFFPOrderParams:
+    _, mu1, mu_star = RF_ACTIVATIONS[problem.sigma]
+    op = RFFPOrderParams(x.q, x.t, x.b2 + x.t_hat**2 / ref.q_hat, x.t_hat, x.p_hat, x.r,
+                         jnp.zeros_like(x.r), x.rho_own, x.rho_other, x.m)
+    f = _fields(op, ref, problem)  # M, A, B do not depend on rho
+    rho = (x.c2 + f.M**2 + f.A**2 + f.B**2 - mu_star**2 * x.q) / mu1**2
+    return eqx.tree_at(lambda o: o.rho, op, rho)
+
+
+def _to_coords(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi) -> _Coords:
+    return _Coords(op.q, op.t, op.q_hat - op.t_hat**2 / ref.q_hat, op.t_hat, op.p_hat, op.r,
+                   _fields(op, ref, problem).C2, op.rho_own, op.rho_other, op.m)
+
+
+def _clip(x: _Coords) -> _Coords:
+    return eqx.tree_at(lambda c: (c.b2, c.c2), x,
+                       (jnp.maximum(x.b2, 0.0), jnp.maximum(x.c2, 0.0)))
+
+
+def _free_entropy_coords(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
+                         quad: RFFPQuadrature) -> Array:
+    return free_entropy_rf_fp(_to_order_params(x, ref, problem), ref, problem, quad=quad)
+
+
+def _gradient(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
+              quad: RFFPQuadrature) -> _Coords:
+    return jax.grad(_free_entropy_coords)(x, ref, problem, quad)
+
+
+def _iterate(x0: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
+             quad: RFFPQuadrature) -> tuple[_Coords, Array, Array]:
+    """Plain Newton on the gradient, projected onto the box, stopping as soon as the
+    residual is below RESIDUAL_TOL/100 or non-finite (a failed attempt is cheap). Not
+    differentiated: ``_implicit`` carries the derivatives."""
+    flat0, unravel = jax.flatten_util.ravel_pytree(_clip(jax.lax.stop_gradient(x0)))
+    flat_grad = lambda v: jax.flatten_util.ravel_pytree(
+        _gradient(unravel(v), ref, problem, quad))[0]
+
+    def cond(state):
+        _, g, i, _ = state
+        residual = jnp.max(jnp.abs(g))
+        return (i < _MAX_ITERATIONS) & (residual > RESIDUAL_TOL / 100) & jnp.isfinite(residual)
+
+    def body(state):
+        v, g, i, best = state
+        step = unravel(v - jnp.linalg.solve(jax.jacfwd(flat_grad)(v), g))
+        v = jax.flatten_util.ravel_pytree(_clip(step))[0]
+        g = flat_grad(v)
+        # keep the best iterate: a root on a face (the identity point), found to the
+        # quadrature's accuracy, may lie a rounding outside the box, where the projected
+        # iteration wanders
+        better = jnp.max(jnp.abs(g)) < jnp.max(jnp.abs(best[1]))
+        return v, g, i + 1, jax.tree.map(lambda a, b: jnp.where(better, a, b), (v, g), best)
+
+    g0 = flat_grad(flat0)
+    _, _, steps, (flat, g) = jax.lax.while_loop(cond, body, (flat0, g0, 0, (flat0, g0)))
+    return unravel(flat), jnp.max(jnp.abs(g)), steps
+
+
+def _tangent(x: _Coords, args, dargs, quad: RFFPQuadrature) -> _Coords:
+    """First-order change of the saddle point when ``args = (ref, problem)`` moves by
+    ``dargs``: $-H^{-1}\\,\\partial_{args}\\nabla\\phi\\cdot$dargs (implicit function theorem)."""
+    flat, unravel = jax.flatten_util.ravel_pytree(x)
+    grad = lambda v, a: jax.flatten_util.ravel_pytree(
+        _gradient(unravel(v), a[0], a[1], quad))[0]
+    hessian = jax.jacfwd(grad)(flat, args)
+    mixed = jax.jvp(lambda a: grad(flat, a), (args,), (dargs,))[1]
+    return unravel(-jnp.linalg.solve(hessian, mixed))
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _implicit(quad: RFFPQuadrature, x: _Coords, ref: RFOrderParams,
+              problem: RFFranzParisi) -> _Coords:
+    """The root x of grad phi = 0 at (ref, problem), returned as is; its derivative is
+    $-H^{-1}\\,\\partial\\nabla\\phi$ (implicit function theorem), never a derivative of the
+    iterations that found it."""
+    return x
+
+
+@_implicit.defjvp
+def _implicit_jvp(quad, primals, tangents):
+    x, ref, problem = primals
+    _, d_ref, d_problem = tangents
+    return x, _tangent(x, (ref, problem), (d_ref, d_problem), quad)
+
+
+def _polish(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi, quad: RFFPQuadrature,
+            steps: Array) -> tuple[SaddleSolution, _Coords]:
+    """Package a converged iterate as a saddle point differentiable in (ref, problem)."""
+    x = _implicit(quad, jax.lax.stop_gradient(x), ref, problem)
+    residual = residual_norm(_gradient(x, ref, problem, quad))
+    op = _to_order_params(x, ref, problem)
+    value = free_entropy_rf_fp(op, ref, problem, quad=quad)
+    # a root on a face (identity point: C = b = 0) is judged by the residual alone; only
+    # where the z' rule resolves ln H (C/sigma <= LOG_H_RELIABLE) and the projections'
+    # overlaps stay a covariance (sigma^2 = Q0 - Q1 > 0, r > rho)
+    f = _fields(op, ref, problem)
+    valid = (f.C2 <= LOG_H_RELIABLE**2 * f.sigma2) & (f.sigma2 > 0) & (op.r > op.rho)
+    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL) & valid
+    return SaddleSolution(problem, op, value, residual, steps, converged), x
+
+
+@eqx.filter_jit
+def saddle_rf_fp(problem: RFFranzParisi, ref: RFOrderParams, init: RFFPOrderParams, *,
+                 quad: RFFPQuadrature = DEFAULT_QUADRATURE) -> SaddleSolution:
+    """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
+    references with typical overlaps ``ref``; the saddle in physical order parameters,
+    differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
+    x, _, steps = _iterate(_to_coords(init, ref, problem), ref, problem, quad)
+    return _polish(x, ref, problem, quad, steps)[0]
+
+
+def _advance(x: _Coords, start, target, quad: RFFPQuadrature):
+    """Continuation from the solution ``x`` at ``start = (ref, problem)`` to ``target``
+    along the straight line between them: tangent predictor and Newton, the step halved
+    after a failure and doubled after a success. Returns (coordinates, reached, Newton
+    iterations)."""
+    x = jax.lax.stop_gradient(x)
+    start, target = jax.lax.stop_gradient((start, target))
+    at = lambda s: jax.tree.map(lambda a, b: a + s * (b - a), start, target)
+
+    def cond(state):
+        _, s, _, halvings, total = state
+        return (s < 1) & (halvings <= _MAX_HALVINGS) & (total < _MAX_LEG_STEPS)
+
+    def body(state):
+        x, s, h, halvings, total = state
+        s_try = jnp.minimum(s + h, 1.0)
+        here, there = at(s), at(s_try)
+        delta = jax.tree.map(jnp.subtract, there, here)
+        predicted = jax.tree.map(jnp.add, x, _tangent(x, here, delta, quad))
+        predicted = jax.tree.map(lambda a, b: jnp.where(jnp.isfinite(a), a, b), predicted, x)
+        new, residual, steps = _iterate(predicted, there[0], there[1], quad)
+        ok = residual < RESIDUAL_TOL
+        x = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, x)
+        return (x, jnp.where(ok, s_try, s), jnp.where(ok, jnp.minimum(2 * h, 1.0), h / 2),
+                jnp.where(ok, 0, halvings + 1), total + steps)
+
+    x, s, _, _, total = jax.lax.while_loop(cond, body,
+                                           (x, jnp.array(0.0), jnp.array(1.0), 0, 0))
+    return x, s >= 1, total
+
+
+def _follow_from(path, init: _Coords, init_args, quad: RFFPQuadrature
+                 ) -> tuple[SaddleSolution, _Coords]:
+    """Continuation through a path of ``(ref, problem)`` points (leading axis,
+    ``lax.scan``) from the solution ``init`` at ``init_args``, each leg by ``_advance``.
+    The branch ends at the first failure: from there on ``converged`` is False."""
+
+    def step(carry, args):
+        x, prev, alive = carry
+        new, reached, steps = _advance(x, prev, args, quad)
+        sol, new = _polish(new, args[0], args[1], quad, steps)
+        alive = alive & reached & sol.converged
+        keep = lambda a, b: jnp.where(alive, a, b)
+        carry = (jax.tree.map(keep, new, x), jax.tree.map(keep, args, prev), alive)
+        return carry, (eqx.tree_at(lambda s: s.converged, sol, alive), new)
+
+    return jax.lax.scan(step, (init, init_args, jnp.array(True)), path)[1]
+
+
+# ------------------------------------------------------------------ curves S(d) in one go
+
+
+class RFFranzParisiCurve(eqx.Module):
+    """Local entropy $S(d)$ on a grid of distances, all order parameters, the slope
+    $dS/dd$ (envelope theorem), the generalization error of the constrained solutions,
+    Newton diagnostics, and the reference sector (typical RS saddle at kappa_ref)."""
+
+    problem: RFFranzParisi
+    local_entropy: Float[Array, " D"]
+    order_params: RFFPOrderParams
+    slope: Float[Array, " D"]
+    gen_error: Float[Array, " D"]
+    residual: Float[Array, " D"]
+    newton_steps: Array
+    converged: Array
+    reference: RFOrderParams
+    reference_entropy: Float[Array, ""]
+
+    @property
+    def upper_bound(self) -> Array:
+        """$-d\\ln d - (1-d)\\ln(1-d)$: all $\\binom{N}{dN}$ configurations at distance d."""
+        d = self.problem.d
+        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+
+
+def slope(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi, *,
+          quad: RFFPQuadrature = DEFAULT_QUADRATURE) -> Array:
+    """$dS/dd = \\partial\\phi/\\partial d$ at fixed order parameters (envelope theorem)."""
+    at = lambda d: free_entropy_rf_fp(op, ref, eqx.tree_at(lambda p: p.d, problem, d),
+                                      quad=quad)
+    return jax.grad(at)(problem.d)
+
+
+def _at(base: RFFranzParisi, kappa, d) -> RFFranzParisi:
+    """``base`` with (kappa, d) replaced, broadcast to their common shape."""
+    kappa, d = jnp.broadcast_arrays(kappa, d)
+    full = lambda x: jnp.full_like(d, x)
+    return RFFranzParisi(full(base.alpha), full(base.alpha_D), full(base.kappa_ref), kappa,
+                         d, sigma=base.sigma)
+
+
+def _curve(ref: RFOrderParams, base: RFFranzParisi, d: Array, quad: RFFPQuadrature,
+           n_kappa: int, n_fill: int) -> RFFranzParisiCurve:
+    """One curve (``base`` scalar; d a 1-d grid): identity point at
+    $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$, move to $d_h = 0.9\\, d_{typ}$, homotopy in
+    kappa from $\\tilde\\kappa$ to kappa there (``n_kappa`` legs), then two continuations in
+    d (down through the targets below $d_h$ on a geometric fill, up through the others on
+    a linear fill, ``n_fill`` extra points each)."""
+    d_typ = (1 - ref.q) / 2
+    d_h = 0.9 * d_typ
+    refs = lambda n: jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), ref)
+    start = (ref, _at(base, base.kappa_ref, d_typ))
+
+    # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
+    steps = jnp.arange(n_kappa + 1, dtype=jnp.float64) / n_kappa
+    kappas = base.kappa_ref + (base.kappa - base.kappa_ref) * steps
+    path_a = (refs(n_kappa + 1), _at(base, kappas, d_h))
+    identity = _to_coords(identity_order_params(ref), ref, start[1])
+    stage_a, coords_a = _follow_from(path_a, identity, start, quad)
+    last = lambda tree: jax.tree.map(lambda x: x[-1], tree)
+    x_a, end_a = last(coords_a), (ref, last(path_a[1]))
+
+    # stages B (down) and C (up), vmapped over the direction
+    below = d < d_h
+    down = jnp.concatenate([jnp.geomspace(d_h, jnp.minimum(d.min(), d_h), n_fill),
+                            jnp.where(below, d, d_h)])
+    up = jnp.concatenate([jnp.linspace(d_h, jnp.maximum(d.max(), d_h), n_fill),
+                          jnp.where(below, d_h, d)])
+    order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
+    paths = jnp.stack([down[order_down], up[order_up]])
+    sols, _ = jax.vmap(lambda ds: _follow_from(
+        (refs(ds.shape[0]), _at(base, base.kappa, ds)), x_a, end_a, quad))(paths)
+    where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
+    pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
+    sol = jax.tree.map(pick, sols)
+    converged = sol.converged & stage_a.converged[-1]
+    targets = _at(base, base.kappa, d)
+    slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
+    bad = ~converged
+    blank = lambda x: jnp.where(bad, jnp.nan, x)
+    op = jax.tree.map(blank, sol.order_params)
+    return RFFranzParisiCurve(targets, blank(sol.free_entropy), op, blank(slopes),
+                              gen_error_rf_fp(op, targets), sol.residual, sol.newton_steps,
+                              converged, ref, jnp.asarray(jnp.nan))
+
+
+_curve_jit = eqx.filter_jit(_curve)
+
+
+def _reference(alpha: float, alpha_D: float, kappa_ref: float, sigma: str):
+    """Typical RS saddle at margin kappa_ref, by continuation in kappa from
+    min(kappa_ref, 0) (a cold start fails near the maximal margin)."""
+    from .random_features import follow_rf
+
+    kappas = np.linspace(min(kappa_ref, 0.0), kappa_ref, 24)
+    branch = follow_rf(alpha, alpha_D, kappas, sigma=sigma)
+    return jax.tree.map(lambda x: x[-1], branch)
+
+
+def rf_franz_parisi_curve(alpha: float, alpha_D: float, kappa_ref: float, kappa: float,
+                          d: ArrayLike, *, sigma: str = "sign",
+                          quad: RFFPQuadrature = DEFAULT_QUADRATURE, n_kappa: int = 6,
+                          n_fill: int = 8) -> RFFranzParisiCurve:
+    """Franz-Parisi local entropy $S(d)$ (RS) of the random-features model around uniform
+    margin-``kappa_ref`` references, counting margin-``kappa`` solutions, on a grid of
+    distances ``d`` (1-d, in (0, 1/2]); scalar alpha, alpha_D, kappa_ref, kappa.
+
+    One jitted call: identity point at the typical distance, homotopy in kappa
+    (``n_kappa`` legs), continuation in d (``n_fill`` extra points each way). Raises
+    ``ValueError`` for bad input (kappa_ref above the RS maximal margin, kappa > kappa_ref)
+    and ``SaddlePointError`` listing the points where the branch was lost."""
+    require_x64("rf_franz_parisi_curve")
+    d = np.atleast_1d(np.asarray(d, np.float64))
+    if d.ndim != 1 or not np.all((d > 0) & (d <= 0.5)):
+        raise ValueError(f"rf_franz_parisi_curve(d={d.tolist()}): the Hamming fraction d "
+                         "must lie in (0, 1/2] (a 1-d grid)")
+    if kappa > kappa_ref:
+        raise ValueError(f"rf_franz_parisi_curve(kappa={kappa:g}, kappa_ref={kappa_ref:g}): "
+                         "kappa must be <= kappa_ref")
+    base = RFFranzParisi(alpha, alpha_D, kappa_ref, kappa, 0.5, sigma=sigma)
+    reference = _reference(alpha, alpha_D, kappa_ref, sigma)
+    if not bool(reference.converged) or float(reference.free_entropy) < -RESIDUAL_TOL:
+        raise ValueError(
+            f"rf_franz_parisi_curve(alpha={alpha:g}, alpha_D={alpha_D:g}, "
+            f"kappa_ref={kappa_ref:g}): no typical references (RS entropy "
+            f"{float(reference.free_entropy):.4g}); kappa_ref must be <= rf_kappa_max")
+    curve = _curve_jit(reference.order_params, base, jnp.asarray(d), quad, n_kappa, n_fill)
+    raise_unconverged("rf_franz_parisi_curve", curve.converged, curve.residual,
+                      curve.newton_steps, alpha=alpha, alpha_D=alpha_D, kappa_ref=kappa_ref,
+                      kappa=kappa, d=d)
+    return eqx.tree_at(lambda c: c.reference_entropy, curve, reference.free_entropy)
+
+
+# ------------------------------------ [P1]: where S(d) around maximal-margin refs stops rising
+
+_DIP_GRID = tuple(np.geomspace(1.5e-3, 0.06, 12).tolist())
+
+
+class RFAtypicalThreshold(eqx.Module):
+    """The alpha (and N/D = alpha_D/alpha) above which S(d) of margin-kappa solutions around
+    references at the RF maximal margin stops being monotone at small d; the distance of
+    the dip there, and the bracket [alpha_lo, alpha_hi] the root was interpolated in."""
+
+    alpha: float
+    alpha_D: float
+    n_over_d: float
+    kappa: float
+    kappa_ref: float
+    d: float
+    alpha_lo: float
+    alpha_hi: float
+
+
+def _interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
+    """Smallest interior local minimum of dS/dd on the grid, refined by the parabola in
+    ln d through it and its neighbours: (value, d); (+inf, nan) if there is none."""
+    s = np.asarray(slope)
+    interior = np.flatnonzero((s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])) + 1
+    if interior.size == 0:
+        return np.inf, np.nan
+    i = interior[np.argmin(s[interior])]
+    x = np.log(d[i - 1:i + 2])
+    a, b, c = np.polyfit(x, s[i - 1:i + 2], 2)
+    x_min = -b / (2 * a)
+    return float(c - b * b / (4 * a)), float(np.exp(x_min))
+
+
+@eqx.filter_jit
+def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFFPQuadrature):
+    """S(d) on the dip grid around references at the RF maximal margin kappa_max(alpha)."""
+    from .random_features import _kappa_max_rf
+
+    top = _kappa_max_rf(alpha, alpha_D, sigma)
+    base = RFFranzParisi(alpha, alpha_D, top.kappa, kappa, 0.5, sigma=sigma)
+    curve = _curve(top.order_params, base, jnp.asarray(_DIP_GRID), quad, 6, 6)
+    return curve, top.converged & curve.converged.all()
+
+
+@eqx.filter_jit
+def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
+    """The dip-grid curve continued to a new alpha (reference at the new kappa_max): one
+    predictor-corrector leg per distance (vmapped) instead of a curve from scratch."""
+    from .random_features import _kappa_max_rf
+
+    old = curve.problem
+    top = _kappa_max_rf(alpha, old.alpha_D[0], old.sigma)
+    new = eqx.tree_at(lambda p: (p.alpha, p.kappa_ref), old,
+                      (jnp.full_like(old.d, alpha), jnp.full_like(old.d, top.kappa)))
+    ref0, ref1 = curve.reference, top.order_params
+
+    def leg(op, p0, p1):
+        x, reached, steps = _advance(_to_coords(op, ref0, p0), (ref0, p0), (ref1, p1), quad)
+        sol, _ = _polish(x, ref1, p1, quad, steps)
+        return sol, reached & sol.converged, slope(sol.order_params, ref1, p1, quad=quad)
+
+    sol, ok, slopes = jax.vmap(leg)(curve.order_params, old, new)
+    moved = RFFranzParisiCurve(new, sol.free_entropy, sol.order_params, slopes,
+                               gen_error_rf_fp(sol.order_params, new), sol.residual,
+                               sol.newton_steps, ok, ref1, jnp.asarray(jnp.nan))
+    return moved, top.converged & ok.all()
+
+
+def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "sign",
+                          quad: RFFPQuadrature = DEFAULT_QUADRATURE,
+                          tol: float = 1e-4) -> RFAtypicalThreshold:
+    """[P1] atypical transition of the random-features model at fixed $\\alpha_D$: the
+    alpha where the Franz-Parisi local entropy of margin-``kappa`` solutions around
+    references at the RF maximal margin $\\kappa_{max}(\\alpha, \\alpha_D)$ stops being
+    monotone in d (a dip appears at small d: the dense regions of solutions are gone);
+    ``n_over_d`` = $\\alpha_D/\\alpha$.
+
+    Root in alpha of m(alpha) = min over d of dS/dd (interior minimum on a geometric grid
+    of d in [1.5e-3, 0.06], parabola-refined): alpha steps up from 0.7 alpha_c (the
+    interpolation point) by 0.04 alpha_c until m <= 0, then regula falsi (Illinois) to
+    ``tol``; curves are continued in alpha, not recomputed."""
+    require_x64("rf_atypical_threshold")
+    from atypical import SaddlePointError
+
+    from .random_features import rf_interpolation_threshold, rf_kappa_max
+
+    if not (np.isfinite(alpha_D) and alpha_D > 0):
+        raise ValueError(f"rf_atypical_threshold(alpha_D={alpha_D}): alpha_D = P/D must be "
+                         "finite and > 0")
+    d = np.asarray(_DIP_GRID)
+    alpha_c = float(rf_interpolation_threshold(alpha_D, sigma=sigma).alpha)
+    state = {}
+
+    def dip(alpha):
+        if state:
+            curve, ok = _move_dip(state["curve"], jnp.float64(alpha), quad)
+        if not state or not bool(ok):
+            curve, ok = _dip_curve(jnp.float64(alpha), jnp.float64(alpha_D),
+                                   jnp.float64(kappa), sigma, quad)
+        if not bool(ok):
+            raise SaddlePointError(f"rf_atypical_threshold(alpha_D={alpha_D:g}): the "
+                                   f"Franz-Parisi branch was lost at alpha={alpha:.6g}")
+        state["curve"] = curve
+        return _interior_minimum(np.asarray(curve.slope), d), curve
+
+    lo, (m_lo, _), _ = 0.7 * alpha_c, *dip(0.7 * alpha_c)
+    if m_lo <= 0:
+        raise SaddlePointError(f"rf_atypical_threshold(alpha_D={alpha_D:g}): S(d) is "
+                               f"already non-monotone at 0.7 alpha_c = {lo:.6g}")
+    hi = lo
+    while True:
+        hi = hi + 0.04 * alpha_c
+        if hi >= alpha_c:
+            raise SaddlePointError(f"rf_atypical_threshold(alpha_D={alpha_D:g}): S(d) stays "
+                                   f"monotone up to the interpolation point {alpha_c:.6g}")
+        (m_hi, d_hi), curve = dip(hi)
+        if m_hi <= 0:
+            break
+        lo, m_lo = hi, m_hi
+    side = 0
+    while hi - lo > tol:
+        # Illinois: a finite m_lo interpolates, an infinite one (no dip yet) bisects
+        mid = 0.5 * (lo + hi) if not np.isfinite(m_lo) else lo + (hi - lo) * m_lo / (m_lo - m_hi)
+        mid = min(max(mid, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+        (m_mid, d_mid), _ = dip(mid)
+        if m_mid <= 0:
+            hi, m_hi, d_hi = mid, m_mid, d_mid
+            m_lo = m_lo / 2 if side == -1 else m_lo
+            side = -1
+        else:
+            lo, m_lo = mid, m_mid
+            m_hi = m_hi / 2 if side == 1 else m_hi
+            side = 1
+    alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
+    top = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
+    return RFAtypicalThreshold(alpha, alpha_D, alpha_D / alpha, kappa, top, d_hi, lo, hi)
