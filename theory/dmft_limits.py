@@ -74,13 +74,30 @@ def lazy_gamma0(problem: TwoLayerGradientFlow) -> Array:
 
 
 def lazy_short_time_error(problem: TwoLayerGradientFlow, t_hat: ArrayLike) -> Array:
-    """Lazy regime t = t_hat/m, pure noise, m -> infinity (App. F):
-    $e^{lz1}(\\hat t) = \\frac12[\\tau^2 + \\gamma_0^2 h(1) + \\gamma_0^2 h'(0)
-    (e^{-2\\alpha\\gamma_0^2 h'(0)\\hat t} - 1)]$ (train = test at this order)."""
+    """Lazy regime t = t_hat/m, m -> infinity, from C0 = I, v0 = 0 (App. F): only the linear
+    part $b = c_1\\gamma_0 m^{-1/2}\\sum_i w_i$ of f moves, relaxing to $f_1 u$ at rate
+    $\\kappa = \\alpha\\gamma_0^2 h'(0)$, so with $\\varphi_1^2 = \\hat\\varphi'(0)^2/h'(0)$
+    $e^{lz1}(\\hat t) = \\frac12[\\tau^2 + \\|\\varphi\\|^2 - \\varphi_1^2 + \\gamma_0^2\\tilde h(1)
+    + (\\gamma_0^2 h'(0) + \\varphi_1^2) e^{-2\\kappa\\hat t}]$, $\\tilde h(1) = h(1) - h'(0)$.
+    Train = test at this order; pure noise ($\\varphi = 0$) is the paper's closed form.
+    Corrections: O(1/m) for pure noise, O(1/sqrt m) when $\\hat\\varphi''(0) \\ne 0$."""
     g2 = lazy_gamma0(problem) ** 2
     hp0 = problem.h_prime(0.0)
+    phi1_sq = problem.phi_hat_prime(0.0) ** 2 / hp0
     decay = jnp.exp(-2 * problem.alpha * g2 * hp0 * jnp.asarray(t_hat))
-    return 0.5 * (problem.tau**2 + g2 * problem.h(1.0) + g2 * hp0 * (decay - 1))
+    return 0.5 * (problem.tau**2 + problem.phi_norm2 - phi1_sq + g2 * (problem.h(1.0) - hp0)
+                  + (g2 * hp0 + phi1_sq) * decay)
+
+
+def lazy_short_time_overlap(problem: TwoLayerGradientFlow, t_hat: ArrayLike) -> Array:
+    """Teacher overlap in the lazy regime t = t_hat/m, m -> infinity, from v0 = 0 (App. F):
+    $v^{lz1}(\\hat t) = \\frac{\\hat\\varphi'(0)}{\\gamma_0 h'(0)\\sqrt m}
+    (1 - e^{-\\alpha\\gamma_0^2 h'(0)\\hat t})$ (the component of b along u is
+    $c_1\\gamma_0\\sqrt m\\, v$ and relaxes to $f_1$ at rate $\\alpha\\gamma_0^2 h'(0)$)."""
+    g0 = lazy_gamma0(problem)
+    hp0 = problem.h_prime(0.0)
+    rise = 1 - jnp.exp(-problem.alpha * g0**2 * hp0 * jnp.asarray(t_hat))
+    return problem.phi_hat_prime(0.0) / (g0 * hp0 * jnp.sqrt(float(problem.m))) * rise
 
 
 def lazy_plateau_test_error(problem: TwoLayerGradientFlow) -> Array:
