@@ -13,7 +13,7 @@ from .rsgd import RSGDConfig
 from .sgd import SGDConfig
 
 ALGORITHMS = ("sgd", "rsgd", "fbp", "amp", "sa")
-COMMITTEE_ALGORITHMS = ("sgd", "rsgd")  # the ones that train committees (K > 1 or fc)
+COMMITTEE_ALGORITHMS = ("sgd", "rsgd", "fbp")  # the ones that train committees (K > 1 or fc)
 PADDABLE = ("sgd", "rsgd")  # the ones that skip padding examples (``data.pad_examples``)
 
 

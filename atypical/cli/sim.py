@@ -19,7 +19,8 @@ _K_HELP = ("K, hidden units of a binary committee machine, odd (default 1: the p
            "The network is sign(sum_k sign(W_k.x_k/sqrt(N_k))); the labels of "
            "teacher-student come from a random binary committee of the same architecture. "
            "K > 1 is trained by sgd and rsgd (least-action learning: the gradient goes "
-           "through the (K+1)/2 hidden units with the largest stabilities)")
+           "through the (K+1)/2 hidden units with the largest stabilities) and by fbp "
+           "(BP messages through the majority vote of the hidden units)")
 _ARCH_HELP = ("committee architecture: tree = each hidden unit sees its own N/K inputs "
               "(N divisible by K, N weights in all); fc = fully connected, every unit sees "
               "all N inputs (K*N weights, so the load per weight is alpha/K). Default tree")

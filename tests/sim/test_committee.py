@@ -112,7 +112,7 @@ def test_committee_data():
     with pytest.raises(ValueError, match="arch must be one of"):
         sample_storage(jr.key(0), BinaryStorage(0.5), 303, K=3, arch="conv")
     with pytest.raises(ValueError, match="trains the binary perceptron only"):
-        run_algorithm("fbp", jr.split(jr.key(0), 2), stor, default_config("fbp"),
+        run_algorithm("sa", jr.split(jr.key(0), 2), stor, default_config("sa"),
                       instances=False)
 
 
@@ -181,7 +181,7 @@ def test_cli_train_committee_json(capsys):
     (["--k", "2"], "K must be odd"),
     (["--k", "-1"], "K must be odd"),
     (["--k", "3", "--n", "100"], "N must be divisible by K"),
-    (["--k", "3", "--algo", "fbp"], "trains the binary perceptron only"),
+    (["--k", "3", "--algo", "sa"], "trains the binary perceptron only"),
     (["--k", "3", "--algo", "amp", "--task", "teacher-student"], "perceptron only"),
     (["--k", "1", "--arch", "fc", "--algo", "sa"], "perceptron only"),
     (["--k", "3", "--task", "random-features"], "random-features trains a perceptron"),
@@ -223,6 +223,6 @@ def test_cli_threshold_committee(capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and (out["k"], out["arch"]) == (3, "tree")
     assert out["success_probability"] == [1.0, 0.0]
-    code = main(["sim", "threshold", "--algo", "fbp", "--k", "3", "--n", "63", "--alpha",
+    code = main(["sim", "threshold", "--algo", "sa", "--k", "3", "--n", "63", "--alpha",
                  "0.3", "--replicas", "2"])
     assert code == 2 and "perceptron only" in capsys.readouterr().err
