@@ -17,6 +17,7 @@ from .gaussian import H as H
 from .gaussian import gauss_mean as gauss_mean
 from .gaussian import log_2cosh as log_2cosh
 from .gaussian import log_H as log_H
+from .observables import bayes_optimal_gen_error as bayes_optimal_gen_error
 from .observables import flip_error_probability as flip_error_probability
 from .observables import gen_error_from_overlap as gen_error_from_overlap
 from .observables import hamming_to_overlap as hamming_to_overlap

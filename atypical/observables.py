@@ -17,6 +17,13 @@ def gen_error_from_overlap(R: ArrayLike) -> Array:
     return jnp.arccos(jnp.asarray(R)) / jnp.pi
 
 
+def bayes_optimal_gen_error(q: ArrayLike) -> Array:
+    """Generalization error of the Bayes-optimal perceptron predictor, the sign of the
+    posterior mean $\\langle W\\rangle\\cdot\\xi$, whose teacher overlap on the Nishimori
+    line is $R/\\sqrt{q} = \\sqrt q$: $\\epsilon_{BO} = \\arccos(\\sqrt q)/\\pi$ (Opper-Haussler 1991)."""
+    return gen_error_from_overlap(jnp.sqrt(jnp.asarray(q)))
+
+
 def hamming_to_overlap(d: ArrayLike) -> Array:
     """Overlap $q = W\\cdot W'/N = 1 - 2d$ of two binary vectors at Hamming fraction d."""
     return 1 - 2 * jnp.asarray(d)

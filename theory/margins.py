@@ -98,13 +98,15 @@ def _kappa_max(task: str, alpha: Array) -> MaximalMargin:
 
 
 _kappa_max_jit = eqx.filter_jit(_kappa_max)
+_kappa_max_grid = eqx.filter_jit(jax.vmap(_kappa_max, in_axes=(None, 0)))
 
 
 def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
     """RS maximal margin $\\kappa_{max}(\\alpha)$: root in kappa of $\\phi_{RS}(\\alpha,\\kappa)=0$
     (storage or teacher-student, whose labels come from a binary teacher; there the RS
     branch connected to small kappa, i.e. the poorly generalizing one). Differentiable in
-    alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. alpha in ``ALPHA_RANGE[task]``."""
+    alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. alpha in ``ALPHA_RANGE[task]``, a
+    scalar or an array (one vmapped call)."""
     require_x64("kappa_max")
     _spec(task)
     lo, hi = ALPHA_RANGE[task]
@@ -112,7 +114,7 @@ def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
     alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
                          f"kappa_max(alpha=...): for task={task!r} alpha must lie in "
                          f"[{lo}, {hi}]")
-    result = _kappa_max_jit(task, alpha)
+    result = (_kappa_max_grid if alpha.ndim else _kappa_max_jit)(task, alpha)
     if isinstance(alpha, jax.core.Tracer):
         return result
     raise_unconverged(f"kappa_max(task={task!r})", result.converged, result.residual,
