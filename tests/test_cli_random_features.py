@@ -1,4 +1,5 @@
-"""The random-features CLI: JSON contract of ``theory rf`` and ``theory rf-interpolation``."""
+"""The random-features CLI: JSON contract of ``theory rf``, ``theory rf-interpolation`` and
+``theory rf-atypical``."""
 
 import json
 
@@ -44,4 +45,23 @@ def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit):
         main(["theory", "--help"])
     out, _ = capsys.readouterr()
-    assert "rf-interpolation" in out and "rf" in out
+    assert "rf-interpolation" in out and "rf" in out and "rf-atypical" in out
+
+
+def test_rf_atypical_rejects_bad_alpha_d_in_one_line(capsys):
+    code, out, err = run(capsys, "theory", "rf-atypical", "--alpha-d", "0", "--json")
+    assert code == 2 and out == ""
+    assert "--alpha-d 0.0: must be finite and > 0" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_rf_atypical_json_contract(capsys):
+    # the full threshold search (minutes): the CLI only formats the library result
+    code, out, _ = run(capsys, "theory", "rf-atypical", "--alpha-d", "2.0", "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert set(result) == {"alpha", "n_over_d", "method"}
+    assert result["method"] == "franz-parisi-monotonicity"
+    assert result["n_over_d"] == pytest.approx(2.0 / result["alpha"], rel=1e-12)
+    # the atypical transition comes before interpolation (N/D = 1.913 at alpha_D = 2)
+    assert result["n_over_d"] > 1.913

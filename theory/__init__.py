@@ -32,7 +32,9 @@ from .random_features import follow_rf as follow_rf
 from .random_features import free_entropy_rf as free_entropy_rf
 from .random_features import gen_error_rf as gen_error_rf
 from .random_features import replicon_rf as replicon_rf
+from .random_features import RFMaximalMargin as RFMaximalMargin
 from .random_features import rf_interpolation_threshold as rf_interpolation_threshold
+from .random_features import rf_kappa_max as rf_kappa_max
 from .random_features import saddle_rf as saddle_rf
 from .random_features import solve_rf as solve_rf
 from .margins import MarginEntropy as MarginEntropy

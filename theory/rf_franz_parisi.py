@@ -12,16 +12,22 @@ $\\hat q, \\hat p, \\hat t$. Projections $v = F^\\top W/\\sqrt N$ (per latent di
 conjugates: their F cost is explicit): $r = |v^c|^2/D$, $\\rho$ (c-c), $\\rho_o$ (c-own ref),
 $\\rho_t$ (c-other refs), $m = v^c\\cdot w_T/D$.
 
-F average (Wishart rate, weight $D/N = \\alpha/\\alpha_D$). For an $(n+s)$ matrix with RS
-reference block (diagonal $a_0$, off $a_1$), RS constrained block ($c_0$, $c_1$) and cross
-entries $e_o$ (with ref 1), $e_t$ (others), the Schur complement of the reference block is
-RS with entries shifted by $K = b^\\top A^{-1} b$, $b = (e_o, e_t, .., e_t)$; at $n \\to 0$
-$K = (e_o^2 - e_t^2)/(a_0 - a_1) - a_1 (e_o - e_t)^2/(a_0 - a_1)^2$ and
-$\\partial_s \\ln\\det|_{s=0} = L = \\ln(c_0 - c_1) + (c_1 - K)/(c_0 - c_1)$
-(``_ds_log_det``). Then $\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q
-- \\mathrm{tr}\\,Q^{-1}\\rho + n + s] = L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon
-L_{Q + \\epsilon\\rho}|_0 + 1$ (``wishart_rate_fp``; $\\mathrm{tr}\\,Q^{-1}\\rho = \\partial_\\epsilon
-\\ln\\det(Q + \\epsilon\\rho)$, and the block structure is linear in the entries).
+F average (Wishart rate, weight $D/N = \\alpha/\\alpha_D$, teacher norm $|w_T|^2/D = 1$ as it is
+not replicated). $S = \\lim_{s\\to0}\\partial_s\\lim_{n\\to0}\\frac1N\\ln E\\,\\tilde Z^{n-1}Z^s$,
+so each $(n+s)$ log-determinant enters through $\\partial_s$ at $s = 0$, $n \\to 0$. Take an
+RS reference block A (diagonal $a_0$, off $a_1$), an RS constrained block ($c_0$, $c_1$) and
+cross rows $b = (e_o, e_t, .., e_t)$ ($e_o$ with reference 1). $\\ln\\det A$ does not depend
+on s; the Schur complement $C - (b^\\top A^{-1} b) J_s$ is RS with entries shifted by
+$K = |b|^2/g - a_1(b\\cdot1)^2/(g(a_0 + (n-1)a_1))$, $g = a_0 - a_1$, so its log-determinant
+is $(s-1)\\ln(c_0-c_1) + \\ln(c_0 - c_1 + s(c_1 - K))$. At $n = 0$, $|b|^2 = e_o^2 - e_t^2$
+and $b\\cdot1 = e_o - e_t$: $K = (e_o^2 - e_t^2)/g - a_1 (e_o - e_t)^2/g^2$ and
+$L = \\partial_s\\ln\\det|_{s=0} = \\ln(c_0 - c_1) + (c_1 - K)/(c_0 - c_1)$ (``_ds_log_det``;
+$e_o = e_t = a_1$, $c = a$ gives the typical $\\ln(a_0-a_1) + a_1/(a_0-a_1)$). The trace is
+$\\mathrm{tr}\\,Q^{-1}\\rho = \\partial_\\epsilon\\ln\\det(Q + \\epsilon\\rho)$ and the block
+structure is linear in the entries, so
+$F^{FP}_W = \\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q - \\mathrm{tr}\\,Q^{-1}\\rho
++ n + s] = L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon L_{Q+\\epsilon\\rho}|_0 + 1$
+(``wishart_rate_fp``).
 
 Energetic term: pre-activations are Gaussian (GET) with covariance $\\mu_1^2\\rho + \\mu_*^2 q$
 and teacher covariance $\\mu_1 m$. With $\\nu$ the teacher field (label sign $\\nu$; both signs
@@ -53,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import RandomFeatures, f64, require_x64
+from atypical import f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 from atypical.problems import RF_ACTIVATIONS
@@ -81,9 +87,11 @@ class RFFranzParisi(eqx.Module):
 
     def __post_init__(self):
         who = "RFFranzParisi"
-        if self.sigma not in RF_ACTIVATIONS:
+        if self.sigma not in RF_ACTIVATIONS or RF_ACTIVATIONS[self.sigma][1] == 0:
+            # mu1 = 0: the projections decouple and the model is exactly storage
+            # (theory.franz_parisi); the Newton coordinates divide by mu1^2
             raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
-                             f"{sorted(RF_ACTIVATIONS)}")
+                             f"{sorted(k for k, v in RF_ACTIVATIONS.items() if v[1] != 0)}")
         self.alpha, self.alpha_D = f64(self.alpha), f64(self.alpha_D)
         self.kappa_ref, self.kappa, self.d = f64(self.kappa_ref), f64(self.kappa), f64(self.d)
         self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
@@ -103,10 +111,6 @@ class RFFranzParisi(eqx.Module):
     def p(self) -> Array:
         """Overlap with the reference, $p = 1 - 2d$."""
         return 1 - 2 * self.d
-
-    def reference_problem(self) -> RandomFeatures:
-        """The typical model the references solve: margin ``kappa_ref``."""
-        return RandomFeatures(self.alpha, self.alpha_D, self.kappa_ref, sigma=self.sigma)
 
 
 class RFFPOrderParams(eqx.Module):
@@ -186,9 +190,10 @@ def _ds_log_det(a0, a1, c0, c1, e_own, e_other):
 
 def wishart_rate_fp(op: RFFPOrderParams, ref: RFOrderParams, p: ArrayLike
                     ) -> Float[Array, ""]:
-    """$\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q - \\mathrm{tr}\\,Q^{-1}\\rho + n + s]$
-    at $s = 0$, $n \\to 0$: $L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon L_{Q+\\epsilon\\rho}
-    + 1$ with L = ``_ds_log_det``; zero (and stationary) at the typical point
+    """$\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q - \\mathrm{tr}\\,Q^{-1}\\rho
+    + n + s]$ at $s = 0$, $n \\to 0$:
+    $L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon L_{Q+\\epsilon\\rho} + 1$ with
+    L = ``_ds_log_det``; zero (and stationary) at the typical point
     $\\rho = Q$, $m = 0$; equals ``wishart_rate`` of the reference at the identity point."""
     p = f64(p)
     one = jnp.ones_like(p)
@@ -664,8 +669,8 @@ def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
 
 
 def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "sign",
-                          quad: RFFPQuadrature = DEFAULT_QUADRATURE,
-                          tol: float = 1e-4) -> RFAtypicalThreshold:
+                          quad: RFFPQuadrature = DEFAULT_QUADRATURE, tol: float = 1e-4,
+                          start: float = 0.7) -> RFAtypicalThreshold:
     """[P1] atypical transition of the random-features model at fixed $\\alpha_D$: the
     alpha where the Franz-Parisi local entropy of margin-``kappa`` solutions around
     references at the RF maximal margin $\\kappa_{max}(\\alpha, \\alpha_D)$ stops being
@@ -673,9 +678,10 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
     ``n_over_d`` = $\\alpha_D/\\alpha$.
 
     Root in alpha of m(alpha) = min over d of dS/dd (interior minimum on a geometric grid
-    of d in [1.5e-3, 0.06], parabola-refined): alpha steps up from 0.7 alpha_c (the
-    interpolation point) by 0.04 alpha_c until m <= 0, then regula falsi (Illinois) to
-    ``tol``; curves are continued in alpha, not recomputed."""
+    of d in [1.5e-3, 0.06], parabola-refined): alpha steps up from ``start`` alpha_c
+    (alpha_c the interpolation point) by 0.04 alpha_c until m <= 0, then regula falsi
+    (Illinois) to a bracket narrower than ``tol``; curves are continued in alpha, not
+    recomputed. Raises ``SaddlePointError`` if S(d) is not monotone at the start."""
     require_x64("rf_atypical_threshold")
     from atypical import SaddlePointError
 
@@ -700,10 +706,10 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
         state["curve"] = curve
         return _interior_minimum(np.asarray(curve.slope), d), curve
 
-    lo, (m_lo, _), _ = 0.7 * alpha_c, *dip(0.7 * alpha_c)
+    lo, (m_lo, _), _ = start * alpha_c, *dip(start * alpha_c)
     if m_lo <= 0:
         raise SaddlePointError(f"rf_atypical_threshold(alpha_D={alpha_D:g}): S(d) is "
-                               f"already non-monotone at 0.7 alpha_c = {lo:.6g}")
+                               f"already non-monotone at {start:g} alpha_c = {lo:.6g}")
     hi = lo
     while True:
         hi = hi + 0.04 * alpha_c

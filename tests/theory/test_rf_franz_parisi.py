@@ -194,6 +194,48 @@ def test_identity_is_the_maximum_over_d(typical):
     assert np.all(np.asarray(curve.local_entropy) <= np.asarray(curve.upper_bound))
 
 
+@pytest.mark.slow
+def test_maximum_for_smaller_margin_is_typical_entropy():
+    """kappa < kappa_ref: at the maximum over d the constrained replica forgets its own
+    reference (p = t, rho_own = rho_other, p_hat = t_hat): S = phi_RF(alpha, alpha_D, kappa)
+    with the typical overlaps. Checks the teacher and cross terms away from the identity.
+    The maximum is located by secant steps on dS/dd (envelope slope)."""
+    kappa_ref, grid = 0.4, [0.15, 0.2, 0.25, 0.3, 0.35]
+    curve = rfp.rf_franz_parisi_curve(ALPHA, ALPHA_D, kappa_ref, 0.0, grid, n_kappa=4,
+                                      n_fill=4)
+    ref = curve.reference
+    slopes = np.asarray(curve.slope)
+    i = int(np.argmax(slopes < 0))
+    assert i > 0 and slopes[i - 1] > 0
+
+    @jax.jit
+    def solve(d, init):
+        problem = rfp.RFFranzParisi(ALPHA, ALPHA_D, kappa_ref, 0.0, d)
+        sol = rfp.saddle_rf_fp(problem, ref, init)
+        return sol, rfp.slope(sol.order_params, ref, problem)
+
+    (d0, s0), (d1, s1) = (grid[i - 1], slopes[i - 1]), (grid[i], slopes[i])
+    init = jax.tree.map(lambda x: x[i], curve.order_params)
+    for _ in range(8):
+        d0, s0, d1 = d1, s1, d1 - s1 * (d1 - d0) / (s1 - s0)
+        sol, s1 = solve(jnp.float64(d1), init)
+        s1, init = float(s1), sol.order_params
+        assert bool(sol.converged)
+        if abs(s1) < 1e-11:
+            break
+    typical = saddle_rf(RandomFeatures(ALPHA, ALPHA_D, 0.0))
+    # the secant converges superlinearly to |dS/dd| < 1e-11; S is flat there (error
+    # quadratic in the distance), and the quadratures agree to ~1e-13
+    assert float(sol.free_entropy) == pytest.approx(float(typical.free_entropy), abs=1e-10)
+    op, top = sol.order_params, typical.order_params
+    # the decoupled point: own and other references alike (first-order in the d error)
+    assert float(op.t) == pytest.approx(1 - 2 * d1, abs=1e-8)
+    assert float(op.rho_own) == pytest.approx(float(op.rho_other), abs=1e-8)
+    assert float(op.p_hat) == pytest.approx(float(op.t_hat), abs=1e-8)
+    for mine, theirs in [(op.q, top.q), (op.r, top.r), (op.rho, top.p), (op.m, top.m)]:
+        assert float(mine) == pytest.approx(float(theirs), abs=1e-8)
+
+
 # -------------------------------------------------- alpha_D -> 0: storage Franz-Parisi
 
 
@@ -286,3 +328,9 @@ def test_atypical_transition_precedes_interpolation():
         top = float(rf_kappa_max(alpha, 2.0).kappa)
         curve = rfp.rf_franz_parisi_curve(alpha, 2.0, top, 0.0, d, n_kappa=6, n_fill=6)
         assert bool(np.all(np.asarray(curve.slope) > 0)) == monotone
+
+
+def test_features_without_linear_part_are_rejected():
+    # mu1 = 0 (quadratic features): exactly the storage problem, theory.franz_parisi
+    with pytest.raises(ValueError, match="sigma must be one of"):
+        rfp.RFFranzParisi(0.5, 2.0, 0.2, 0.0, 0.1, sigma="quadratic")
