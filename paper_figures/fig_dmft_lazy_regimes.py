@@ -60,7 +60,8 @@ def summary(cfg: dict, res: dict) -> list[str]:
     closed = float(lazy_short_time_error(p, cfg["t_hat"]))
     for m in cfg["short_ms"]:
         r = res[("short", m)]
-        lines.append(f"t = {cfg['t_hat']:g}/m, m={m}: e_ts - e^lz1 = {r['test'][-1] - closed:+.4f}, "
+        lines.append(f"t = {cfg['t_hat']:g}/m, m={m}: "
+                     f"e_ts - e^lz1 = {r['test'][-1] - closed:+.4f}, "
                      f"e_tr - e^lz1 = {r['train'][-1] - closed:+.4f}")
     for m in cfg["ms"]:
         r = res[("long", m)]

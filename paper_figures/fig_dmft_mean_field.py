@@ -61,16 +61,19 @@ def dmft_record(problem, *, t_max: float, dt: float, scheme: str = "heun",
                 v=v.tolist(), dt=dt / 2**k, scheme=scheme, seconds=time.perf_counter() - start)
 
 
-def network_record(problem, *, d: int, t_max: float, dt: float, seeds: int, record: float,
-                   seed: int = 0) -> dict:
+def network_record(problem, *, d: int, t_max: float, dt: float, seeds: int,
+                   record: float) -> dict:
     """Projected GD of the real network (orthogonal init, so C(0,0) = I and v(0) = 0 as in
     the DMFT) as a JSON record of means and standard errors over seeds of e_tr, e_ts,
-    e_ts - e_tr, gamma = mean_i a_i/sqrt(m) and v = mean_i <u, w_i>, every ``record``."""
+    e_ts - e_tr, gamma = mean_i a_i/sqrt(m) and v = mean_i <u, w_i>, every ``record``
+    (seeds from ``jr.key(0)``)."""
     start = time.perf_counter()
-    tr = train_two_layer(jr.key(seed), problem, model="network", d=d, t_max=t_max, dt=dt,
+    tr = train_two_layer(jr.key(0), problem, model="network", d=d, t_max=t_max, dt=dt,
                          n_seeds=seeds, record_every=max(1, round(record / dt)))
-    series = dict(train=tr.train_error, test=tr.test_error, gap=tr.test_error - tr.train_error,
-                  gamma=tr.a.mean(axis=-1) / np.sqrt(problem.m), v=tr.v.mean(axis=-1))
+    train, test = np.asarray(tr.train_error, np.float64), np.asarray(tr.test_error, np.float64)
+    series = dict(train=train, test=test, gap=test - train,
+                  gamma=np.asarray(tr.a, np.float64).mean(axis=-1) / np.sqrt(problem.m),
+                  v=np.asarray(tr.v, np.float64).mean(axis=-1))
     rec = dict(t=np.asarray(tr.t).tolist(), d=d, n=tr.n, seeds=seeds)
     for name, x in series.items():
         mean, sem = mean_sem(x)
@@ -109,6 +112,7 @@ def spec(m: int, *, kernel: str, alpha: float, tau: float, a0: float,
 
 
 def preset(sp: dict):
+    """The ``TwoLayerGradientFlow`` of a ``spec`` dict."""
     return two_layer_preset(sp["kernel"], m=sp["m"], alpha=sp["alpha"], tau=sp["tau"],
                             a0=sp["a0"], teacher=sp["teacher"])
 

@@ -10,6 +10,7 @@ from theory.dmft_limits import (lazy_plateau_test_error, lazy_short_time_error,
                                 lazy_short_time_overlap)
 
 
+@pytest.mark.slow  # ~6 s of CPU (mostly compiling the cubic-kernel solve), 18 s when busy
 def test_lazy_short_time_single_index_rate_one_over_m():
     # single index, phi = sigma cubic (phi_hat''(0) = 0): the neglected terms are O(1/m), so
     # the DMFT - closed-form gaps of e_tr, e_ts and sqrt(m) v halve when m doubles (measured
