@@ -5,7 +5,9 @@ maximal margin kappa_max(alpha) and the frozen-1RSB capacity (complexity of isol
 solutions = 0); the RS (de Almeida-Thouless) instability, beyond the capacity; and the
 Franz-Parisi monotonicity threshold alpha_U(kappa), where S(d) around maximal-margin
 references gets a dip: wide flat minima of margin-kappa solutions exist only at
-alpha < alpha_U (RS Franz-Parisi; ``theory.franz_parisi.monotonicity_threshold``).
+alpha < alpha_U (RS Franz-Parisi; ``theory.franz_parisi.monotonicity_threshold``, at the
+margins where its bracketing was validated). The RS instability is drawn for kappa <= 0.9,
+where the storage RS branch is tracked (Newton loses it above).
 (b) Teacher-student (binary teacher): generalization error of typical (Gibbs) solutions,
 of maximal-margin solutions (RS kappa_max, poorly generalizing branch) and of the
 Bayes-optimal predictor, arccos(sqrt q)/pi on the Nishimori line, with the first-order
@@ -31,8 +33,8 @@ from atypical.plotting import save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import monotonicity_threshold
 
-FULL = dict(kappa=np.linspace(-0.6, 1.2, 46).tolist(),
-            kappa_u=(-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3),
+FULL = dict(kappa=np.linspace(-0.6, 0.9, 31).tolist(),
+            kappa_u=(-0.6, -0.3, 0.0, 0.5),
             ts_alpha=np.linspace(0.1, 1.5, 57).tolist())
 QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(),
              ts_alpha=np.linspace(0.2, 1.4, 7).tolist())

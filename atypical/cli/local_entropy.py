@@ -116,9 +116,9 @@ def _monotonicity_threshold(args: argparse.Namespace) -> None:
     from theory import local_entropy_summaries as summaries
 
     _check_finite(kappa=args.kappa)
-    if not -0.3 <= args.kappa <= 0.3:
-        raise CLIError(f"--kappa {args.kappa}: must lie in [-0.3, 0.3] (the bracketing sweep "
-                       "covers alpha in [0.6, 0.8])")
+    if not -0.6 <= args.kappa <= 0.5:
+        raise CLIError(f"--kappa {args.kappa}: must lie in [-0.6, 0.5] (where the bracketing "
+                       "sweep in alpha/alpha_c was validated)")
     try:
         emit(summaries.monotonicity_summary(args.kappa), args.json)
     except (SaddlePointError, ValueError) as err:
