@@ -462,6 +462,7 @@ def _fingerprint(prob, N, dt, symmetric, scheme) -> str:
     return h.hexdigest()
 
 
+_C_OVERSHOOT = 1e-3  # largest |C| - 1 taken as scheme error (blow-ups are O(1))
 _TRAIN_RISE = 1e-4  # largest one-step rise of e_tr, relative to e_tr(0), taken as stable
 
 
@@ -473,8 +474,9 @@ def _check_blowup(st: dict, done: int, prob, dt: float, where: str) -> None:
     row_bad = ~np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
     row_bad |= ~np.all(np.isfinite(np.asarray(st["v"][: done + 1]).reshape(done + 1, -1)),
                        axis=1)
-    # Cauchy-Schwarz |C_ij(t,s)| <= 1; 1e-6 allows the O(dt^2) scheme error, blow-ups are O(1)
-    row_bad |= ~(np.nanmax(Cabs.reshape(done + 1, -1), axis=1) <= 1 + 1e-6)
+    # Cauchy-Schwarz |C_ij(t,s)| <= 1, up to the scheme error: stable Heun/exp solves at
+    # dt = 0.1-0.2 overshoot by 1e-6 to 6e-6 next to the diagonal; blow-ups are O(1)
+    row_bad |= ~(np.nanmax(Cabs.reshape(done + 1, -1), axis=1) <= 1 + _C_OVERSHOOT)
     # an unstable step can stay bounded (m = 16, dt = 0.4: e_tr ends at 0.36 instead of 6e-5,
     # after a rise of 0.07 in one step); stable solves decrease e_tr at every step
     train = -0.5 * np.diagonal(np.asarray(st["C_A"][: done + 1, : done + 1]))
