@@ -14,15 +14,15 @@ feature (v = O(1)), the lazy one only its linear part, v -> phi_hat'(0)/(gamma0 
     python paper_figures/fig_dmft_init_scale.py --out figures [--quick]
 """
 
-import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import (dmft_cache, dmft_job, log_spaced, network_gaps,
-                                              network_job, preset, run_jobs, spec)
+from paper_figures.fig_dmft_mean_field import (dmft_job, figure_main, log_spaced, network_gaps,
+                                               network_job, preset, spec)
 from theory.dmft_limits import lazy_plateau_test_error, lazy_short_time_overlap
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=True)
@@ -115,16 +115,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="m = 8 on t <= 2 (smoke run, < 30 s)")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    res = run_jobs(jobs_for(cfg), dmft_cache(args.out, args.quick), "fig_dmft_init_scale")
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    return figure_main(argv, sys.modules[__name__], "fig_dmft_init_scale",
+                       "m = 8 on t <= 2")
 
 
 if __name__ == "__main__":

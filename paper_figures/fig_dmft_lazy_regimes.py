@@ -18,14 +18,14 @@ t ~ m cost O(m^2) steps, O(m^6) work, which 2 CPU cores do not afford beyond m =
     python paper_figures/fig_dmft_lazy_regimes.py --out figures [--quick]
 """
 
-import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import dmft_cache, dmft_job, preset, run_jobs, spec
+from paper_figures.fig_dmft_mean_field import dmft_job, figure_main, preset, spec
 from theory.dmft_limits import lazy_plateau_test_error, lazy_short_time_error
 
 PROBLEM = dict(kernel="cubic", alpha=0.3, tau=0.6, teacher=True)
@@ -116,16 +116,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="m = 8, 16 on t <= 2/m and m = 8 on t <= 2 (smoke run, < 30 s)")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    res = run_jobs(jobs_for(cfg), dmft_cache(args.out, args.quick), "fig_dmft_lazy_regimes")
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    return figure_main(argv, sys.modules[__name__], "fig_dmft_lazy_regimes",
+                       "m = 8, 16 on t <= 2/m and m = 8 on t <= 2")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ same t.
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -222,18 +223,25 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_dmft_mean_field")
 
 
-def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
+    """The command line shared by the DMFT figures: ``--out``, ``--quick``; runs the
+    module's ``jobs_for`` through the shared cache, prints its ``summary``, draws ``plot``."""
+    parser = argparse.ArgumentParser(description=module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("figures"))
     parser.add_argument("--quick", action="store_true",
-                        help="m = 4 to t = 3, d = 16, 3 seeds (smoke run, < 30 s)")
+                        help=f"{quick_help} (smoke run, < 30 s)")
     args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    cache = dmft_cache(args.out, args.quick)
-    res = run_jobs(jobs_for(cfg), cache, "fig_dmft_mean_field")
-    for line in summary(cfg, res):
+    cfg = module.QUICK if args.quick else module.FULL
+    res = run_jobs(module.jobs_for(cfg), dmft_cache(args.out, args.quick), name)
+    for line in module.summary(cfg, res):
         print(line)
-    return plot(cfg, res, args.out)
+    return module.plot(cfg, res, args.out)
+
+
+def main(argv=None) -> list[Path]:
+    return figure_main(argv, sys.modules[__name__], "fig_dmft_mean_field",
+                       "m = 4 to t = 3, d = 16, 3 seeds")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ Ranges reached: t/m <= 8 (m = 8, 16, 32), 3 (m = 64, step 0.2 instead of 0.4).
     python paper_figures/fig_dmft_pure_noise_lazy.py --out figures [--quick]
 """
 
-import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import dmft_cache, dmft_job, preset, run_jobs, spec
+from paper_figures.fig_dmft_mean_field import dmft_job, figure_main, preset, spec
 from theory.dmft_limits import lazy_plateau_test_error
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=False)
@@ -95,16 +95,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="m = 8, 16 on t <= 8 (smoke run, < 30 s)")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    res = run_jobs(jobs_for(cfg), dmft_cache(args.out, args.quick), "fig_dmft_pure_noise_lazy")
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    return figure_main(argv, sys.modules[__name__], "fig_dmft_pure_noise_lazy",
+                       "m = 8, 16 on t <= 8")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ solutions = 0); the RS (de Almeida-Thouless) instability, beyond the capacity; a
 Franz-Parisi monotonicity threshold alpha_U(kappa), where S(d) around maximal-margin
 references gets a dip: wide flat minima of margin-kappa solutions exist only at
 alpha < alpha_U (RS Franz-Parisi; ``theory.franz_parisi.monotonicity_threshold``, at the
-margins where its bracketing was validated). The RS instability is drawn for kappa <= 0.9,
+margins where its bracketing was validated). The RS instability is drawn for kappa <= 0.8,
 where the storage RS branch is tracked (Newton loses it above).
 (b) Teacher-student (binary teacher): generalization error of typical (Gibbs) solutions,
 of maximal-margin solutions (RS kappa_max, poorly generalizing branch) and of the
@@ -33,9 +33,9 @@ from atypical.plotting import save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import monotonicity_threshold
 
-FULL = dict(kappa=np.linspace(-0.6, 0.9, 31).tolist(),
+FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
             kappa_u=(-0.6, -0.3, 0.0, 0.5),
-            ts_alpha=np.linspace(0.1, 1.5, 57).tolist())
+            ts_alpha=np.linspace(0.2, 1.5, 53).tolist())
 QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(),
              ts_alpha=np.linspace(0.2, 1.4, 7).tolist())
 

@@ -259,21 +259,24 @@ def test_typical_references_square_root_deficit():
 
 
 @pytest.mark.slow
-def test_monotonicity_threshold_zero_margin():
-    """[P2]: S(d) of zero-margin solutions around kappa_max(alpha) references develops a
-    dip at alpha_U. RS Franz-Parisi gives 0.7290 here (the literature's 0.77-0.78 comes
-    from the large-deviation local entropy, see the report); the crossing is checked on the
-    curves themselves just below and above it."""
-    result = fp.monotonicity_threshold(0.0)
+@pytest.mark.parametrize("kappa", [0.0, 0.5])
+def test_monotonicity_threshold(kappa):
+    """[P2]: S(d) of margin-kappa solutions around kappa_max(alpha) references develops a
+    dip at alpha_U, below the capacity alpha_c(kappa); the crossing is checked on the curves
+    themselves just below and above it. At kappa = 0 RS Franz-Parisi gives 0.7290 (the
+    literature's 0.77-0.78 comes from the large-deviation local entropy, see the report)."""
+    result = fp.monotonicity_threshold(kappa)
     assert bool(result.converged) and float(result.residual) < RESIDUAL
-    assert round(float(result.alpha), 3) == 0.729
+    assert float(result.alpha) < float(theory.storage_capacity(kappa).alpha)
+    if kappa == 0.0:
+        assert round(float(result.alpha), 3) == 0.729
     assert float(result.kappa_ref) == pytest.approx(
         float(margins.kappa_max(float(result.alpha)).kappa), abs=1e-9)
     d = np.geomspace(1e-3, 0.05, 10)
     for alpha, monotone in [(float(result.alpha) - 0.01, True),
                             (float(result.alpha) + 0.01, False)]:
         kmax = float(margins.kappa_max(alpha).kappa)
-        curve = fp.franz_parisi_curve(alpha, kmax, 0.0, d, n_kappa=6, n_fill=8)
+        curve = fp.franz_parisi_curve(alpha, kmax, kappa, d, n_kappa=6, n_fill=8)
         assert bool(np.all(np.asarray(curve.slope) > 0)) == monotone
 
 
