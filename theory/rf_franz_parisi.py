@@ -58,6 +58,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
+from tqdm import tqdm
 
 from atypical import f64, require_x64
 from atypical.gaussian import gaussian_over_H
@@ -670,7 +671,7 @@ def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
 
 def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "sign",
                           quad: RFFPQuadrature = DEFAULT_QUADRATURE, tol: float = 1e-4,
-                          start: float = 0.7) -> RFAtypicalThreshold:
+                          start: float = 0.7, progress: bool = False) -> RFAtypicalThreshold:
     """[P1] atypical transition of the random-features model at fixed $\\alpha_D$: the
     alpha where the Franz-Parisi local entropy of margin-``kappa`` solutions around
     references at the RF maximal margin $\\kappa_{max}(\\alpha, \\alpha_D)$ stops being
@@ -681,7 +682,8 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
     of d in [1.5e-3, 0.06], parabola-refined): alpha steps up from ``start`` alpha_c
     (alpha_c the interpolation point) by 0.04 alpha_c until m <= 0, then regula falsi
     (Illinois) to a bracket narrower than ``tol``; curves are continued in alpha, not
-    recomputed. Raises ``SaddlePointError`` if S(d) is not monotone at the start."""
+    recomputed. Raises ``SaddlePointError`` if S(d) is not monotone at the start.
+    ``progress``: a tqdm line on stderr per solved curve (minutes each on a CPU)."""
     require_x64("rf_atypical_threshold")
     from atypical import SaddlePointError
 
@@ -693,8 +695,11 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
     d = np.asarray(_DIP_GRID)
     alpha_c = float(rf_interpolation_threshold(alpha_D, sigma=sigma).alpha)
     state = {}
+    bar = tqdm(desc=f"rf-atypical alpha_D={alpha_D:g}", unit="curve", disable=not progress)
 
     def dip(alpha):
+        bar.update()
+        bar.set_postfix(alpha=f"{alpha:.5f}")
         if state:
             curve, ok = _move_dip(state["curve"], jnp.float64(alpha), quad)
         if not state or not bool(ok):
@@ -734,6 +739,7 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
             lo, m_lo = mid, m_mid
             m_hi = m_hi / 2 if side == 1 else m_hi
             side = 1
+    bar.close()
     alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
     top = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
     return RFAtypicalThreshold(alpha, alpha_D, alpha_D / alpha, kappa, top, d_hi, lo, hi)

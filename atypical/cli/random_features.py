@@ -249,7 +249,7 @@ def _atypical(args: argparse.Namespace) -> None:
 
     _positive("--alpha-d", args.alpha_d)
     try:
-        result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma)
+        result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma, progress=True)
     except SaddlePointError as err:
         raise CLIError(str(err).replace("\n", " ")) from None
     emit({"alpha": result.alpha, "n_over_d": result.n_over_d,
