@@ -43,6 +43,22 @@ from .thresholds import _entropy, _storage_threshold
 # ------------------------------------------------------------------ problem and order params
 
 
+def checked_query(who: str, alpha, kappa_ref, kappa, d, *, d_max_included: bool = True):
+    """float64 (alpha, kappa_ref, kappa, d) of a local-entropy query, with ``error_if``
+    checks: alpha > 0, finite margins, d in (0, 1/2] (or (0, 1/2))."""
+    alpha, kappa_ref, kappa, d = f64(alpha), f64(kappa_ref), f64(kappa), f64(d)
+    alpha = eqx.error_if(alpha, ~jnp.isfinite(alpha) | (alpha <= 0),
+                         f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+    kappa_ref = eqx.error_if(kappa_ref, ~jnp.isfinite(kappa_ref),
+                             f"{who}(kappa_ref=...): the reference margin must be finite")
+    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa),
+                         f"{who}(kappa=...): the margin kappa must be finite")
+    top_ok, interval = ((d <= 0.5), "(0, 1/2]") if d_max_included else ((d < 0.5), "(0, 1/2)")
+    d = eqx.error_if(d, ~(d > 0) | ~top_ok,
+                     f"{who}(d=...): the Hamming fraction d must lie in {interval}")
+    return alpha, kappa_ref, kappa, d
+
+
 class FranzParisiStorage(eqx.Module):
     """Franz-Parisi query on binary storage: references are uniform margin-``kappa_ref``
     solutions; count margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]."""
@@ -53,18 +69,8 @@ class FranzParisiStorage(eqx.Module):
     d: Float[Array, ""] = eqx.field(converter=f64)
 
     def __post_init__(self):
-        who = "FranzParisiStorage"
-        self.alpha, self.kappa_ref = f64(self.alpha), f64(self.kappa_ref)
-        self.kappa, self.d = f64(self.kappa), f64(self.d)
-        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
-                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
-        self.kappa_ref = eqx.error_if(
-            self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
-            f"{who}(kappa_ref=...): the reference margin must be finite")
-        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
-                                  f"{who}(kappa=...): the margin kappa must be finite")
-        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d <= 0.5),
-                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2]")
+        self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
+            "FranzParisiStorage", self.alpha, self.kappa_ref, self.kappa, self.d)
 
     @property
     def p(self) -> Array:

@@ -55,7 +55,7 @@ from atypical import f64, require_x64
 from atypical.gaussian import log_2cosh, log_H
 
 from .binary_perceptron import RSOrderParams
-from .franz_parisi import FPQuadrature, _graded_y, reference_saddle
+from .franz_parisi import FPQuadrature, _graded_y, checked_query, reference_saddle
 from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
 
 # ------------------------------------------------------------------ problem and order params
@@ -74,16 +74,9 @@ class LargeDeviationStorage(eqx.Module):
 
     def __post_init__(self):
         who = "LargeDeviationStorage"
-        self.alpha, self.kappa_ref, self.kappa = f64(self.alpha), f64(self.kappa_ref), f64(self.kappa)
-        self.d, self.y = f64(self.d), f64(self.y)
-        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
-                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
-        self.kappa_ref = eqx.error_if(self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
-                                      f"{who}(kappa_ref=...): must be finite")
-        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
-                                  f"{who}(kappa=...): must be finite")
-        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d < 0.5),
-                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2)")
+        self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
+            who, self.alpha, self.kappa_ref, self.kappa, self.d, d_max_included=False)
+        self.y = f64(self.y)
         self.y = eqx.error_if(self.y, ~(self.y > 0) | ~jnp.isfinite(self.y),
                               f"{who}(y=...): y must be finite and > 0")
 

@@ -67,7 +67,8 @@ from atypical.problems import RF_ACTIVATIONS
 
 from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
 from .binary_perceptron import RSOrderParams
-from .franz_parisi import FPOrderParams, FPQuadrature, _entropic, _graded_y, _trapezoid
+from .franz_parisi import (FPOrderParams, FPQuadrature, _entropic, _graded_y, _trapezoid,
+                           checked_query)
 from .random_features import RFOrderParams
 from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
 
@@ -93,20 +94,12 @@ class RFFranzParisi(eqx.Module):
             # (theory.franz_parisi); the Newton coordinates divide by mu1^2
             raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
                              f"{sorted(k for k, v in RF_ACTIVATIONS.items() if v[1] != 0)}")
-        self.alpha, self.alpha_D = f64(self.alpha), f64(self.alpha_D)
-        self.kappa_ref, self.kappa, self.d = f64(self.kappa_ref), f64(self.kappa), f64(self.d)
-        self.alpha = eqx.error_if(self.alpha, ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
-                                  f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+        self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
+            who, self.alpha, self.kappa_ref, self.kappa, self.d)
+        self.alpha_D = f64(self.alpha_D)
         self.alpha_D = eqx.error_if(
             self.alpha_D, ~jnp.isfinite(self.alpha_D) | (self.alpha_D <= 0),
             f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
-        self.kappa_ref = eqx.error_if(
-            self.kappa_ref, ~jnp.isfinite(self.kappa_ref),
-            f"{who}(kappa_ref=...): the reference margin must be finite")
-        self.kappa = eqx.error_if(self.kappa, ~jnp.isfinite(self.kappa),
-                                  f"{who}(kappa=...): the margin kappa must be finite")
-        self.d = eqx.error_if(self.d, ~(self.d > 0) | ~(self.d <= 0.5),
-                              f"{who}(d=...): the Hamming fraction d must lie in (0, 1/2]")
 
     @property
     def p(self) -> Array:
