@@ -6,26 +6,40 @@ kappa_ref at fixed alpha, with the counting bound -d ln d - (1-d) ln(1-d);
 kappa < kappa_ref: high-margin solutions are surrounded by solutions of smaller margin;
 (c) RS entropy of margin-kappa solutions vs kappa for several alpha, kappa_max marked.
 
+Markers in (a): exact enumeration at small N (all 2^N weight vectors, storage instances with
+P = round(alpha N)): ln(#zero-margin solutions at Hamming distance k)/N at d = k/N around
+each instance's maximal-margin solution and around a uniformly drawn solution, mean +- sem
+over instances (ln max(#, 1): an empty shell counts 0, so the typical markers are floored
+at 0 where the theory is negative). Finite-size: O(ln N / N) corrections, P/N != alpha
+exactly, and the instance's maximal margin fluctuates around kappa_max(alpha).
+
     python paper_figures/fig_local_entropy.py --out figures [--quick]
 """
 
 import argparse
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
 from tqdm import tqdm
 
 import theory.franz_parisi as fp
-from atypical.plotting import save_figure, theory_line, use_style
+from atypical import BinaryStorage
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from sim.bp_local_entropy import exact_local_entropy
+from sim.enumerate import configuration, configuration_margins, sample_instances
 from theory import margins
 
 FULL = dict(alpha=0.5, ref_fractions=(0.0, 0.25, 0.5, 0.75, 0.98), ladder=(0.0, 0.1, 0.2, 0.3),
             d=np.geomspace(2e-3, 0.5, 36).tolist(), n_fill=16,
-            entropy_alphas=(0.3, 0.5, 0.7, 0.9), n_kappa=80)
+            entropy_alphas=(0.3, 0.5, 0.7, 0.9), n_kappa=80,
+            exact=dict(N=23, instances=32, k_max=6))
 QUICK = dict(alpha=0.5, ref_fractions=(0.0, 0.98), ladder=(0.0, 0.2),
              d=np.geomspace(4e-3, 0.5, 7).tolist(), n_fill=6,
-             entropy_alphas=(0.5,), n_kappa=12)
+             entropy_alphas=(0.5,), n_kappa=12, exact=dict(N=13, instances=4, k_max=3))
 
 
 def local_entropy_curve(alpha: float, kappa_ref: float, kappa: float, d: list[float],
@@ -45,6 +59,34 @@ def margin_entropy_curve(alpha: float, n_kappa: int) -> dict:
                 kappa_max=kmax)
 
 
+def exact_local_entropies(alpha: float, N: int, instances: int, k_max: int,
+                          seed: int = 0) -> dict:
+    """Exact ln max(#solutions at distance k, 1)/N, k = 1..k_max, around the maximal-margin
+    solution and a uniform solution of each satisfiable instance (mean, sem over them)."""
+    data = sample_instances(jr.key(seed), BinaryStorage(alpha), N, instances,
+                            dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    rows = {"maximal margin": [], "uniform": []}
+    top_margins = []
+    for i in range(instances):
+        one = jax.tree.map(lambda x: x[i], data)
+        margin = np.asarray(configuration_margins(one))
+        solutions = np.flatnonzero(margin >= 0)
+        if solutions.size == 0:
+            continue
+        top_margins.append(float(margin.max()))
+        for name, r in [("maximal margin", int(np.argmax(margin))),
+                        ("uniform", int(rng.choice(solutions)))]:
+            _, S = exact_local_entropy(one, jnp.asarray(configuration(N, r)))
+            rows[name].append(np.maximum(S[1:k_max + 1], 0.0))  # -inf (empty) -> 0
+    n = len(top_margins)
+    stats = {name: dict(mean=np.mean(v, axis=0).tolist(),
+                        sem=(np.std(v, axis=0, ddof=1) / np.sqrt(n)).tolist())
+             for name, v in rows.items()}
+    return dict(d=(np.arange(1, k_max + 1) / N).tolist(), N=N, P=int(data.xi.shape[1]),
+                instances=n, mean_kappa_max=float(np.mean(top_margins)), **stats)
+
+
 def compute(cfg: dict, cache: ResultsCache) -> dict:
     alpha = cfg["alpha"]
     kmax = cache.get_or_compute("kappa_max", {"alpha": alpha},
@@ -54,6 +96,8 @@ def compute(cfg: dict, cache: ResultsCache) -> dict:
     jobs += [("ladder", k) for k in cfg["ladder"]]
     jobs += [("entropy", a) for a in cfg["entropy_alphas"]]
     out = {"kappa_max": kmax, "ref": {}, "ladder": {}, "entropy": {}}
+    out["exact"] = cache.get_or_compute("exact_local_entropy", dict(alpha=alpha, **cfg["exact"]),
+                                        lambda: exact_local_entropies(alpha, **cfg["exact"]))
     top = cfg["ref_fractions"][-1] * kmax
     for kind, value in tqdm(jobs, desc="fig_local_entropy", unit="curve"):
         if kind == "entropy":
@@ -95,6 +139,10 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                     label=rf"$\tilde\kappa = {kappa_ref:.3f}$" + (
                         r" ($\approx\kappa_{max}$)" if kappa_ref > 0.95 * kmax else ""))
         bound = curve["bound"]
+    ex = res["exact"]
+    for name, marker, c in [("maximal margin", "s", colors[-1]), ("uniform", "o", colors[0])]:
+        sim_markers(ax, ex["d"], ex[name]["mean"], ex[name]["sem"], fmt=marker, color=c,
+                    label=f"exact N={ex['N']}, P={ex['P']}: around {name} solution")
     _distance_panel(ax, d, bound, r"bound $-d\ln d-(1-d)\ln(1-d)$",
                     rf"(a) zero-margin solutions around margin-$\tilde\kappa$ references, "
                     rf"$\alpha={cfg['alpha']}$")

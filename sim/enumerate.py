@@ -215,6 +215,38 @@ def enumerate_solutions(data: Dataset, kappa: ArrayLike = 0.0, *,
     return counts[0], None if hist is None else hist[0]
 
 
+@eqx.filter_jit
+def _margins(xi_eff: Float[Array, "P N"]) -> Float[Array, " 2**N"]:
+    P, N = xi_eff.shape
+    N1, N2 = _split_sizes(N)
+    hi = jax.lax.Precision.HIGHEST
+    F1 = jnp.matmul(_spins(N1, xi_eff.dtype), xi_eff[:, :N1].T, precision=hi)  # (2**N1, P)
+    F2 = jnp.matmul(_spins(N2, xi_eff.dtype), xi_eff[:, N1:].T, precision=hi)  # (2**N2, P)
+    return jax.lax.map(lambda f1: jnp.min(f1[None, :] + F2, axis=-1), F1).reshape(-1)
+
+
+def configuration_margins(data: Dataset) -> Float[Array, " 2**N"]:
+    r"""Margin $\min_\mu \Delta_\mu(W)$ of every $W \in \{\pm1\}^N$ (N <= 25), indexed so that
+    ``configuration(N, r)`` is configuration r (with a teacher, r indexes $s = W \odot W_T$).
+    $W$ is a solution with margin $\kappa$ iff its entry is $\ge \kappa$: the maximal-margin
+    solution is the argmax, a uniform solution a uniform index among the entries $\ge 0$."""
+    P, N = data.xi.shape
+    _check_N(N, "configuration_margins")
+    return _margins(_effective_patterns(data))
+
+
+def configuration(N: int, r: int) -> np.ndarray:
+    """Configuration r of ``configuration_margins`` as a vector in $\\{\\pm1\\}^N$: the first
+    $N_1 = N - \\lfloor N/2\\rfloor$ weights are the bits of $r // 2^{N_2}$, the others those
+    of $r \\bmod 2^{N_2}$ (bit i -> weight i, 1 -> +1)."""
+    _check_N(N, "configuration")
+    N1, N2 = _split_sizes(N)
+    if not 0 <= r < 2**N:
+        raise ValueError(f"configuration(N={N}, r={r}): r must lie in [0, 2**N)")
+    bits = lambda v, n: (v >> np.arange(n)) & 1
+    return (2.0 * np.concatenate([bits(r >> N2, N1), bits(r & (2**N2 - 1), N2)]) - 1.0)
+
+
 def sample_instances(key: PRNGKeyArray, problem: BinaryStorage | TeacherStudent, N: int,
                      n_instances: int, *, K: int = 1, arch: str = "tree",
                      dtype: DTypeLike = jnp.float32) -> Dataset:

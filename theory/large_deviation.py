@@ -39,6 +39,16 @@ d = 0.17, q_ref grows from 0.32 (y -> 0) to 0.66 (y = 8) while its conjugate fal
 to 0.10. A scaling ansatz ($1 - \\tilde q$, $q_1 - q_0$, $p - t \\propto 1/y$, the inner
 averages becoming Laplace maxima) was derived but no saddle point of it was found and
 validated, so neither the y = inf curves nor the [P1] diagnostic alpha_U (~0.77) are here.
+Where finite y stops (alpha = 0.6, d = 0.05, continued in y from 3): S_loc rises (0.098 ->
+0.116) and $\\Sigma$ falls almost linearly (0.174 -> 0.096) up to y = 6.4, heading for
+$\\Sigma = 0$ near y ~ 10 (condensation of the references: beyond it the physical curve is
+that of $\\Sigma = 0$); $\\hat{\\tilde q}$ falls faster than any power (0.136 -> 0.026) and the
+cross-group form $\\hat{\\tilde q}\\hat q_0 - \\hat t^2$ shrinks (1.4e-3 at y = 4.7, 8.5e-4 at
+6.4); Newton loses the branch between y = 6.4 and 7.5, before $\\Sigma = 0$, presumably where
+that form stops being positive and the real Hubbard-Stratonovich fields above no longer
+exist. Monotonicity in d is no finite-y substitute for alpha_U: as d -> 0 at fixed y the
+references fall back to typical ones ($\\Sigma \\to \\phi_{RS}$), so S_loc(d) < 0 at small
+enough d for every alpha (at y = 3: S(0.005) < 0 at alpha = 0.75).
 """
 
 from typing import NamedTuple

@@ -10,7 +10,8 @@ import pytest
 
 from atypical import BinaryStorage, TeacherStudent, gen_error_from_overlap
 from sim.data import Dataset, sample_storage
-from sim.enumerate import enumerate_instances, enumerate_solutions, sample_instances
+from sim.enumerate import (configuration, configuration_margins, enumerate_instances,
+                           enumerate_solutions, sample_instances)
 
 
 def _numpy_data(seed, P, N, *, teacher):
@@ -131,6 +132,18 @@ def test_unsatisfiable_instances_are_excluded_from_the_entropy():
     assert result.entropy_stats[2] == int(np.sum(counts > 0))
 
 
+@pytest.mark.parametrize("N, teacher", [(7, False), (10, True)])
+def test_configuration_margins_equal_brute_force(N, teacher):
+    data = _numpy_data(3, round(0.8 * N), N, teacher=teacher)
+    margins = np.asarray(configuration_margins(data))
+    s = np.stack([configuration(N, r) for r in range(2**N)])  # s = W * W_T with a teacher
+    W = s * np.asarray(data.W_T)[None] if teacher else s
+    xi, y = np.asarray(data.xi), np.asarray(data.y)
+    np.testing.assert_allclose(margins, (y * (W @ xi.T) / np.sqrt(N)).min(axis=1), atol=1e-12)
+    assert len({tuple(w) for w in s}) == 2**N  # every configuration exactly once
+    assert int(np.sum(margins >= 0)) == int(enumerate_solutions(data)[0])
+
+
 def test_errors():
     data = sample_storage(jr.key(0), BinaryStorage(0.5), 30)
     message = r"enumerate_solutions\(N=30\): N must be <= 25 \(2\*\*N configurations\)"
@@ -140,6 +153,10 @@ def test_errors():
         enumerate_instances(jr.key(0), BinaryStorage(0.5), 26, 1)
     with pytest.raises(ValueError, match="chunk_size"):
         enumerate_solutions(sample_storage(jr.key(0), BinaryStorage(0.6), 10), chunk_size=3)
+    with pytest.raises(ValueError, match=r"configuration_margins\(N=30\)"):
+        configuration_margins(data)
+    with pytest.raises(ValueError, match=r"r must lie in \[0, 2\*\*N\)"):
+        configuration(4, 16)
     with pytest.raises(ValueError, match="only teacher-student"):
         enumerate_instances(jr.key(0), BinaryStorage(0.15), 12, 12).gibbs_gen_errors
 
