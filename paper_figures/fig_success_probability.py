@@ -9,6 +9,11 @@ are cached per (algorithm, N, block of seeds) as JSON under OUT/cache/: an inter
 run resumes where it stopped.
 
     python paper_figures/fig_success_probability.py --out figures [--quick]
+
+A partial sweep (a CPU can afford a few points at N = 2001):
+
+    python paper_figures/fig_success_probability.py --out figures --N 2001 --algos fbp \
+        --alphas 0.70 0.73 0.76 --seeds 16 --seed-block 16
 """
 
 import argparse
@@ -194,13 +199,23 @@ def main(argv=None) -> list[Path]:
     parser.add_argument("--seed-block", type=int, default=None,
                         help="instances per alpha in one vectorized program and one cache "
                              "record (lower it if the device runs out of memory)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="independent instances per (algorithm, N, alpha) (default 64; "
+                             "quick 8)")
+    parser.add_argument("--alphas", type=float, nargs="+", default=None,
+                        help="increasing alphas (default 12 in [0.55, 0.88]; quick 0.3 0.55 "
+                             "0.8). The instances depend on the list (data key of alpha "
+                             "index a: fold_in(key, a)): another list gives other instances")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
-    for name, value in (("algos", args.algos), ("N", args.N), ("seed_block", args.seed_block)):
+    for name, value in (("algos", args.algos), ("N", args.N), ("seed_block", args.seed_block),
+                        ("seeds", args.seeds), ("alphas", args.alphas)):
         if value is not None:
             cfg[name] = tuple(value) if isinstance(value, list) else value
-    if cfg["seed_block"] < 1 or any(N < 2 for N in cfg["N"]):
-        parser.error("--seed-block must be >= 1 and every N >= 2")
+    if cfg["seed_block"] < 1 or cfg["seeds"] < 1 or any(N < 2 for N in cfg["N"]):
+        parser.error("--seed-block and --seeds must be >= 1 and every N >= 2")
+    if not all(a < b for a, b in zip((0.0,) + cfg["alphas"], cfg["alphas"])):
+        parser.error(f"--alphas {list(cfg['alphas'])}: must be > 0 and strictly increasing")
     print(f"devices: {jax.devices()}", file=sys.stderr)
     cache = ResultsCache(args.out / "cache" / ("success_quick" if args.quick else "success"))
     solved = compute(cfg, cache, args.seed, args.quick)

@@ -132,3 +132,15 @@ def test_padded_sgd_success_matches_unpadded_statistically():
     plain = np.asarray(plain)
     b, c = int(np.sum(padded & ~plain)), int(np.sum(plain & ~padded))
     assert abs(b - c) < 3 * np.sqrt(b + c + 1)
+
+
+@pytest.mark.parametrize("bad", [["--alphas", "0.7", "0.6"], ["--alphas", "0", "0.6"],
+                                 ["--alphas", "0.6", "0.6"], ["--seeds", "0"]])
+def test_fig_success_probability_rejects_bad_grid(bad, tmp_path, capsys):
+    # decreasing / non-positive alphas or no instances: a usage error before any work
+    from paper_figures import fig_success_probability as fig
+
+    with pytest.raises(SystemExit) as exit_info:
+        fig.main(bad + ["--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "--" in capsys.readouterr().err
