@@ -27,8 +27,9 @@ TASKS = ("storage", "teacher-student")
 # the quenched entropy is below the annealed one (Jensen), so kappa_max <= kappa_annealed.
 # Teacher-student: the annealed bound maximises over the teacher overlap R as well, so the
 # sweep reaches 1 above the R = 0 root. Both start where the entropy is positive over the
-# alpha range below (checked on a grid).
-_SWEEP = {"storage": (64, 0.0, 3.5), "teacher-student": (96, 1.0, 3.0)}
+# alpha range below (checked on grids of 159 and 57 alphas). A storage start deeper than
+# 1.5 below the bound reaches q ~ 0, where the cold start fails (alpha = 12, 20 did).
+_SWEEP = {"storage": (64, 0.0, 1.5), "teacher-student": (96, 1.0, 3.0)}
 ALPHA_RANGE = {"storage": (0.1, 20.0), "teacher-student": (0.1, 1.5)}
 
 
@@ -80,20 +81,35 @@ def _kappa_max_equations(task: str):
     return equations
 
 
+_N_REFINE = 16  # steps of the second, finer sweep between the last two coarse points
+
+
+def _last_positive(sweep: SaddleSolution) -> Array:
+    """Number of leading points of the sweep on the branch with positive entropy."""
+    return jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
+
+
 def _kappa_max(task: str, alpha: Array) -> MaximalMargin:
     n, above, span = _SWEEP[task]
+    Problem, free_entropy, _, bounds = _spec(task)
     top = annealed_kappa_max(alpha) + above
-    kappas = jnp.linspace(top - span, top, n)
-    sweep = _branch(task, jax.lax.stop_gradient(alpha), jax.lax.stop_gradient(kappas))
-    n_positive = jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
+    kappas = jax.lax.stop_gradient(jnp.linspace(top - span, top, n))
+    fixed_alpha = jax.lax.stop_gradient(alpha)
+    sweep = _branch(task, fixed_alpha, kappas)
+    n_positive = _last_positive(sweep)
     i = jnp.clip(n_positive - 1, 0, n - 2)
-    start = (jax.tree.map(lambda x: x[i], sweep.order_params), kappas[i])
+    # the coarse step (0.03-0.05 in kappa) can lose the branch where q -> 1 before the
+    # entropy vanishes (teacher-student at alpha = 0.125): refine between points i and i+1
+    fine = jnp.linspace(kappas[i], kappas[i + 1], _N_REFINE + 1)
+    refined = continue_branch(free_entropy, Problem(jnp.full_like(fine, fixed_alpha), fine),
+                              jax.tree.map(lambda x: x[i], sweep.order_params), bounds=bounds)
+    j = jnp.clip(_last_positive(refined) - 1, 0, _N_REFINE - 1)
+    start = (jax.tree.map(lambda x: x[j], refined.order_params), fine[j])
     (op, kappa), residual, steps, converged = newton_root(
         _kappa_max_equations(task), start, alpha)
     # the entropy decreases with kappa, so a root past the last point of positive entropy
-    # and below the sweep's top is the one (the sweep itself may lose the branch before the
-    # root: Newton steps of 0.05 in kappa are too long where q -> 1)
-    bracketed = (n_positive > 0) & (n_positive < n) & (kappa >= kappas[i]) & (kappa <= top)
+    # and below the sweep's top is the one
+    bracketed = (n_positive > 0) & (n_positive < n) & (kappa >= fine[j]) & (kappa <= top)
     return MaximalMargin(alpha, kappa, op, residual, steps, converged & bracketed)
 
 

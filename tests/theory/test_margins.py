@@ -77,6 +77,24 @@ def test_teacher_student_kappa_max():
     assert float(margins.kappa_max(0.8, task="teacher-student").kappa) < float(result.kappa)
 
 
+@pytest.mark.parametrize("task, alphas", [
+    ("storage", [0.1, 0.3, 1.0, 5.0, 12.0, 20.0]),  # 12 and 20 once lost the cold start
+    ("teacher-student", [0.1, 0.125, 0.3, 1.0, 1.5]),  # 0.125 once lost the sweep's branch
+])
+def test_kappa_max_over_the_documented_alpha_range(task, alphas):
+    """One vmapped call over the ends and the inside of ``ALPHA_RANGE``: every point is a
+    root of the RS entropy, and kappa_max decreases with alpha."""
+    assert (alphas[0], alphas[-1]) == margins.ALPHA_RANGE[task]
+    result = margins.kappa_max(np.asarray(alphas), task=task)
+    Problem, free_entropy = ((atypical.BinaryStorage, theory.free_entropy_storage)
+                             if task == "storage" else
+                             (atypical.TeacherStudent, theory.free_entropy_teacher_student))
+    for i, alpha in enumerate(alphas):
+        op = jax.tree.map(lambda x: x[i], result.order_params)
+        assert abs(float(free_entropy(op, Problem(alpha, result.kappa[i])))) < RESIDUAL
+    assert np.all(np.diff(np.asarray(result.kappa)) < 0)
+
+
 def test_high_margin_solutions_are_exponentially_rare(storage_half):
     """The entropy of margin-kappa solutions decreases with kappa and vanishes at
     kappa_max: a fraction exp(-N [phi(0) - phi(kappa)]) of the zero-margin solutions."""
