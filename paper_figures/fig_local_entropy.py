@@ -157,10 +157,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     ax = axes[2]
     colors = plt.get_cmap("cividis")(np.linspace(0, 0.85, max(len(res["entropy"]), 2)))
     for c, (alpha, curve) in zip(colors, sorted(res["entropy"].items())):
-        theory_line(ax, curve["kappa"], curve["entropy"], color=c, label=rf"$\alpha = {alpha}$")
+        theory_line(ax, curve["kappa"], curve["entropy"], color=c,
+                    label=rf"$\alpha = {alpha}$, $\kappa_{{max}} = {curve['kappa_max']:.3f}$ (dot)")
         ax.plot([curve["kappa_max"]], [0.0], "o", color=c, markersize=5)
-        ax.annotate(rf"$\kappa_{{max}}={curve['kappa_max']:.3f}$", (curve["kappa_max"], 0.0),
-                    textcoords="offset points", xytext=(-10, 8), fontsize=7.5, color=c)
     ax.axhline(0, color="gray", lw=0.6)
     ax.set(xlabel=r"margin $\kappa$", ylabel=r"RS entropy $\phi_{RS}(\alpha, \kappa)$",
            title=r"(c) margin-$\kappa$ solutions are exponentially rare")
