@@ -35,8 +35,7 @@ from atypical.gaussian import gauss_mean, gauss_nodes, log_2cosh, log_H
 
 from .binary_perceptron import _RS_BOUNDS, COLD_START_RS, RSOrderParams, _saddle
 from .solve import SaddleSolution, raise_unconverged
-from .thresholds import (_CAPACITY_GRID, Threshold, _augmented, _branch_sweep, _check,
-                         _last_before, _solve_threshold)
+from .thresholds import _CAPACITY_GRID, Threshold, _check, threshold_on_branch
 
 
 class OneRSBStorage(eqx.Module):
@@ -155,11 +154,8 @@ def _complexity_condition(free_entropy, op, problem):
 def _frozen_capacity(kappa: Array, m: Array) -> Threshold:
     problems = OneRSBStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa),
                              jnp.full_like(_CAPACITY_GRID, m))
-    sweep, branch = _branch_sweep(free_entropy_frozen, saddle_frozen, problems)
-    positive = jax.vmap(complexity)(sweep.order_params, problems) > 0
-    start = _last_before(branch & positive, _CAPACITY_GRID, sweep.order_params)
-    return _solve_threshold(_augmented(free_entropy_frozen, _complexity_condition), start,
-                            OneRSBStorage(1.0, kappa, m))
+    return threshold_on_branch(free_entropy_frozen, saddle_frozen, _complexity_condition,
+                               problems, OneRSBStorage(1.0, kappa, m))
 
 
 def frozen_1rsb_capacity(kappa: ArrayLike = 0.0, m: ArrayLike = 1.0) -> Threshold:

@@ -81,19 +81,58 @@ def _branch_sweep(free_entropy, saddle, problems):
     return sweep, jnp.cumprod(sweep.converged).astype(bool)
 
 
-_CAPACITY_GRID = jnp.geomspace(1e-3, 30.0, 400)
+_CAPACITY_GRID = jnp.geomspace(1e-3, 100.0, 440)  # steps of 2.7 % in alpha
+
+
+_N_REFINE = 16  # steps of the finer second sweep between the bracketing grid points
+
+
+def _last_positive(branch: Array, positive: Array) -> tuple[Array, Array]:
+    """Index of the last point of the branch with the condition positive (-1 if none) and
+    whether a point after it is still on the branch."""
+    i = jnp.argmin(jnp.append(branch & positive, False)) - 1
+    n = branch.shape[0]
+    return i, (i + 1 < n) & branch[jnp.minimum(i + 1, n - 1)]
+
+
+def threshold_on_branch(free_entropy, saddle, condition, problems, base_problem) -> Threshold:
+    """Root in alpha of ``condition`` (positive at small alpha) along the branch followed
+    over the grid ``problems.alpha`` from its first point. The last bracket, from the last
+    grid point of the branch with the condition positive to the next, is swept again in
+    finer steps (the coarse steps lose the branch next to the root at large margins);
+    Newton on (grad phi, condition) starts at the last fine point with the condition
+    positive. The root counts as converged only if it lies ahead of that point, and before
+    the next fine point when that one is on the branch: a root behind the start belongs to
+    another branch (storage instability, kappa = 1)."""
+    sweep, branch = _branch_sweep(free_entropy, saddle, problems)
+    sign = lambda sol, prs: jax.vmap(lambda op, p: condition(free_entropy, op, p))(
+        sol.order_params, prs) > 0
+    i, _ = _last_positive(branch, sign(sweep, problems))
+    grid = problems.alpha
+    fine = jnp.linspace(grid[jnp.maximum(i, 0)], grid[jnp.minimum(i + 1, grid.shape[0] - 1)],
+                        _N_REFINE + 1)
+    fine_problems = jax.tree.map(lambda x: jnp.full(fine.shape, x[0]), problems)
+    fine_problems = eqx.tree_at(lambda p: p.alpha, fine_problems, fine)
+    refined = continue_branch(free_entropy, fine_problems,
+                              jax.tree.map(lambda x: x[jnp.maximum(i, 0)], sweep.order_params),
+                              bounds=_RS_BOUNDS)
+    fine_branch = jnp.cumprod(refined.converged).astype(bool)
+    j, next_on_branch = _last_positive(fine_branch, sign(refined, fine_problems))
+    j = jnp.maximum(j, 0)
+    start = (jax.tree.map(lambda x: x[j], refined.order_params), jnp.log(fine[j]))
+    result = _solve_threshold(_augmented(free_entropy, condition), start, base_problem)
+    next_alpha = fine[jnp.minimum(j + 1, _N_REFINE)]
+    bracketed = ((i >= 0) & (result.alpha >= fine[j])
+                 & (~next_on_branch | (result.alpha <= next_alpha)))
+    return eqx.tree_at(lambda r: r.converged, result, result.converged & bracketed)
 
 
 @eqx.filter_jit
 def _storage_threshold(kappa: Array, condition) -> Threshold:
     """Root in alpha of ``condition`` (positive at small alpha) along the storage branch."""
     problems = BinaryStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa))
-    sweep, branch = _branch_sweep(free_entropy_storage, saddle_storage, problems)
-    positive = jax.vmap(lambda op, p: condition(free_entropy_storage, op, p))(
-        sweep.order_params, problems) > 0
-    start = _last_before(branch & positive, _CAPACITY_GRID, sweep.order_params)
-    return _solve_threshold(_augmented(free_entropy_storage, condition), start,
-                            BinaryStorage(1.0, kappa))
+    return threshold_on_branch(free_entropy_storage, saddle_storage, condition, problems,
+                               BinaryStorage(1.0, kappa))
 
 
 def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Threshold:
@@ -123,7 +162,11 @@ def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
 def storage_rs_instability(kappa: ArrayLike = 0.0) -> Threshold:
     """The alpha where the RS saddle of binary storage turns locally unstable (replicon
     = 0, de Almeida-Thouless line; Gardner-Derrida 1988: 1.015 at kappa = 0, above the
-    capacity, so the RS capacity is not undermined by this instability)."""
+    capacity, so the RS capacity is not undermined by this instability). Solved on a 0.1
+    grid of kappa in [-2, 0.9] (alpha_AT / alpha_c from 1.84 at kappa = -2 to 1.14 at 0.9);
+    above 0.9 the continuation beyond the capacity mostly loses the RS branch while the
+    replicon is still positive (kappa = 1: at alpha = 0.302, replicon 0.15) and this raises
+    ``SaddlePointError`` (converged there: 1.4, 1.6)."""
     return _checked_storage_threshold(kappa, _replicon, "storage_rs_instability")
 
 

@@ -74,3 +74,20 @@ def test_rs_instability_of_storage_gardner_derrida():
     capacity = theory.storage_capacity(0.0)
     at_capacity = atypical.BinaryStorage(capacity.alpha)
     assert float(theory.replicon(capacity.order_params, at_capacity)) > 0
+
+
+def test_rs_instability_lies_beyond_the_capacity_at_every_margin():
+    """On the margins where it is solved (a vmapped call over kappa), the AT line lies above
+    the capacity and the replicon vanishes there; at kappa = 1 the continuation loses the
+    branch with the replicon still positive, and Newton from there once returned a root of
+    another branch (alpha = 0.277, behind the start at 0.302): now an error."""
+    kappa = jnp.array([-2.0, -1.0, 0.5, 0.9])
+    capacity = theory.storage_capacity(kappa)
+    unstable = theory.storage_rs_instability(kappa)
+    assert bool(jnp.all(unstable.alpha > capacity.alpha))
+    for i, k in enumerate(kappa):
+        op = jax.tree.map(lambda x: x[i], unstable.order_params)
+        problem = atypical.BinaryStorage(unstable.alpha[i], k)
+        assert abs(float(theory.replicon(op, problem))) < 1e-8
+    with pytest.raises(atypical.SaddlePointError):
+        theory.storage_rs_instability(1.0)
