@@ -12,10 +12,13 @@ defaults) reach zero training error on exact sign features. The simulations are 
 SIZE (D = 50 latents, P = alpha_D D examples, N = (N/D) D weights, 16 instances per point
 in the full mode): their success boundary is smeared and shifted with respect to the
 N, D -> infinity lines.
-(b) At alpha_D = 2, versus N/D: the typical RS entropy (it vanishes at the interpolation
-point) and the Franz-Parisi local entropy S(d) at a few distances d around references at
-the RF maximal margin kappa_max(alpha, alpha_D); the smallest slope min_d dS/dd on the
-d grid of ``rf_atypical_threshold``, which changes sign at the atypical transition.
+(b) At alpha_D = 2, versus N/D: the typical RS entropy s (it vanishes at the
+interpolation point) and the Franz-Parisi local entropy S(d) of zero-margin students at a
+few distances d around references at the RF maximal margin kappa_max(alpha, alpha_D)
+(``rf_franz_parisi_curve``), each over its counting bound (ln 2 for s,
+H(d) = -d ln d - (1-d) ln(1-d) for S(d)); below, the smallest slope min_d dS/dd on the d
+grid (the criterion of ``rf_atypical_threshold``), which changes sign at the atypical
+transition.
 
     python paper_figures/fig_rf_phase_diagram.py --out figures [--quick]
 
@@ -34,8 +37,7 @@ from pathlib import Path
 import jax.random as jr
 import numpy as np
 
-import atypical  # noqa: F401  (float64 for the theory)
-from atypical import RandomFeatures, SaddlePointError
+from atypical import SaddlePointError  # importing atypical turns on float64
 from atypical.plotting import save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.rf_sweep import rf_algorithm_point
@@ -48,9 +50,9 @@ FULL = dict(
     name="rf_phase_diagram", sigma="sign",
     line_alpha_D=np.geomspace(0.25, 4.0, 25).tolist(),
     atypical_alpha_D=(2.0, 1.0), atypical_start=0.82,
-    fixed_alpha_D=2.0, fp_n_over_d=(2.0, 2.1, 2.2, 2.3, 2.5, 2.8, 3.2, 4.0),
+    fixed_alpha_D=2.0, fp_n_over_d=(2.0, 2.15, 2.3, 2.6, 3.2),
     fp_d=np.geomspace(1.5e-3, 0.1, 14).tolist(), entropy_n_over_d_max=4.5,
-    sim_alpha_D=(0.5, 1.0, 2.0, 3.0), sim_n_over_d=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0),
+    sim_alpha_D=(0.5, 1.0, 2.0, 3.0), sim_n_over_d=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
     D=50, seeds=16, epochs=500, algos=("sgd", "rsgd"))
 QUICK = dict(
     name="rf_phase_diagram_quick", sigma="sign",
@@ -142,7 +144,25 @@ def cached_atypical(out_dir: Path, alpha_D: float, sigma: str) -> dict | None:
     return None
 
 
-def compute(cfg: dict, out_dir: Path, seed: int, quick: bool) -> dict:
+def print_atypical(alpha_D: float, rec: dict) -> None:
+    print(f"atypical transition alpha_D={alpha_D:g}: N/D={rec['n_over_d']:.4f} "
+          f"(alpha={rec['alpha']:.5f}, dip at d={rec['d']:.4f}; "
+          f"{rec['seconds'] / 60:.1f} min)", flush=True)
+
+
+def compute_atypical(cfg: dict, out_dir: Path, alpha_D: float) -> dict:
+    """The atypical transition at alpha_D (full mode only; cached; tens of minutes)."""
+    print(f"atypical transition at alpha_D = {alpha_D:g} (tens of minutes) ...", flush=True)
+    cache = ResultsCache(out_dir / "cache" / cfg["name"])
+    params = dict(alpha_D=alpha_D, sigma=cfg["sigma"], kappa=0.0, start=cfg["atypical_start"])
+    rec = cache.get_or_compute("atypical", params, lambda: atypical_point(
+        alpha_D, cfg["sigma"], cfg["atypical_start"]))
+    print_atypical(alpha_D, rec)
+    return rec
+
+
+def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
+    """Everything but the missing atypical points (see ``compute_atypical``)."""
     cache = ResultsCache(out_dir / "cache" / cfg["name"])
     sigma = cfg["sigma"]
     res = {"line": cache.get_or_compute(
@@ -152,24 +172,14 @@ def compute(cfg: dict, out_dir: Path, seed: int, quick: bool) -> dict:
         f"alpha_D={a:.3g}: N/D={r:.4f}" for a, r in
         zip(res["line"]["alpha_D"], res["line"]["n_over_d"])), flush=True)
 
+    # atypical points already computed (full-mode cache); the missing ones are computed
+    # last by ``compute_atypical``, after a first figure
     res["atypical"] = {}
-    full_list = FULL["atypical_alpha_D"]
-    for alpha_D in (full_list if quick else cfg["atypical_alpha_D"]):
-        if quick:
-            rec = cached_atypical(out_dir, alpha_D, sigma)
-            if rec is None:
-                continue
-        else:
-            print(f"atypical transition at alpha_D = {alpha_D:g} (minutes to an hour) ...",
-                  flush=True)
-            rec = cache.get_or_compute(
-                "atypical", dict(alpha_D=alpha_D, sigma=sigma, kappa=0.0,
-                                 start=cfg["atypical_start"]),
-                lambda: atypical_point(alpha_D, sigma, cfg["atypical_start"]))
-        res["atypical"][alpha_D] = rec
-        print(f"atypical transition alpha_D={alpha_D:g}: N/D={rec['n_over_d']:.4f} "
-              f"(alpha={rec['alpha']:.5f}, dip at d={rec['d']:.4f}; "
-              f"{rec['seconds'] / 60:.1f} min)", flush=True)
+    for alpha_D in FULL["atypical_alpha_D"]:
+        rec = cached_atypical(out_dir, alpha_D, sigma)
+        if rec is not None:
+            res["atypical"][alpha_D] = rec
+            print_atypical(alpha_D, rec)
 
     aD = cfg["fixed_alpha_D"]
     res["entropy"] = cache.get_or_compute(
@@ -221,7 +231,7 @@ def min_slope(rec: dict) -> float:
     return float(np.min(rec["slope"])) if rec["error"] is None else float("nan")
 
 
-def plot(cfg: dict, res: dict, out_dir: Path, quick: bool) -> list[Path]:
+def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
 
@@ -239,19 +249,23 @@ def plot(cfg: dict, res: dict, out_dir: Path, quick: bool) -> list[Path]:
         theory_line(ax, aD_line, nd_line, color="k",
                     label=r"interpolation $(N/D)_c$ (RS entropy = 0)")
         ax.fill_between(aD_line, 0, nd_line, color="0.85", lw=0,
-                        label="no zero-error students")
+                        label="no zero-training-error students (RS)")
         if atyp:
             a, r = np.array([k for k, _ in atyp]), np.array([v["n_over_d"] for _, v in atyp])
-            ax.plot(a, r, "D--", color="C3", ms=6, lw=1,
-                    label="atypical transition (FP $S(d)$ monotone above)")
+            ax.plot(a, r, "D--", color="C3", ms=8, lw=1, mec="w", zorder=5,
+                    label="atypical transition (RS Franz-Parisi: wide flat regions above)")
             for ai, ri in zip(a, r):
                 gap = ri - np.interp(ai, aD_line, nd_line)
-                ax.annotate(f"{ri:.3f}\n(gap +{gap:.3f})", (ai, ri), xytext=(6, 6),
-                            textcoords="offset points", fontsize=7.5, color="C3")
-        else:
-            ax.text(0.03, 0.97, "atypical transition not computed in --quick\n"
-                    "(no full-mode cache in --out)", transform=ax.transAxes, va="top",
-                    fontsize=8, color="C3")
+                ax.annotate(f"{ri:.3f} (gap +{gap:.3f})", (ai, ri), xytext=(7, -3),
+                            textcoords="offset points", fontsize=7.5, color="C3", zorder=6,
+                            bbox=dict(fc="w", ec="none", alpha=0.8, pad=0.5))
+        missing = [a for a in FULL["atypical_alpha_D"] if a not in res["atypical"]]
+        if missing:
+            why = ("not computed by --quick (no full-mode cache in --out)"
+                   if not cfg["atypical_alpha_D"] else "still to compute (rerun resumes)")
+            ax.text(0.98, 0.03, "atypical point at $\\alpha_D$ = "
+                    + ", ".join(f"{a:g}" for a in missing) + "\n" + why,
+                    transform=ax.transAxes, ha="right", fontsize=7.5, color="C3")
         pts = [(a, r, success_probability(res, algo, a, r))
                for a in cfg["sim_alpha_D"] for r in cfg["sim_n_over_d"]]
         a, r, p = (np.array(x) for x in zip(*pts))
@@ -263,7 +277,8 @@ def plot(cfg: dict, res: dict, out_dir: Path, quick: bool) -> list[Path]:
         ax.set_xlim(0, max(aD_line) * 1.03)
         ax.set_ylim(0, max(max(nd_line), max(cfg["sim_n_over_d"])) * 1.06)
     ax_sgd.set_ylabel(r"overparameterization $N/D = \alpha_D/\alpha$")
-    ax_sgd.legend(loc="upper left", fontsize=7.5)
+    sub[0].legend(*ax_sgd.get_legend_handles_labels(), loc="outside lower center", ncol=3,
+                  fontsize=8)
     sub[0].colorbar(sc, ax=[ax_sgd, ax_rsgd], label="success probability (finite size)",
                     shrink=0.9)
     sub[0].suptitle(rf"(a) phase diagram, $\sigma$ = {cfg['sigma']} features: RS lines "
@@ -287,6 +302,9 @@ def plot(cfg: dict, res: dict, out_dir: Path, quick: bool) -> list[Path]:
             len(shown) - 1, 1)), label=rf"FP $S(d)/H(d)$, $d$ = {d:.3g}")
     ax_m.plot(ratios, [min_slope(ok[r]) for r in ratios], "o-", ms=3.5, color="C3")
     ax_m.axhline(0, color="k", lw=0.8)
+    ax_m.set_yscale("symlog", linthresh=1.0)  # the slope is -7 next to the interpolation
+    ax_m.set_yticks([-5, -1, 0, 1], ["-5", "-1", "0", "1"])
+    ax_m.set_xlim(ent["n_over_d_c"] - 0.1, max(cfg["fp_n_over_d"]) + 0.3)
     for ax in (ax_s, ax_m):
         ax.axvline(ent["n_over_d_c"], color="k", ls=":", lw=1)
         if aD in res["atypical"]:
@@ -299,7 +317,7 @@ def plot(cfg: dict, res: dict, out_dir: Path, quick: bool) -> list[Path]:
     ax_s.axhline(0, color="k", lw=0.5)
     ax_s.set_ylabel("entropy / counting bound")
     ax_s.legend(fontsize=7, loc="lower right")
-    ax_m.set_ylabel(r"$\min_d\, dS/dd$" + "\n(< 0: dip in $S(d)$)")
+    ax_m.set_ylabel(r"$\mathrm{min}_d\; dS/dd$" + "\n(< 0: dip in $S(d)$)")
     ax_m.set_xlabel(r"overparameterization $N/D$")
     lost = sorted(set(res["fp"]) - set(ok))
     if lost:
@@ -335,10 +353,19 @@ def main(argv=None) -> list[Path]:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
-    res = compute(cfg, args.out, args.seed, args.quick)
+    res = compute(cfg, args.out, args.seed)
     for line in summary(cfg, res):
         print(line)
-    return plot(cfg, res, args.out, args.quick)
+    paths = plot(cfg, res, args.out)
+    # the expensive points last, the figure redrawn after each: an interrupted run leaves
+    # a figure that names what is missing, and a rerun resumes
+    for alpha_D in cfg["atypical_alpha_D"]:
+        if alpha_D not in res["atypical"]:
+            res["atypical"][alpha_D] = compute_atypical(cfg, args.out, alpha_D)
+            for line in summary(cfg, res)[:len(res["atypical"])]:
+                print(line)
+            paths = plot(cfg, res, args.out)
+    return paths
 
 
 if __name__ == "__main__":
