@@ -598,6 +598,14 @@ def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
                                                                                    mixed)
 
 
+def _unchecked(alpha, kappa_ref, kappa, d) -> FranzParisiStorage:
+    """A query with trial values put in directly, without the input checks: a wild Newton
+    iterate (or a failed solve's NaN) is a failed solve reported with its residual, not an
+    input error."""
+    return eqx.tree_at(lambda p: (p.alpha, p.kappa_ref, p.kappa, p.d),
+                       FranzParisiStorage(1.0, 0.0, 0.0, 0.25), (alpha, kappa_ref, kappa, d))
+
+
 def _threshold_equations(quad: FPQuadrature):
     """[grad phi_RS; phi_RS] (reference at kappa_max(alpha)), [grad phi_FP; dS/dd; d2S/dd2]
     in (reference overlaps, kappa_ref, FP coordinates, d, ln alpha); args = kappa."""
@@ -605,12 +613,9 @@ def _threshold_equations(quad: FPQuadrature):
     def equations(unknowns, kappa):
         ref, kappa_ref, x, d, log_alpha = unknowns
         alpha = jnp.exp(log_alpha)
-        # trial values replace the fields directly (a wild Newton iterate is a failed solve)
         rs = eqx.tree_at(lambda p: (p.alpha, p.kappa), BinaryStorage(1.0, 0.0),
                          (alpha, kappa_ref))
-        problem = eqx.tree_at(lambda p: (p.alpha, p.kappa_ref, p.kappa, p.d),
-                              FranzParisiStorage(1.0, 0.0, 0.0, 0.25),
-                              (alpha, kappa_ref, kappa, d))
+        problem = _unchecked(alpha, kappa_ref, kappa, d)
         slope_d, curvature = _curvature(x, ref, problem, quad)
         return (jax.grad(free_entropy_storage)(ref, rs), free_entropy_storage(ref, rs),
                 _gradient(x, ref, problem, quad), slope_d, curvature)
@@ -627,14 +632,15 @@ def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
     from .margins import _kappa_max
 
-    kappa_ref = _kappa_max("storage", alpha).kappa
+    top = _kappa_max("storage", alpha)
+    kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False
     curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)
     s = curve.slope
     # interior local minima of the slope (the dip), not the fall towards the peak at d*
     interior = (s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])
     i = 1 + jnp.argmin(jnp.where(interior, s[1:-1], jnp.inf))
     return (jnp.where(interior.any(), s[i], jnp.inf), i, kappa_ref, curve,
-            curve.converged.all())
+            curve.converged.all() & top.converged)
 
 
 @eqx.filter_jit
@@ -654,7 +660,7 @@ def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThr
                                                       kappa)
     ref, kappa_ref, x, d, log_alpha = solution
     alpha = jnp.exp(log_alpha)
-    problem = FranzParisiStorage(alpha, kappa_ref, kappa, d)
+    problem = _unchecked(alpha, kappa_ref, kappa, d)
     op = _to_order_params(x, ref, problem.p)
     bracketed = (jnp.any(slopes <= 0) & (slopes[0] > 0) & ok.all()
                  & (alpha >= alphas[j]) & (alpha <= alphas[j + 1]))
@@ -673,8 +679,10 @@ def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
     dS/dd = 0, d2S/dd2 = 0] in (overlaps, kappa_ref, d, ln alpha) by Newton, started from a
     sweep over alpha in [0.72, 0.96] x alpha_c(kappa). Differentiable in kappa. Measured:
     alpha_U = 1.6506, 1.0776, 0.7290, 0.4082 at kappa = -0.6, -0.3, 0, 0.5 (0.89, 0.88, 0.875,
-    0.90 of alpha_c); at kappa = 0.3 Newton leaves the admissible region (the run stops with
-    an EquinoxRuntimeError on a non-finite reference margin), not yet understood."""
+    0.90 of alpha_c). At kappa = 0.3 the sweep brackets the threshold in (0.4935, 0.5107)
+    (smallest dip slope +0.71 at d = 0.0098, then -0.071 at d = 0.0043) but Newton from the
+    monotone end, still far from a zero slope, diverges in two steps: this raises
+    ``SaddlePointError`` (a start refined inside the bracket would be the fix)."""
     require_x64("monotonicity_threshold")
     kappa = f64(kappa)
     kappa = eqx.error_if(kappa, ~(kappa >= -0.6) | ~(kappa <= 0.5),
