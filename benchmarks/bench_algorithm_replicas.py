@@ -23,7 +23,6 @@ import argparse
 import time
 
 import jax
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
@@ -35,17 +34,7 @@ from sim.fbp import FBPConfig
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
 
-from _machine import describe
-
-
-def _timed(fn, repeats: int) -> float:
-    """Best of ``repeats`` wall times of fn() (fn blocks until its results are ready)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+from _machine import best_time, describe
 
 
 def numpy_anneal(xi, y, config: AnnealConfig, n_replicas: int, seed: int):
@@ -115,7 +104,7 @@ def bench(name, one, batched, data, config, R: int, work: float, repeats: int,
     start = time.perf_counter()
     out = jax.block_until_ready(batched(key, data, config, R))
     compile_vmap = time.perf_counter() - start
-    seconds = _timed(lambda: jax.block_until_ready(batched(key, data, config, R)), repeats)
+    seconds = best_time(lambda: jax.block_until_ready(batched(key, data, config, R)), repeats)
     report("jax vmap (one program)", seconds, np.asarray(getattr(out, errors_field))[:, -1])
 
     # 2. the same single run, jitted, in a Python loop over the same run keys

@@ -27,19 +27,9 @@ from atypical import BinaryStorage
 from sim.data import sample_storage
 from sim.sgd import SGDConfig, train_one, train_replicas
 
-from _machine import describe
+from _machine import best_time, describe
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # optax.adam defaults
-
-
-def _timed(fn, repeats: int) -> float:
-    """Best of ``repeats`` wall times of fn() (fn blocks until its results are ready)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def numpy_train(xi, y, config: SGDConfig, n_replicas: int, seed: int):
@@ -127,7 +117,7 @@ def matmul_peak(dtype=jnp.float32, n: int = 4096) -> float:
     a = jr.normal(jr.key(0), (n, n), dtype)
     f = jax.jit(lambda a: a @ a)
     f(a).block_until_ready()
-    return 2 * n**3 / _timed(lambda: f(a).block_until_ready(), 3)
+    return 2 * n**3 / best_time(lambda: f(a).block_until_ready(), 3)
 
 
 def solved_fractions(alphas, N: int, n_instances: int, n_replicas: int, epochs: int) -> None:
@@ -202,7 +192,7 @@ def main() -> None:
     # 1. vmapped replicas, one program
     compiled = train_replicas.lower(key, data, config, R).compile()
     out = jax.block_until_ready(compiled(key, data, config, R))
-    seconds = _timed(lambda: jax.block_until_ready(compiled(key, data, config, R)), args.repeats)
+    seconds = best_time(lambda: jax.block_until_ready(compiled(key, data, config, R)), args.repeats)
     report("jax vmap", seconds, out.train_errors[:, -1])
 
     # 2. the same single-replica program, in a Python loop over replicas
