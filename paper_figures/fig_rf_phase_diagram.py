@@ -23,10 +23,12 @@ transition.
     python paper_figures/fig_rf_phase_diagram.py --out figures [--quick]
 
 Results are cached per point (JSON, resumable) under ``<out>/cache``; progress is printed.
-The atypical thresholds cost 15-60 min each on a loaded 2-core CPU; ``--quick`` does not
-compute them (the RS Franz-Parisi equations need the default quadrature to converge): it
-shows the full mode's cached points if ``<out>/cache/rf_phase_diagram`` holds them, and
-says so in the figure otherwise.
+The atypical thresholds are computed last, the figure redrawn after each; measured on a
+loaded 2-core CPU: 27 min (alpha_D = 2), 19 min (alpha_D = 1), the rest of the full mode
+about 25 min (Franz-Parisi curves 3-7 min each, 48 simulation points 5-11 s each), about
+75 min in all. ``--quick`` computes no atypical threshold (a coarser Franz-Parisi
+quadrature does not converge to the 1e-10 residual): it shows the full mode's cached
+points if ``<out>/cache/rf_phase_diagram`` holds them, and says so in the figure otherwise.
 """
 
 import argparse
@@ -252,7 +254,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                         label="no zero-training-error students (RS)")
         if atyp:
             a, r = np.array([k for k, _ in atyp]), np.array([v["n_over_d"] for _, v in atyp])
-            ax.plot(a, r, "D--", color="C3", ms=8, lw=1, mec="w", zorder=5,
+            ax.plot(a, r, "D", color="C3", ms=8, mec="w", zorder=5,
                     label="atypical transition (RS Franz-Parisi: wide flat regions above)")
             for ai, ri in zip(a, r):
                 gap = ri - np.interp(ai, aD_line, nd_line)
