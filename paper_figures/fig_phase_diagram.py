@@ -34,7 +34,7 @@ from atypical.results import ResultsCache
 from theory.franz_parisi import monotonicity_threshold
 
 FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
-            kappa_u=(-0.6, -0.3, 0.0, 0.5),
+            kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5),
             ts_alpha=np.linspace(0.2, 1.5, 53).tolist())
 QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(),
              ts_alpha=np.linspace(0.2, 1.4, 7).tolist())

@@ -643,26 +643,49 @@ def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
             curve.converged.all() & top.converged)
 
 
+_N_FALSI = 2  # regula falsi steps inside the sweep's bracket before Newton
+
+
 @eqx.filter_jit
 def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThreshold:
     alphas = _storage_threshold(kappa, _entropy).alpha * jnp.asarray(_BRACKET_FRACTION)
     slopes, where, kappa_refs, curves, ok = jax.vmap(
         lambda a: _min_slope(a, kappa, quad))(alphas)
-    # first grid alpha with a non-positive dip; start Newton from the last monotone one
+    # first grid alpha with a non-positive dip: the bracket (alphas[j], alphas[j + 1])
     j = jnp.clip(jnp.argmax(slopes <= 0) - 1, 0, alphas.shape[0] - 2)
-    i = where[j]
-    curve = jax.tree.map(lambda v: v[j], curves)
+    pick = lambda tree, k: jax.tree.map(lambda v: v[k], tree)
+    monotone = (alphas[j], slopes[j], where[j], kappa_refs[j], pick(curves, j))
+    dipped = (alphas[j + 1], slopes[j + 1])
+
+    def falsi(_, state):
+        # the dip's smallest slope interpolated to zero; Newton starts from the monotone end,
+        # which must be near a zero slope (from +0.71 at kappa = 0.3 it diverged)
+        (a_lo, s_lo, *rest), (a_hi, s_hi), all_ok = state
+        a = a_lo + (a_hi - a_lo) * s_lo / (s_lo - s_hi)
+        s_a, w_a, k_a, c_a, ok_a = _min_slope(a, kappa, quad)
+        rises = (s_a > 0) & jnp.isfinite(s_a)
+        new_lo = jax.tree.map(lambda n, o: jnp.where(rises, n, o), (a, s_a, w_a, k_a, c_a),
+                              (a_lo, s_lo, *rest))
+        return new_lo, (jnp.where(rises, a_hi, a), jnp.where(rises, s_hi, s_a)), all_ok & ok_a
+
+    usable = jnp.isfinite(slopes[j]) & (slopes[j] > 0) & (slopes[j + 1] <= 0)
+    state = (monotone, dipped, ok.all())
+    state = jax.lax.cond(usable, lambda st: jax.lax.fori_loop(0, _N_FALSI, falsi, st),
+                         lambda st: st, state)
+    (a_lo, _, i, kappa_ref0, curve), _, all_ok = state
     start_ref = curve.reference
     x = _to_coords(jax.tree.map(lambda v: v[i], curve.order_params), start_ref,
                    1 - 2 * curve.problem.d[i])
-    start = (start_ref, kappa_refs[j], x, curve.problem.d[i], jnp.log(alphas[j]))
+    start = (start_ref, kappa_ref0, x, curve.problem.d[i], jnp.log(a_lo))
     solution, residual, steps, converged = newton_root(_threshold_equations(quad), start,
                                                       kappa)
     ref, kappa_ref, x, d, log_alpha = solution
     alpha = jnp.exp(log_alpha)
     problem = _unchecked(alpha, kappa_ref, kappa, d)
     op = _to_order_params(x, ref, problem.p)
-    bracketed = (jnp.any(slopes <= 0) & (slopes[0] > 0) & ok.all()
+    # checked against the sweep's bracket: the falsi ends can pass the root by a little,
+    # the smallest slope on the d grid lying above the true minimum (kappa = 0 did)
+    bracketed = (jnp.any(slopes <= 0) & (slopes[0] > 0) & all_ok
                  & (alpha >= alphas[j]) & (alpha <= alphas[j + 1]))
     return MonotonicityThreshold(alpha, kappa, kappa_ref, d,
                                  free_entropy_franz_parisi(op, ref, problem, quad=quad), op,
@@ -676,13 +699,12 @@ def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
     and a dip appear): the analytic estimate of where wide flat minima disappear.
 
     Root of [grad phi_RS = 0, phi_RS = 0 (kappa_ref = kappa_max), grad phi_FP = 0,
-    dS/dd = 0, d2S/dd2 = 0] in (overlaps, kappa_ref, d, ln alpha) by Newton, started from a
-    sweep over alpha in [0.72, 0.96] x alpha_c(kappa). Differentiable in kappa. Measured:
-    alpha_U = 1.6506, 1.0776, 0.7290, 0.4082 at kappa = -0.6, -0.3, 0, 0.5 (0.89, 0.88, 0.875,
-    0.90 of alpha_c). At kappa = 0.3 the sweep brackets the threshold in (0.4935, 0.5107)
-    (smallest dip slope +0.71 at d = 0.0098, then -0.071 at d = 0.0043) but Newton from the
-    monotone end, still far from a zero slope, diverges in two steps: this raises
-    ``SaddlePointError`` (a start refined inside the bracket would be the fix)."""
+    dS/dd = 0, d2S/dd2 = 0] in (overlaps, kappa_ref, d, ln alpha) by Newton, started inside
+    the bracket of a sweep over alpha in [0.72, 0.96] x alpha_c(kappa), refined by two
+    regula falsi steps on the dip's smallest slope (from the sweep's monotone end, at slope
+    +0.71, Newton diverged at kappa = 0.3). Differentiable in kappa. Measured: alpha_U =
+    1.6506, 1.0776, 0.7290, 0.5096, 0.4082 at kappa = -0.6, -0.3, 0, 0.3, 0.5 (0.89, 0.88,
+    0.875, 0.89, 0.90 of alpha_c)."""
     require_x64("monotonicity_threshold")
     kappa = f64(kappa)
     kappa = eqx.error_if(kappa, ~(kappa >= -0.6) | ~(kappa <= 0.5),
