@@ -84,7 +84,7 @@ def _kappa_max_equations(task: str):
 _N_REFINE = 16  # steps of the second, finer sweep between the last two coarse points
 
 
-def _last_positive(sweep: SaddleSolution) -> Array:
+def _n_leading_positive(sweep: SaddleSolution) -> Array:
     """Number of leading points of the sweep on the branch with positive entropy."""
     return jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
 
@@ -96,14 +96,14 @@ def _kappa_max(task: str, alpha: Array) -> MaximalMargin:
     kappas = jax.lax.stop_gradient(jnp.linspace(top - span, top, n))
     fixed_alpha = jax.lax.stop_gradient(alpha)
     sweep = _branch(task, fixed_alpha, kappas)
-    n_positive = _last_positive(sweep)
+    n_positive = _n_leading_positive(sweep)
     i = jnp.clip(n_positive - 1, 0, n - 2)
     # the coarse step (0.03-0.05 in kappa) can lose the branch where q -> 1 before the
     # entropy vanishes (teacher-student at alpha = 0.125): refine between points i and i+1
     fine = jnp.linspace(kappas[i], kappas[i + 1], _N_REFINE + 1)
     refined = continue_branch(free_entropy, Problem(jnp.full_like(fine, fixed_alpha), fine),
                               jax.tree.map(lambda x: x[i], sweep.order_params), bounds=bounds)
-    j = jnp.clip(_last_positive(refined) - 1, 0, _N_REFINE - 1)
+    j = jnp.clip(_n_leading_positive(refined) - 1, 0, _N_REFINE - 1)
     start = (jax.tree.map(lambda x: x[j], refined.order_params), fine[j])
     (op, kappa), residual, steps, converged = newton_root(
         _kappa_max_equations(task), start, alpha)
