@@ -290,14 +290,21 @@ def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     $[\\nabla\\phi; \\phi]$ in (order params, $\\ln\\alpha$) bracketed by a sweep in alpha;
     ``n_over_d`` is $N/D = \\alpha_D/\\alpha_c$. $\\alpha_D\\to0$: Krauth-Mezard 0.833.
 
-    Differentiable in alpha_D and kappa (implicit function theorem). Valid as the true
-    threshold if RS holds there (``replicon`` < 0) and the frozen-1RSB picture carries over."""
+    ``alpha_D`` and ``kappa`` broadcast (arrays: one vmapped call). Differentiable in alpha_D
+    and kappa (implicit function theorem). Valid as the true threshold if RS holds there
+    (``replicon`` < 0) and the frozen-1RSB picture carries over."""
     require_x64("rf_interpolation_threshold")
     alpha_D, kappa = f64(alpha_D), f64(kappa)
     alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
                            "rf_interpolation_threshold(alpha_D=...): alpha_D = P/D must be "
                            "finite and > 0")
-    result = _interpolation(alpha_D, kappa, sigma)
+    alpha_D, kappa = jnp.broadcast_arrays(alpha_D, kappa)
+    if alpha_D.ndim:  # a grid: one vmapped program
+        flat = jax.vmap(lambda a, k: _interpolation(a, k, sigma))(alpha_D.ravel(),
+                                                                 kappa.ravel())
+        result = jax.tree.map(lambda x: x.reshape(alpha_D.shape + x.shape[1:]), flat)
+    else:
+        result = _interpolation(alpha_D, kappa, sigma)
     if isinstance(alpha_D, jax.core.Tracer) or isinstance(kappa, jax.core.Tracer):
         return result
     raise_unconverged(f"rf_interpolation_threshold(sigma={sigma!r})", result.converged,

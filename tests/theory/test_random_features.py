@@ -262,3 +262,14 @@ def test_replicon_reduces_to_storage_condition():
         op = jax.tree.map(lambda x: x[-1], sol.order_params)
         rf_sign = np.sign(float(replicon_rf(op, RandomFeatures(alpha, 1e-2))))
         assert rf_sign == storage_sign
+
+
+def test_interpolation_threshold_on_a_grid_equals_one_at_a_time():
+    """An array of alpha_D is one vmapped call; each entry is the scalar call's threshold
+    (lanes run the sweep and Newton in lockstep and must not lose a branch)."""
+    alpha_D = np.array([0.5, 2.0])
+    grid = rf_interpolation_threshold(alpha_D)
+    assert grid.alpha.shape == (2,) and bool(np.all(grid.converged))
+    for i, a in enumerate(alpha_D):
+        assert float(grid.alpha[i]) == pytest.approx(float(rf_interpolation_threshold(a).alpha),
+                                                     abs=1e-12)
