@@ -70,12 +70,11 @@ D_SHOWN = (0.003, 0.01, 0.03, 0.1)  # distances drawn in panel (b), nearest grid
 # ------------------------------------------------------------------------ computations
 
 def interpolation_line(alpha_D: list[float], sigma: str) -> dict:
-    """RS interpolation point (N/D)_c and its replicon at each alpha_D (one scalar call
-    each: the function takes a scalar alpha_D)."""
-    out = [rf_interpolation_threshold(a, sigma=sigma) for a in alpha_D]
-    return dict(alpha_D=list(alpha_D), alpha_c=[float(t.alpha) for t in out],
-                n_over_d=[float(t.n_over_d) for t in out],
-                replicon=[float(t.replicon) for t in out])
+    """RS interpolation point (N/D)_c and its replicon at each alpha_D (one vmapped call)."""
+    thr = rf_interpolation_threshold(np.asarray(alpha_D, np.float64), sigma=sigma)
+    as_list = lambda x: np.asarray(x).tolist()
+    return dict(alpha_D=list(alpha_D), alpha_c=as_list(thr.alpha),
+                n_over_d=as_list(thr.n_over_d), replicon=as_list(thr.replicon))
 
 
 def atypical_point(alpha_D: float, sigma: str, start: float) -> dict:
