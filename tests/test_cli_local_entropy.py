@@ -65,6 +65,24 @@ def test_local_entropy_json_single_and_grid(capsys):
     assert result["local_entropy"][0] < result["local_entropy"][1] < result["local_entropy"][2]
 
 
+def test_local_entropy_teacher_student_alpha_out_of_range_is_one_line(capsys):
+    code, _, err = run(capsys, "theory", "local-entropy", "--task", "teacher-student",
+                       "--alpha", "2", "--kappa-ref", "0", "--d", "0.3")
+    assert code == 2 and "alpha must lie in (0, 1.5]" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_local_entropy_teacher_student_json(capsys):
+    code, out, _ = run(capsys, "theory", "local-entropy", "--task", "teacher-student",
+                       "--alpha", "0.5", "--kappa-ref", "0", "--kappa", "0", "--d", "0.3",
+                       "--json")
+    result = json.loads(out)
+    assert code == 0 and result["converged"] is True and result["task"] == "teacher-student"
+    # Bayes-optimal references (Nishimori): the teacher is one more reference, t = R
+    assert result["t"] == pytest.approx(result["R"], abs=1e-9)
+    assert 0 < result["gen_error"] < 0.5 and result["R_ref"] == pytest.approx(result["q_ref"])
+
+
 @pytest.mark.slow
 def test_monotonicity_threshold_json(capsys):
     code, out, _ = run(capsys, "theory", "monotonicity-threshold", "--task", "storage",

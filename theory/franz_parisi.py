@@ -33,9 +33,11 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
+from atypical.observables import gen_error_from_overlap
 
 from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from .binary_perceptron import _RS_BOUNDS, RSOrderParams, free_entropy_storage, saddle_storage
+from .binary_perceptron import (_RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
+                                saddle_storage)
 from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
                     newton_saddle, raise_unconverged, residual_norm)
 from .thresholds import _entropy, _storage_threshold
@@ -76,6 +78,32 @@ class FranzParisiStorage(eqx.Module):
     def p(self) -> Array:
         """Overlap with the reference, $p = 1 - 2d$."""
         return 1 - 2 * self.d
+
+    # the task's pieces used by the generic solver below (teacher-student: franz_parisi_teacher)
+    def free_entropy(self, op, ref, quad):
+        return free_entropy_franz_parisi(op, ref, self, quad=quad)
+
+    def to_order_params(self, x, ref):
+        return _to_order_params(x, ref, self.p)
+
+    def to_coords(self, op, ref):
+        return _to_coords(op, ref, self.p)
+
+    def bounds(self, ref):
+        return _bounds(ref, self.p)
+
+    def resolved(self, op, ref):
+        """Whether the z' rule resolves ln H here: $C/\\sqrt{1-q} \\le$ LOG_H_RELIABLE."""
+        _, _, C2, s2, _ = _variances(op, ref, self.p)
+        return C2 <= LOG_H_RELIABLE**2 * s2
+
+    @staticmethod
+    def reference(alpha, kappa_ref) -> SaddleSolution:
+        return reference_saddle(alpha, kappa_ref)
+
+    @staticmethod
+    def identity(ref):
+        return identity_order_params(ref)
 
 
 class FPOrderParams(eqx.Module):
@@ -207,10 +235,9 @@ def _to_coords(op: FPOrderParams, ref: RSOrderParams, p) -> _Coords:
                    op.q_hat - op.t_hat**2 / ref.q_hat, op.p_hat)
 
 
-def _free_entropy_coords(x: _Coords, args, *, quad: FPQuadrature) -> Array:
+def _free_entropy_coords(x, args, *, quad) -> Array:
     ref, problem = args
-    return free_entropy_franz_parisi(_to_order_params(x, ref, problem.p), ref, problem,
-                                     quad=quad)
+    return problem.free_entropy(problem.to_order_params(x, ref), ref, quad)
 
 
 def _bounds(ref: RSOrderParams, p) -> tuple[_Coords, _Coords]:
@@ -244,7 +271,7 @@ def _iterate(x0: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
     """Plain Newton on the gradient, projected onto the box, stopping as soon as the
     residual is below RESIDUAL_TOL/100 or non-finite (a failed attempt is cheap). Not
     differentiated: ``_implicit`` carries the derivatives."""
-    lower, upper = _bounds(ref, problem.p)
+    lower, upper = problem.bounds(ref)
     x0 = jax.tree.map(jnp.clip, jax.lax.stop_gradient(x0), lower, upper)
     flat0, unravel = jax.flatten_util.ravel_pytree(x0)
     flat_grad = lambda v: jax.flatten_util.ravel_pytree(
@@ -286,15 +313,14 @@ def _polish(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
     """Package a converged iterate as a saddle point differentiable in (ref, problem)."""
     x = _implicit(quad, jax.lax.stop_gradient(x), ref, problem)
     residual = residual_norm(_gradient(x, ref, problem, quad))
-    op = _to_order_params(x, ref, problem.p)
-    value = free_entropy_franz_parisi(op, ref, problem, quad=quad)
+    op = problem.to_order_params(x, ref)
+    value = problem.free_entropy(op, ref, quad)
     # a root on the face lam = 0 or b2 = 0 (kappa = kappa_ref at p = qt, where C = b = 0)
     # is judged by the residual alone; and only where the z' rule resolves ln H
     # (C/sqrt(1-q) <= LOG_H_RELIABLE): for kappa = kappa_ref the RS branch heads to q -> 1
     # at a small d_min, where C/s grows
-    _, _, C2, s2, _ = _variances(op, ref, problem.p)
-    resolved = C2 <= LOG_H_RELIABLE**2 * s2
-    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL) & resolved
+    converged = (jnp.isfinite(value) & (residual < RESIDUAL_TOL)
+                 & problem.resolved(op, ref))
     return SaddleSolution(problem, op, value, residual, steps, converged), x
 
 
@@ -369,7 +395,7 @@ def saddle_franz_parisi(problem: FranzParisiStorage, ref: RSOrderParams,
     """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
     references with RS overlaps ``ref``; the saddle in physical order parameters,
     differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
-    x, _, steps = _iterate(_to_coords(init, ref, problem.p), ref, problem, quad)
+    x, _, steps = _iterate(problem.to_coords(init, ref), ref, problem, quad)
     return _polish(x, ref, problem, quad, steps)[0]
 
 
@@ -378,21 +404,28 @@ def saddle_franz_parisi(problem: FranzParisiStorage, ref: RSOrderParams,
 _REF_PATH = 48  # continuation points in kappa (from 0, or from kappa_ref if negative)
 
 
+def reference_on_path(Problem, free_entropy, saddle, bounds, alpha, kappa_ref
+                      ) -> SaddleSolution:
+    """RS saddle of a task (``Problem``, its free entropy, cold-start ``saddle``, box
+    ``bounds``) at $(\\alpha, \\tilde\\kappa)$: cold start at kappa = min(kappa_ref, 0), then
+    continuation in kappa (the cold start alone fails at large margins), then a final
+    Newton solve at the end point (differentiable in alpha and kappa_ref)."""
+    alpha, kappa_ref = f64(alpha), f64(kappa_ref)
+    kappas = jnp.linspace(jnp.minimum(kappa_ref, 0.0), kappa_ref, _REF_PATH)
+    first = saddle(Problem(alpha, kappas[0])).order_params
+    branch = continue_branch(free_entropy, Problem(jnp.full_like(kappas, alpha), kappas),
+                             first, bounds=bounds)
+    last = jax.tree.map(lambda x: x[-1], branch)
+    return newton_saddle(free_entropy, last.order_params, Problem(alpha, kappa_ref),
+                         bounds=bounds)
+
+
 @eqx.filter_jit
 def reference_saddle(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolution:
     """RS saddle of the reference sector, $(\\tilde q, \\hat{\\tilde q})$ at
-    $(\\alpha, \\tilde\\kappa)$: cold start at kappa = min(kappa_ref, 0), then continuation in
-    kappa (the cold start alone fails at large margins). Jit/vmap-able, never throws."""
-    alpha, kappa_ref = f64(alpha), f64(kappa_ref)
-    kappas = jnp.linspace(jnp.minimum(kappa_ref, 0.0), kappa_ref, _REF_PATH)
-    first = saddle_storage(BinaryStorage(alpha, kappas[0])).order_params
-    branch = continue_branch(free_entropy_storage,
-                             BinaryStorage(jnp.full_like(kappas, alpha), kappas), first,
-                             bounds=_RS_BOUNDS)
-    last = jax.tree.map(lambda x: x[-1], branch)
-    # re-solve at the end point so that the result is differentiable in (alpha, kappa_ref)
-    return newton_saddle(free_entropy_storage, last.order_params,
-                         BinaryStorage(alpha, kappa_ref), bounds=_RS_BOUNDS)
+    $(\\alpha, \\tilde\\kappa)$ (``reference_on_path``). Jit/vmap-able, never throws."""
+    return reference_on_path(BinaryStorage, free_entropy_storage, saddle_storage, _RS_BOUNDS,
+                             alpha, kappa_ref)
 
 
 # ------------------------------------------------------------------ curves S(d) in one go
@@ -402,15 +435,31 @@ class FranzParisiCurve(eqx.Module):
     """Local entropy $S(d)$ on a grid of distances (last axis), all order parameters, the
     slope $dS/dd$ (envelope theorem), Newton diagnostics, and the reference sector."""
 
-    problem: FranzParisiStorage
+    problem: eqx.Module  # FranzParisiStorage or FranzParisiTeacherStudent
     local_entropy: Float[Array, "*batch D"]
-    order_params: FPOrderParams
+    order_params: eqx.Module
     slope: Float[Array, "*batch D"]
     residual: Float[Array, "*batch D"]
     newton_steps: Array
     converged: Array
-    reference: RSOrderParams
+    reference: RSOrderParams | TSOrderParams
     reference_entropy: Float[Array, "*batch"]
+
+    @property
+    def gen_error(self) -> Array:
+        """Teacher-student: generalization error $\\arccos(R)/\\pi$ of the constrained
+        solutions at each distance."""
+        if not hasattr(self.order_params, "R"):
+            raise ValueError("gen_error: a storage curve has no teacher (use "
+                             "task='teacher-student')")
+        return gen_error_from_overlap(self.order_params.R)
+
+    @property
+    def reference_gen_error(self) -> Array:
+        """Teacher-student: generalization error $\\arccos(\\tilde R)/\\pi$ of the references."""
+        if not hasattr(self.reference, "R"):
+            raise ValueError("reference_gen_error: a storage curve has no teacher")
+        return gen_error_from_overlap(self.reference.R)
 
     @property
     def upper_bound(self) -> Array:
@@ -423,35 +472,35 @@ def slope(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage, *,
           quad: FPQuadrature = DEFAULT_QUADRATURE) -> Array:
     """$dS/dd = \\partial\\phi/\\partial d$ at fixed order parameters (envelope theorem: the
     saddle point is stationary in every other variable), $= -2\\,\\partial\\phi/\\partial p$."""
-    at = lambda d: free_entropy_franz_parisi(op, ref, eqx.tree_at(lambda p: p.d, problem, d),
-                                             quad=quad)
+    at = lambda d: eqx.tree_at(lambda p: p.d, problem, d).free_entropy(op, ref, quad)
     return jax.grad(at)(problem.d)
 
 
-def _problems(alpha, kappa_ref, kappa, d):
+def _problems(Problem, alpha, kappa_ref, kappa, d):
     d, kappa = jnp.broadcast_arrays(d, kappa)
     full = lambda x: jnp.full_like(d, x)
-    return FranzParisiStorage(full(alpha), full(kappa_ref), kappa, d)
+    return Problem(full(alpha), full(kappa_ref), kappa, d)
 
 
-def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad: FPQuadrature,
-           n_kappa: int, n_fill: int) -> FranzParisiCurve:
+def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad, n_kappa: int,
+           n_fill: int, Problem=FranzParisiStorage) -> FranzParisiCurve:
     """One curve (scalar alpha, kappa_ref, kappa; d a 1-d grid): identity point at
     $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$, move to $d_h = 0.9\\, d_{typ}$, homotopy in
     kappa from $\\tilde\\kappa$ to kappa there, then two continuations in d (down through the
-    targets below $d_h$ on a geometric fill, up through the others on a linear fill)."""
-    reference = reference_saddle(alpha, kappa_ref)
+    targets below $d_h$ on a geometric fill, up through the others on a linear fill).
+    ``Problem``: the task's query class (storage, or teacher-student)."""
+    reference = Problem.reference(alpha, kappa_ref)
     ref = reference.order_params
     d_typ = (1 - ref.q) / 2
     d_h = 0.9 * d_typ
-    identity = _to_coords(identity_order_params(ref), ref, 1 - 2 * d_typ)
-    start = _problems(alpha, kappa_ref, kappa_ref, d_typ[None])
+    start = _problems(Problem, alpha, kappa_ref, kappa_ref, d_typ[None])
+    identity = jax.tree.map(lambda x: x[0], start).to_coords(Problem.identity(ref), ref)
     refs = lambda n: jax.tree.map(lambda x: jnp.full((n,), x), ref)
 
     # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
     kappas = jnp.concatenate([kappa_ref[None], kappa_ref + (kappa - kappa_ref)
                               * jnp.arange(1, n_kappa + 1, dtype=jnp.float64) / n_kappa])
-    path_a = _problems(alpha, kappa_ref, kappas, jnp.full_like(kappas, d_h))
+    path_a = _problems(Problem, alpha, kappa_ref, kappas, jnp.full_like(kappas, d_h))
     prev = jax.tree.map(lambda x: x[0], start)
     stage_a = _follow_from(path_a, refs(n_kappa + 1), identity, prev, ref, quad)
     x_a = jax.tree.map(lambda x: x[-1], stage_a[1])
@@ -465,7 +514,7 @@ def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad: FPQuadr
                           jnp.where(below, d_h, d)])
     order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
     paths = jnp.stack([down[order_down], up[order_up]])
-    problems = _problems(alpha, kappa_ref, kappa, paths)
+    problems = _problems(Problem, alpha, kappa_ref, kappa, paths)
     sols, _ = jax.vmap(lambda p: _follow_from(p, refs(paths.shape[1]), x_a, end_a, ref,
                                               quad))(problems)
     where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
@@ -473,7 +522,7 @@ def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad: FPQuadr
     sol = jax.tree.map(pick, sols)
     # the branch must be connected all the way: stage A converged at its end
     converged = sol.converged & stage_a[0].converged[-1]
-    targets = _problems(alpha, kappa_ref, kappa, d)
+    targets = _problems(Problem, alpha, kappa_ref, kappa, d)
     slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
     return FranzParisiCurve(targets, sol.free_entropy, sol.order_params, slopes, sol.residual,
                             sol.newton_steps, converged & reference.converged, ref,
@@ -489,17 +538,30 @@ def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
 
 
 @eqx.filter_jit
-def _curve_grid(alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill):
-    curve = jax.vmap(_curve, in_axes=(0, 0, 0, None, None, None, None))(
+def _curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill):
+    curve = jax.vmap(partial(_curve, Problem=Problem), in_axes=(0, 0, 0, None, None, None, None))(
         alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill)
     return _nan_where_failed(curve)
 
 
+def _task(task: str):
+    """The query class and default quadrature of a task."""
+    if task == "storage":
+        return FranzParisiStorage, DEFAULT_QUADRATURE
+    if task == "teacher-student":
+        from . import franz_parisi_teacher as ts
+
+        return ts.FranzParisiTeacherStudent, ts.DEFAULT_QUADRATURE
+    raise ValueError(f"task={task!r}: must be 'storage' or 'teacher-student'")
+
+
 def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
-                       d: ArrayLike, *, quad: FPQuadrature = DEFAULT_QUADRATURE,
-                       n_kappa: int = 8, n_fill: int = 16) -> FranzParisiCurve:
-    """Franz-Parisi local entropy $S(d)$ (RS, storage) around uniform margin-``kappa_ref``
-    references, counting margin-``kappa`` solutions, on a grid of distances ``d``.
+                       d: ArrayLike, *, task: str = "storage", quad=None, n_kappa: int = 8,
+                       n_fill: int = 16) -> FranzParisiCurve:
+    """Franz-Parisi local entropy $S(d)$ (RS) around uniform margin-``kappa_ref``
+    references, counting margin-``kappa`` solutions, on a grid of distances ``d``; ``task``
+    "storage" (random labels) or "teacher-student" (labels of a binary teacher; the curve
+    then has ``gen_error``). ``quad``: the task's quadrature sizes (default: its default).
 
     ``alpha``, ``kappa_ref``, ``kappa`` broadcast to a batch (leading axes); ``d`` is a 1-d
     grid in (0, 1/2] (last axis). One jitted, vmapped call: identity point at the typical
@@ -508,6 +570,7 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
     ``SaddlePointError`` listing the points where the branch was lost."""
     require_x64("franz_parisi_curve")
+    Problem, default_quad = _task(task)
     d = np.atleast_1d(np.asarray(d, np.float64))
     if d.ndim != 1 or not np.all((d > 0) & (d <= 0.5)):
         raise ValueError(f"franz_parisi_curve(d={d.tolist()}): the Hamming fraction d must "
@@ -526,21 +589,24 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
         raise ValueError(f"franz_parisi_curve(kappa={kappa[i]:g}, kappa_ref={kappa_ref[i]:g}): "
                          "kappa must be <= kappa_ref (a reference of margin kappa_ref has no "
                          "solutions of larger margin close to it: S(d) -> -inf as d -> 0)")
-    references = _references(jnp.asarray(alpha), jnp.asarray(kappa_ref))
-    _check_references(references, alpha, kappa_ref)
-    curve = _curve_grid(jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
-                        jnp.asarray(d), quad, n_kappa, n_fill)
-    raise_unconverged("franz_parisi_curve", curve.converged, curve.residual,
+    references = _references(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref))
+    _check_references(references, alpha, kappa_ref, task)
+    curve = _curve_grid(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
+                        jnp.asarray(d), default_quad if quad is None else quad, n_kappa,
+                        n_fill)
+    raise_unconverged(f"franz_parisi_curve(task={task!r})", curve.converged, curve.residual,
                       curve.newton_steps, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
                       kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
 
 
-_references = eqx.filter_jit(jax.vmap(reference_saddle))
+@eqx.filter_jit
+def _references(Problem, alpha, kappa_ref):
+    return jax.vmap(Problem.reference)(alpha, kappa_ref)
 
 
 def _check_references(references: SaddleSolution, alpha: np.ndarray,
-                      kappa_ref: np.ndarray) -> None:
+                      kappa_ref: np.ndarray, task: str) -> None:
     """No references exist where their RS entropy is negative: kappa_ref > kappa_max."""
     entropy = np.asarray(references.free_entropy)
     # kappa_ref = kappa_max itself (entropy 0 to the solver's tolerance) is allowed
@@ -551,7 +617,7 @@ def _check_references(references: SaddleSolution, alpha: np.ndarray,
 
     i = int(bad[0])
     try:
-        limit = f"{float(kappa_max(alpha[i]).kappa):.6g}"
+        limit = f"{float(kappa_max(alpha[i], task=task).kappa):.6g}"
     except (SaddlePointError, ValueError, RuntimeError):
         limit = "unavailable"
     raise ValueError(

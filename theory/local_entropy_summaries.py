@@ -19,21 +19,28 @@ def kappa_max_summary(task: str, alpha: float) -> dict:
     return out
 
 
-def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float,
-                          d: list[float]) -> dict:
+def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float, d: list[float],
+                          task: str = "storage") -> dict:
     """S(d) with the bound, slope, order parameters and the reference sector (lists
-    over d, in the order given)."""
-    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d))
+    over d, in the order given); teacher-student adds the teacher overlaps and the
+    generalization errors of the counted solutions and of the reference."""
+    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), task=task)
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    first = lambda x: float(np.asarray(x).reshape(-1)[0])
     op = curve.order_params
-    return {"local_entropy": as_list(curve.local_entropy), "d": list(d),
-            "upper_bound": as_list(curve.upper_bound), "slope": as_list(curve.slope),
-            "q": as_list(op.q), "t": as_list(op.t), "qhat": as_list(op.q_hat),
-            "that": as_list(op.t_hat), "phat": as_list(op.p_hat),
-            "converged": [bool(c) for c in as_list(curve.converged)],
-            "residual": as_list(curve.residual), "alpha": alpha, "kappa_ref": kappa_ref,
-            "kappa": kappa, "q_ref": float(np.asarray(curve.reference.q).reshape(-1)[0]),
-            "reference_entropy": float(np.asarray(curve.reference_entropy).reshape(-1)[0])}
+    out = {"local_entropy": as_list(curve.local_entropy), "d": list(d),
+           "upper_bound": as_list(curve.upper_bound), "slope": as_list(curve.slope),
+           "q": as_list(op.q), "t": as_list(op.t), "qhat": as_list(op.q_hat),
+           "that": as_list(op.t_hat), "phat": as_list(op.p_hat),
+           "converged": [bool(c) for c in as_list(curve.converged)],
+           "residual": as_list(curve.residual), "alpha": alpha, "kappa_ref": kappa_ref,
+           "kappa": kappa, "task": task, "q_ref": first(curve.reference.q),
+           "reference_entropy": first(curve.reference_entropy)}
+    if task == "teacher-student":
+        out.update(R=as_list(op.R), Rhat=as_list(op.R_hat), gen_error=as_list(curve.gen_error),
+                   R_ref=first(curve.reference.R),
+                   reference_gen_error=first(curve.reference_gen_error))
+    return out
 
 
 def monotonicity_summary(kappa: float) -> dict:

@@ -35,8 +35,10 @@ def register_theory(subparsers) -> None:
                     "of solutions with margin kappa at Hamming fraction d from it)/N, never "
                     "above -d ln d - (1-d) ln(1-d). Solved by continuation from the typical "
                     "distance (1-q_ref)/2 (kappa homotopy there, then in d).")
-    le.add_argument("--task", choices=["storage"], default="storage",
-                    help="storage (random labels); teacher-student is not implemented yet")
+    le.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
+                    help=_TASK_HELP + "; teacher-student also prints the teacher overlap R "
+                         "and the generalization error arccos(R)/pi of the counted solutions "
+                         "(gen_error) and of the reference (reference_gen_error)")
     le.add_argument("--alpha", type=float, required=True, help="alpha = P/N (> 0)")
     le.add_argument("--kappa-ref", type=float, required=True,
                     help="margin of the reference solution (<= kappa_max(alpha))")
@@ -97,12 +99,16 @@ def _local_entropy(args: argparse.Namespace) -> None:
     from theory import local_entropy_summaries as summaries
 
     _check_finite(alpha=args.alpha, kappa_ref=args.kappa_ref, kappa=args.kappa)
+    if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
+        raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
+                       "(0, 1.5] (the poorly generalizing RS branch of the references ends "
+                       "near alpha = 1.49 at kappa_ref = 0)")
     bad = [d for d in args.d if not 0 < d <= 0.5]
     if bad:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2]")
     try:
         result = summaries.local_entropy_summary(args.alpha, args.kappa_ref, args.kappa,
-                                                 args.d)
+                                                 args.d, task=args.task)
     except (SaddlePointError, ValueError) as err:
         raise CLIError(str(err)) from None
     if len(args.d) == 1:
