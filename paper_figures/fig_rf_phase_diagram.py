@@ -51,7 +51,7 @@ from theory.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_curve
 FULL = dict(
     name="rf_phase_diagram", sigma="sign",
     line_alpha_D=np.geomspace(0.25, 4.0, 25).tolist(),
-    atypical_alpha_D=(2.0, 1.0), atypical_start=0.82,
+    atypical_alpha_D=(2.0, 1.0, 3.0, 0.5), atypical_start=0.82,
     fixed_alpha_D=2.0, fp_n_over_d=(2.0, 2.15, 2.3, 2.6, 3.2),
     fp_d=np.geomspace(1.5e-3, 0.1, 14).tolist(), entropy_n_over_d_max=4.5,
     sim_alpha_D=(0.5, 1.0, 2.0, 3.0), sim_n_over_d=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0),

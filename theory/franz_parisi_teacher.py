@@ -56,7 +56,9 @@ from .solve import SaddleSolution
 
 class TeacherFPQuadrature(NamedTuple):
     """Static quadrature sizes: ``base`` for z0 (trapezoid), the own reference's truncated
-    field z1 (graded rule) and the entropic term, as in ``FPQuadrature``; the teacher field
+    field z1 (graded rule) and the entropic term, as in ``FPQuadrature`` (61 z0 nodes: the
+    identity point is stationary to 1e-14 with them; a coarser z1 rule leaves 2e-10 in
+    dphi/dB, which weighs the first moment of the truncated z1); the teacher field
     $\\nu > 0$ by the ``nu_nodes``-point Gauss rule of the half-normal weight."""
 
     base: FPQuadrature = FPQuadrature(n_z0=61)

@@ -49,8 +49,7 @@ $S(d) = \\mathrm{extr}\\; -\\hat q(1-q)/2 - \\hat p p + \\hat t t + G_S
 $\\alpha_D \\to 0$ pins $v$ at the typical structure: the storage Franz-Parisi entropy.
 """
 
-from functools import lru_cache, partial
-from typing import NamedTuple
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -61,14 +60,13 @@ from jaxtyping import Array, ArrayLike, Float
 from tqdm import tqdm
 
 from atypical import f64, require_x64
-from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 from atypical.problems import RF_ACTIVATIONS
 
-from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
+from ._smoothing import LOG_H_RELIABLE
 from .binary_perceptron import RSOrderParams
-from .franz_parisi import (FPOrderParams, FPQuadrature, _entropic, _graded_y, _trapezoid,
-                           checked_query)
+from .franz_parisi import FPOrderParams, _entropic, checked_query
+from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
 from .random_features import RFOrderParams
 from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
 
@@ -125,41 +123,8 @@ class RFFPOrderParams(eqx.Module):
     m: Float[Array, ""] = eqx.field(converter=f64)
 
 
-class RFFPQuadrature(NamedTuple):
-    """Static quadrature sizes: ``base`` for z0 (trapezoid), the own reference's truncated
-    field z1 (graded rule) and the entropic term, as in ``FPQuadrature`` (61 z0 nodes: the
-    identity point is stationary to 1e-14 with them; a coarser z1 rule leaves 2e-10 in
-    dphi/dB, which weighs the first moment of the truncated z1); the teacher field
-    $\\nu > 0$ by the ``nu_nodes``-point Gauss rule of the half-normal weight."""
-
-    base: FPQuadrature = FPQuadrature(n_z0=61)
-    nu_nodes: int = 12
-
-
+RFFPQuadrature = TeacherFPQuadrature  # base (z0, z1, entropic) and the teacher field nu
 DEFAULT_QUADRATURE = RFFPQuadrature()
-
-
-@lru_cache(maxsize=None)
-def _half_normal_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss rule for $\\int_0^\\infty 2G(\\nu) f(\\nu)\\,d\\nu$ (G the N(0,1) density):
-    recurrence coefficients by the discretized Stieltjes procedure on a fine Gauss-Legendre
-    grid of [0, 14] (exact to rounding for n <= 40), nodes and weights by Golub-Welsch."""
-    x, w = np.polynomial.legendre.leggauss(100)
-    edges = np.linspace(0.0, 14.0, 15)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    x, w = ((hi - lo) / 2 * x + (lo + hi) / 2).ravel(), ((hi - lo) / 2 * w).ravel()
-    w = w * 2 * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
-    a, b = np.zeros(n), np.zeros(n + 1)  # orthonormal recurrence coefficients
-    b[0] = np.sum(w)
-    p_prev, p = np.zeros_like(x), np.full_like(x, 1 / np.sqrt(b[0]))
-    for k in range(n):
-        a[k] = np.sum(w * x * p * p)
-        q = (x - a[k]) * p - (np.sqrt(b[k]) if k else 0.0) * p_prev
-        b[k + 1] = np.sum(w * q * q)
-        p_prev, p = p, q / np.sqrt(b[k + 1])
-    off = np.sqrt(b[1:n])
-    nodes, vectors = np.linalg.eigh(np.diag(a) + np.diag(off, 1) + np.diag(off, -1))
-    return nodes, b[0] * vectors[0] ** 2
 
 
 def identity_order_params(ref: RFOrderParams) -> RFFPOrderParams:
@@ -200,21 +165,8 @@ def wishart_rate_fp(op: RFFPOrderParams, ref: RFOrderParams, p: ArrayLike
     return L_rho - L_Q - trace + 1
 
 
-class _Fields(NamedTuple):
-    """Coefficients of the local fields: reference (M~, s~, sigma~), constrained
-    (M, A, B, C^2, sigma^2); see the module docstring."""
-
-    M_ref: Array
-    s_ref: Array
-    sigma_ref: Array
-    M: Array
-    A: Array
-    B: Array
-    C2: Array
-    sigma2: Array
-
-
-def _fields(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi) -> _Fields:
+def _fields(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi
+            ) -> TeacherFields:
     _, mu1, mu_star = RF_ACTIVATIONS[problem.sigma]
     mu1_2, ms2 = mu1**2, mu_star**2
     Q0_ref, Q1_ref, M_ref = mu1_2 * ref.r + ms2, mu1_2 * ref.p + ms2 * ref.q, mu1 * ref.m
@@ -224,32 +176,7 @@ def _fields(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi) -> 
     s_ref, sigma_ref = jnp.sqrt(Q1_ref - M_ref**2), jnp.sqrt(Q0_ref - Q1_ref)
     A = (T - M * M_ref) / s_ref
     B = (P - T) / sigma_ref
-    return _Fields(M_ref, s_ref, sigma_ref, M, A, B, Q1 - M**2 - A**2 - B**2, Q0 - Q1)
-
-
-def _half_normal(quad: RFFPQuadrature) -> tuple[Array, Array]:
-    """Nodes on $\\nu > 0$ and weights of $2G(\\nu)\\,d\\nu$ (sum 1)."""
-    nu, w = _half_normal_rule(quad.nu_nodes)
-    return jnp.asarray(nu), jnp.asarray(w)
-
-
-def _energetic(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi,
-               quad: RFFPQuadrature) -> Array:
-    f = _fields(op, ref, problem)
-    nu, w_nu = _half_normal(quad)
-    z0, w0 = _trapezoid(quad.base.n_z0)
-    sigma = jnp.sqrt(f.sigma2)
-
-    def at(nu_i, z0_i):
-        x0 = (problem.kappa_ref - f.M_ref * nu_i - f.s_ref * z0_i) / f.sigma_ref
-        y, wy = _graded_y(x0, quad.base)
-        # truncated normal density of y = z1 - x0 >= 0: G(x0 + y)/H(x0)
-        density = gaussian_over_H(x0) * jnp.exp(-x0 * y - y**2 / 2)
-        w = (problem.kappa - f.M * nu_i - f.A * z0_i - f.B * (x0 + y)) / sigma
-        return jnp.sum(wy * density * gaussian_smoothing("log_H", 0, w, f.C2 / f.sigma2))
-
-    values = jax.vmap(lambda n: jax.vmap(lambda z: at(n, z))(z0))(nu)
-    return jnp.sum(w_nu[:, None] * w0[None, :] * values)
+    return TeacherFields(M_ref, s_ref, sigma_ref, M, A, B, Q1 - M**2 - A**2 - B**2, Q0 - Q1)
 
 
 def free_entropy_rf_fp(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi,
@@ -262,7 +189,8 @@ def free_entropy_rf_fp(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranz
                          RSOrderParams(ref.q, ref.q_hat), quad.base)
     return (conjugate + entropic
             + problem.alpha / (2 * problem.alpha_D) * wishart_rate_fp(op, ref, problem.p)
-            + problem.alpha * _energetic(op, ref, problem, quad))
+            + problem.alpha * teacher_energetic(_fields(op, ref, problem),
+                                                problem.kappa_ref, problem.kappa, quad))
 
 
 def gen_error_rf_fp(op: RFFPOrderParams, problem: RFFranzParisi) -> Float[Array, ""]:

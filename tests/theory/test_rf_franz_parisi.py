@@ -13,6 +13,7 @@ import pytest
 from atypical import RandomFeatures
 from theory import franz_parisi as fp
 from theory import rf_franz_parisi as rfp
+from theory.franz_parisi_teacher import half_normal_rule
 from theory.random_features import (RFOrderParams, rf_interpolation_threshold, rf_kappa_max,
                                     saddle_rf, wishart_rate)
 
@@ -120,7 +121,7 @@ def test_wishart_rate_identity_and_typical_point():
 def test_half_normal_rule():
     # moments of the half-normal: E nu^k = 2^(k/2) Gamma((k+1)/2)/sqrt(pi), exact to
     # rounding up to degree 2n - 1
-    nu, w = rfp._half_normal_rule(12)
+    nu, w = half_normal_rule(12)
     for k in range(0, 23):
         exact = 2 ** (k / 2) * math.gamma((k + 1) / 2) / math.sqrt(math.pi)
         assert np.sum(w * nu**k) == pytest.approx(exact, rel=1e-12)
