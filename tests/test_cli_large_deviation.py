@@ -27,10 +27,11 @@ def test_rejects_infinite_y(capsys):
     assert err.count("\n") == 1
 
 
-def test_rejects_teacher_student(capsys):
+def test_teacher_student_alpha_out_of_range_is_one_line(capsys):
     code, out, err = run(capsys, "theory", "large-deviation", "--task", "teacher-student",
-                         "--alpha", "0.5", "--y", "2", "--d", "0.1")
-    assert code == 2 and out == "" and "only storage is implemented" in err
+                         "--alpha", "2", "--y", "2", "--d", "0.1")
+    assert code == 2 and out == "" and "alpha must lie in (0, 1.5]" in err
+    assert err.count("\n") == 1
 
 
 def test_rejects_distance_outside_range(capsys):

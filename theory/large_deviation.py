@@ -1,4 +1,4 @@
-"""Large-deviation local entropy of the binary perceptron, replica symmetric (storage) [P1].
+"""Large-deviation local entropy of the binary perceptron, replica symmetric [P1].
 
 References $\\tilde W$ are solutions (margin $\\tilde\\kappa$ = ``kappa_ref``) weighted by
 $e^{yN S(\\tilde W, d)}$, where $S(\\tilde W, d) = N^{-1}\\ln\\#\\{W$ solution with margin
@@ -29,6 +29,17 @@ $\\Phi$ at the saddle point is the total free entropy; $S_{loc} = \\partial\\Phi
 the entropy of the references that dominate at this y). Checks built into the tests:
 at $d = d_{typ} = (1-q_{RS})/2$ every overlap equals $q_{RS}$ and $\\Phi = (1+y)\\phi_{RS}$;
 as $y \\to 0$, $\\Sigma \\to \\phi_{RS}$ and $S_{loc}$ is the Franz-Parisi local entropy.
+
+Teacher-student (``LargeDeviationTeacherStudent``, ``LDTSOrderParams``): labels of a binary
+teacher (gauged to $W_T = +1$); references and replicas have teacher overlaps $\\tilde R$,
+R with conjugates $\\hat{\\tilde R}, \\hat R$. $\\Phi$ gains $-\\hat{\\tilde R}\\tilde R -
+y\\hat RR$, $G_S$ the fields $\\hat{\\tilde R}$ (next to $\\sqrt{\\hat{\\tilde q}}z_0$) and
+$\\hat R$ (inside the cosh), and $G_E$ an outer teacher field, $2E_{\\nu>0}$, with
+reference field $\\tilde R\\nu + \\sqrt{\\tilde q - \\tilde R^2}z_0 + \\sqrt{1-\\tilde q}u$ and
+replica field $R\\nu + Az_0 + \\ldots$, $A = (t - R\\tilde R)/\\sqrt{\\tilde q - \\tilde R^2}$,
+$C_1^2 = q_0 - R^2 - A^2$ (``_structure``). Without teacher overlaps and fields it is the
+storage $\\Phi$ term by term; at $d_{typ}$ it is $(1+y)\\phi_{TS}$; the generalization error
+of the replicas is $\\arccos(R)/\\pi$.
 
 Scope and numerics. Finite y in (0, 8], y != 1 (with one replica per group q1 and its
 conjugate drop out of $\\Phi$: the Hessian is singular at y = 1). Inner averages of
@@ -63,9 +74,10 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import f64, require_x64
 from atypical.gaussian import log_2cosh, log_H
+from atypical.observables import gen_error_from_overlap
 
-from .binary_perceptron import RSOrderParams
 from .franz_parisi import FPQuadrature, _graded_y, checked_query, reference_saddle
+from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
 from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
 
 # ------------------------------------------------------------------ problem and order params
@@ -83,7 +95,7 @@ class LargeDeviationStorage(eqx.Module):
     y: Float[Array, ""] = eqx.field(converter=f64)
 
     def __post_init__(self):
-        who = "LargeDeviationStorage"
+        who = type(self).__name__
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
             who, self.alpha, self.kappa_ref, self.kappa, self.d, d_max_included=False)
         self.y = f64(self.y)
@@ -94,6 +106,11 @@ class LargeDeviationStorage(eqx.Module):
     def p(self) -> Array:
         """Overlap of a replica with its own reference, $p = 1 - 2d$."""
         return 1 - 2 * self.d
+
+
+class LargeDeviationTeacherStudent(LargeDeviationStorage):
+    """The same query with labels of a binary teacher (gauged to $W_T = +1$): references
+    and replicas acquire teacher overlaps $\\tilde R$, R (``LDTSOrderParams``)."""
 
 
 class LDOrderParams(eqx.Module):
@@ -110,10 +127,31 @@ class LDOrderParams(eqx.Module):
     p_hat: Float[Array, ""] = eqx.field(converter=f64)
 
 
+class LDTSOrderParams(eqx.Module):
+    """Teacher-student: the storage overlaps, the teacher overlaps $\\tilde R$ (references)
+    and R (replicas), and their conjugates."""
+
+    q_ref: Float[Array, ""] = eqx.field(converter=f64)
+    q1: Float[Array, ""] = eqx.field(converter=f64)
+    q0: Float[Array, ""] = eqx.field(converter=f64)
+    t: Float[Array, ""] = eqx.field(converter=f64)
+    R_ref: Float[Array, ""] = eqx.field(converter=f64)
+    R: Float[Array, ""] = eqx.field(converter=f64)
+    q_ref_hat: Float[Array, ""] = eqx.field(converter=f64)
+    q1_hat: Float[Array, ""] = eqx.field(converter=f64)
+    q0_hat: Float[Array, ""] = eqx.field(converter=f64)
+    t_hat: Float[Array, ""] = eqx.field(converter=f64)
+    p_hat: Float[Array, ""] = eqx.field(converter=f64)
+    R_ref_hat: Float[Array, ""] = eqx.field(converter=f64)
+    R_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
 class LDQuadrature(NamedTuple):
     """Static quadrature sizes: Gauss-Hermite for the outer fields z0, z1 and the
     within-group field v; trapezoid (log domain) on [-12, 12] for z2; the reference's own
-    field u >= x0 on the graded rule of ``franz_parisi`` (``u_panels`` near and far)."""
+    field u >= x0 on the graded rule of ``franz_parisi`` (``u_panels`` near and far);
+    teacher-student: the teacher field $\\nu > 0$ on the ``nu_nodes``-point half-normal
+    Gauss rule."""
 
     n_z0: int = 40
     n_z1: int = 24
@@ -121,6 +159,7 @@ class LDQuadrature(NamedTuple):
     n_z2: int = 97
     u_panels: int = 3
     u_nodes: int = 8
+    nu_nodes: int = 12
 
 
 DEFAULT_QUADRATURE = LDQuadrature()
@@ -147,6 +186,11 @@ def _log_trapezoid(n: int) -> tuple[Array, Array]:
 class _Structure(NamedTuple):
     q_ref: Array
     q_ref_hat: Array
+    M_ref: Array  # teacher part of the reference field: M_ref nu + s_ref z0 + ...
+    s_ref: Array
+    M: Array  # teacher part of a replica's field
+    h_ref: Array  # teacher fields of the entropic term (R_ref_hat, R_hat)
+    h: Array
     A: Array
     B: Array
     C1: Array
@@ -172,16 +216,28 @@ def _root(v: Array) -> Array:
     return jnp.sqrt(jnp.where((v < 0) & (v > -1e-12), 0.0, v))
 
 
-def _structure(op: LDOrderParams, problem: LargeDeviationStorage) -> _Structure:
-    A = op.t / jnp.sqrt(op.q_ref)
+def _structure(op: LDOrderParams | LDTSOrderParams,
+               problem: LargeDeviationStorage) -> _Structure:
+    """Field coefficients. Teacher-student: the reference field is $\\tilde R\\nu +
+    \\sqrt{\\tilde q - \\tilde R^2} z_0 + \\sqrt{1-\\tilde q} u$, a replica's $R\\nu + Az_0 + Bu +
+    C_1z_1 + C_2v + \\sqrt{1-q_1}w$ with $A = (t - R\\tilde R)/\\sqrt{\\tilde q - \\tilde R^2}$,
+    $C_1^2 = q_0 - R^2 - A^2$; conjugate terms $-\\hat{\\tilde R}\\tilde R - y\\hat RR$;
+    storage is $\\tilde R = R = 0$ and no teacher fields."""
+    conjugate = _conjugate(op.q1, op.q0, op.t, op.q_ref, op.q_ref_hat, op.q1_hat, op.q0_hat,
+                           op.t_hat, op.p_hat, problem)
+    if isinstance(problem, LargeDeviationTeacherStudent):
+        M_ref, M, h_ref, h = op.R_ref, op.R, op.R_ref_hat, op.R_hat
+        conjugate = conjugate - op.R_ref_hat * op.R_ref - problem.y * op.R_hat * op.R
+    else:
+        M_ref = M = h_ref = h = jnp.zeros_like(op.q_ref)
+    s_ref = jnp.sqrt(op.q_ref - M_ref**2)
+    A = (op.t - M * M_ref) / s_ref
     B = (problem.p - op.t) / jnp.sqrt(1 - op.q_ref)
     b0 = op.t_hat / jnp.sqrt(op.q_ref_hat)
-    return _Structure(op.q_ref, op.q_ref_hat, A, B, _root(op.q0 - A**2),
-                      _root(op.q1 - op.q0 - B**2), 1 - op.q1, b0,
+    return _Structure(op.q_ref, op.q_ref_hat, M_ref, s_ref, M, h_ref, h, A, B,
+                      _root(op.q0 - M**2 - A**2), _root(op.q1 - op.q0 - B**2), 1 - op.q1, b0,
                       _root(op.q0_hat - b0**2), _root(op.q1_hat - op.q0_hat),
-                      op.p_hat - op.t_hat,
-                      _conjugate(op.q1, op.q0, op.t, op.q_ref, op.q_ref_hat, op.q1_hat,
-                                 op.q0_hat, op.t_hat, op.p_hat, problem))
+                      op.p_hat - op.t_hat, conjugate)
 
 
 def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
@@ -196,14 +252,22 @@ def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
         return logsumexp(log_w2[None, None, :] + y * log_2cosh(
             field[..., None] + st.s * z2[None, None, :]), axis=-1)
 
-    h = jnp.sqrt(st.q_ref_hat) * z0[:, None]
-    total = jnp.logaddexp(h + group(b + st.dp), -h + group(b - st.dp))
+    h = jnp.sqrt(st.q_ref_hat) * z0[:, None] + st.h_ref
+    total = jnp.logaddexp(h + group(b + st.h + st.dp), -h + group(b + st.h - st.dp))
     return w0 @ total @ w1
 
 
+def _teacher_rule(problem: LargeDeviationStorage, quad: LDQuadrature) -> tuple[Array, Array]:
+    """Nodes and weights of the teacher field: $2E_{\\nu > 0}$ (teacher-student; both label
+    signs give the same) or the single node nu = 0 (storage)."""
+    if isinstance(problem, LargeDeviationTeacherStudent):
+        return tuple(map(jnp.asarray, half_normal_rule(quad.nu_nodes)))
+    return jnp.zeros(1), jnp.ones(1)
+
+
 def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadrature) -> Array:
-    """$G_E$: $E_{z_0,z_1}\\ln\\int_{x_0}^\\infty Du\\,E_v H(\\cdot)^y$ in the log domain, u on
-    the graded rule for the truncated normal (``franz_parisi._graded_y``)."""
+    """$G_E$: $E_{\\nu}E_{z_0,z_1}\\ln\\int_{x_0}^\\infty Du\\,E_v H(\\cdot)^y$ in the log domain,
+    u on the graded rule for the truncated normal (``franz_parisi._graded_y``)."""
     z0, w0 = _hermite(quad.n_z0)
     z1, w1 = _hermite(quad.n_z1)
     v, wv = _hermite(quad.n_v)
@@ -212,17 +276,21 @@ def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadratur
     u_rule = FPQuadrature(near_panels=quad.u_panels, far_panels=quad.u_panels,
                           y_nodes=quad.u_nodes)
 
-    def at(z0_i):
-        x0 = (problem.kappa_ref - jnp.sqrt(st.q_ref) * z0_i) / jnp.sqrt(1 - st.q_ref)
+    def at(nu_k, z0_i):
+        x0 = (problem.kappa_ref - st.M_ref * nu_k - st.s_ref * z0_i) / jnp.sqrt(1 - st.q_ref)
         r, wr = _graded_y(x0, u_rule)  # u = x0 + r, r >= 0
         # ln of the truncated-normal measure of u: ln G(x0 + r) (the weight of Du)
         log_du = jnp.log(wr) - (x0 + r) ** 2 / 2 - 0.5 * jnp.log(2 * jnp.pi)
-        field = (problem.kappa - st.A * z0_i - st.C1 * z1[:, None, None]
+        field = (problem.kappa - st.M * nu_k - st.A * z0_i - st.C1 * z1[:, None, None]
                  - st.B * (x0 + r)[None, :, None] - st.C2 * v[None, None, :])
         inner = logsumexp(log_wv[None, None, :] + y * log_H(field / sigma), axis=-1)  # (n1, nu)
         return w1 @ logsumexp(log_du[None, :] + inner, axis=-1)
 
-    return w0 @ jax.vmap(at)(z0)
+    nu, w_nu = _teacher_rule(problem, quad)
+    # teacher nodes one after another, recomputed in the backward pass (lax.map of a
+    # checkpointed body): vmapped, the Newton Jacobian of a teacher-student curve took 17 GB
+    per_node = jax.checkpoint(lambda n: jax.vmap(lambda z: at(n, z))(z0) @ w0)
+    return w_nu @ jax.lax.map(per_node, nu)
 
 
 def _phi(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadrature) -> Array:
@@ -245,26 +313,43 @@ def free_entropy_large_deviation(op: LDOrderParams, problem: LargeDeviationStora
 # p. Newton (autodiff Hessian) then polishes, warm-started along d by continuation.
 
 
-def _fixed_point(op: LDOrderParams, args) -> LDOrderParams:
+def _fixed_point(op: LDOrderParams | LDTSOrderParams, args):
     problem, quad = args
     y, p = problem.y, problem.p
     g = jax.grad(free_entropy_large_deviation)(op, problem, quad=quad)
     m_ref, m_1, m_0, m_t = 0.5, y * (1 - y) / 2, y**2 / 2, y
-    return LDOrderParams(op.q_ref - g.q_ref_hat / m_ref, op.q1 - g.q1_hat / m_1,
-                         op.q0 - g.q0_hat / m_0, op.t - g.t_hat / m_t,
-                         op.q_ref_hat - g.q_ref / m_ref, op.q1_hat - g.q1 / m_1,
-                         op.q0_hat - g.q0 / m_0, op.t_hat - g.t / m_t,
-                         op.p_hat - g.p_hat / (y * (1 - p**2)))
+    new = dict(q_ref=op.q_ref - g.q_ref_hat / m_ref, q1=op.q1 - g.q1_hat / m_1,
+               q0=op.q0 - g.q0_hat / m_0, t=op.t - g.t_hat / m_t,
+               q_ref_hat=op.q_ref_hat - g.q_ref / m_ref, q1_hat=op.q1_hat - g.q1 / m_1,
+               q0_hat=op.q0_hat - g.q0 / m_0, t_hat=op.t_hat - g.t / m_t,
+               p_hat=op.p_hat - g.p_hat / (y * (1 - p**2)))
+    if isinstance(op, LDTSOrderParams):  # terms -R_ref_hat R_ref and -y R_hat R
+        new.update(R_ref=op.R_ref + g.R_ref_hat, R=op.R + g.R_hat / y,
+                   R_ref_hat=op.R_ref_hat + g.R_ref, R_hat=op.R_hat + g.R / y)
+    return type(op)(**new)
 
 
-def _guess(problem: LargeDeviationStorage, ref: RSOrderParams) -> LDOrderParams:
+def _guess(problem: LargeDeviationStorage, ref) -> LDOrderParams | LDTSOrderParams:
     """Admissible start near the identity point: t = p q_ref, variances C1^2 = C2^2 = 0.05,
-    conjugates at the reference's, spread by 0.05 so that every variance is positive."""
+    conjugates at the reference's, spread by 0.05 so that every variance is positive
+    (teacher-student: R = p R_ref, R_hat = R_ref_hat; then R^2 + A^2 = t^2/q_ref as well)."""
     q, q_hat, p = ref.q, ref.q_hat, problem.p
     t = p * q
     q0 = t**2 / q + 0.05
     q1 = q0 + (p - t) ** 2 / (1 - q) + 0.05
-    return LDOrderParams(q, q1, q0, t, q_hat, q_hat + 0.1, q_hat + 0.05, q_hat, q_hat)
+    storage = dict(q_ref=q, q1=q1, q0=q0, t=t, q_ref_hat=q_hat, q1_hat=q_hat + 0.1,
+                   q0_hat=q_hat + 0.05, t_hat=q_hat, p_hat=q_hat)
+    if isinstance(problem, LargeDeviationTeacherStudent):
+        return LDTSOrderParams(**storage, R_ref=ref.R, R=p * ref.R, R_ref_hat=ref.R_hat,
+                               R_hat=ref.R_hat)
+    return LDOrderParams(**storage)
+
+
+def _reference(problem: LargeDeviationStorage) -> SaddleSolution:
+    """RS saddle of the references alone (y -> 0) at (alpha, kappa_ref)."""
+    if isinstance(problem, LargeDeviationTeacherStudent):
+        return reference_saddle_ts(problem.alpha, problem.kappa_ref)
+    return reference_saddle(problem.alpha, problem.kappa_ref)
 
 
 _FP_DAMPING = 0.25
@@ -358,7 +443,7 @@ def saddle_large_deviation(problem: LargeDeviationStorage, init: LDOrderParams |
     reference. Jit/vmap-able, never throws (check ``converged``). The solution is
     differentiable in ``problem`` (implicit function theorem, optimistix)."""
     if init is None:
-        ref = reference_saddle(problem.alpha, problem.kappa_ref).order_params
+        ref = _reference(problem).order_params
         init = damped_fixed_point(_fixed_point, _guess(problem, ref), (problem, quad),
                                   damping=_FP_DAMPING, max_steps=_FP_STEPS, tol=1e-5)
     return _newton(init, problem, quad)
@@ -393,10 +478,25 @@ class LargeDeviationCurve(eqx.Module):
     free_entropy: Float[Array, "*batch D"]
     local_entropy: Float[Array, "*batch D"]
     reference_entropy: Float[Array, "*batch D"]
-    order_params: LDOrderParams
+    order_params: LDOrderParams | LDTSOrderParams
     residual: Float[Array, "*batch D"]
     newton_steps: Array
     converged: Array
+
+    @property
+    def gen_error(self) -> Array:
+        """Teacher-student: $\\arccos(R)/\\pi$ of the replicas (the solutions at distance d
+        from the dominating references)."""
+        if not isinstance(self.problem, LargeDeviationTeacherStudent):
+            raise ValueError("gen_error: a storage curve has no teacher")
+        return gen_error_from_overlap(self.order_params.R)
+
+    @property
+    def reference_gen_error(self) -> Array:
+        """Teacher-student: $\\arccos(\\tilde R)/\\pi$ of the dominating references."""
+        if not isinstance(self.problem, LargeDeviationTeacherStudent):
+            raise ValueError("reference_gen_error: a storage curve has no teacher")
+        return gen_error_from_overlap(self.order_params.R_ref)
 
     @property
     def upper_bound(self) -> Array:
@@ -408,19 +508,19 @@ class LargeDeviationCurve(eqx.Module):
 _START_FRACTION = 0.8  # cold start at 0.8 d_typ: off the (degenerate) identity point
 
 
-def _problems(alpha, kappa_ref, kappa, d, y):
+def _problems(Problem, alpha, kappa_ref, kappa, d, y):
     full = lambda x: jnp.full_like(d, x)
-    return LargeDeviationStorage(full(alpha), full(kappa_ref), full(kappa), d, full(y))
+    return Problem(full(alpha), full(kappa_ref), full(kappa), d, full(y))
 
 
-def _curve(alpha, kappa_ref, kappa, y, d, quad: LDQuadrature, n_fill: int) -> LargeDeviationCurve:
+def _curve(Problem, alpha, kappa_ref, kappa, y, d, quad: LDQuadrature,
+           n_fill: int) -> LargeDeviationCurve:
     """One curve: cold start at $d_s = 0.8\\,d_{typ}$ ($d_{typ} = (1-q_{RS})/2$ of the
     reference), then two continuations in d: down through the targets below $d_s$ (geometric
     fill), up through the others (linear fill)."""
-    ref = reference_saddle(alpha, kappa_ref)
+    ref = _reference(Problem(alpha, kappa_ref, kappa, 0.25, y))
     d_s = _START_FRACTION * (1 - ref.order_params.q) / 2
-    start = saddle_large_deviation(LargeDeviationStorage(alpha, kappa_ref, kappa, d_s, y),
-                                   quad=quad)
+    start = saddle_large_deviation(Problem(alpha, kappa_ref, kappa, d_s, y), quad=quad)
     below = d < d_s
     down = jnp.concatenate([jnp.geomspace(d_s, jnp.minimum(d.min(), d_s), n_fill),
                             jnp.where(below, d, d_s)])
@@ -428,12 +528,12 @@ def _curve(alpha, kappa_ref, kappa, y, d, quad: LDQuadrature, n_fill: int) -> La
                           jnp.where(below, d_s, d)])
     order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
     paths = jnp.stack([down[order_down], up[order_up]])
-    problems = _problems(alpha, kappa_ref, kappa, paths, y)
+    problems = _problems(Problem, alpha, kappa_ref, kappa, paths, y)
     sols = jax.vmap(lambda pr: _continue(pr, start.order_params, start.problem, quad))(problems)
     where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
     pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
     sol = jax.tree.map(pick, sols)
-    targets = _problems(alpha, kappa_ref, kappa, d, y)
+    targets = _problems(Problem, alpha, kappa_ref, kappa, d, y)
     s_loc = jax.vmap(lambda o, pr: local_entropy(o, pr, quad=quad))(sol.order_params, targets)
     converged = sol.converged & start.converged & ref.converged
     return LargeDeviationCurve(targets, sol.free_entropy, s_loc, sol.free_entropy - y * s_loc,
@@ -450,27 +550,30 @@ def _nan_where_failed(curve: LargeDeviationCurve) -> LargeDeviationCurve:
 
 
 @eqx.filter_jit
-def _curve_one(alpha, kappa_ref, kappa, y, d, quad, n_fill):
-    return _nan_where_failed(_curve(alpha, kappa_ref, kappa, y, d, quad, n_fill))
+def _curve_one(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill):
+    return _nan_where_failed(_curve(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill))
 
 
-def _curve_grid(alpha, kappa_ref, kappa, y, d, quad, n_fill):
+def _curve_grid(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill):
     # one jitted curve per batch entry (compiled once): a vmapped batch lost branches that
     # the same curves keep one at a time (lanes run the while-loop solvers in lockstep)
-    curves = [_curve_one(*(jnp.asarray(v[i]) for v in (alpha, kappa_ref, kappa, y)), d, quad,
-                         n_fill) for i in range(alpha.shape[0])]
+    curves = [_curve_one(Problem, *(jnp.asarray(v[i]) for v in (alpha, kappa_ref, kappa, y)),
+                         d, quad, n_fill) for i in range(alpha.shape[0])]
     return jax.tree.map(lambda *x: jnp.stack(x), *curves)
 
 
+_TASKS = {"storage": LargeDeviationStorage, "teacher-student": LargeDeviationTeacherStudent}
 _Y_MAX = 8.0  # the log-domain quadratures of E[.]^y are checked up to here
 
 
 def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: ArrayLike = 0.0,
-                          kappa_ref: ArrayLike | None = None, *,
+                          kappa_ref: ArrayLike | None = None, *, task: str = "storage",
                           quad: LDQuadrature = DEFAULT_QUADRATURE,
                           n_fill: int = 12) -> LargeDeviationCurve:
     """RS large-deviation local entropy $S_{loc}(d)$, reference entropy $\\Sigma(d)$ and
-    total $\\Phi = \\Sigma + yS_{loc}$ of binary storage at finite y, on a grid of distances.
+    total $\\Phi = \\Sigma + yS_{loc}$ of the binary perceptron at finite y, on a grid of
+    distances; ``task`` "storage" or "teacher-student" (then ``gen_error`` of the replicas
+    and ``reference_gen_error``).
 
     ``alpha``, ``y``, ``kappa`` and ``kappa_ref`` (default: = kappa, references are solutions
     of the same margin, as in [P1]) broadcast to a batch (leading axes); ``d`` is a 1-d grid
@@ -478,6 +581,9 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
     in d both ways. Raises ``ValueError`` on bad input and ``SaddlePointError`` listing the
     points where the branch was lost."""
     require_x64("large_deviation_curve")
+    Problem = _TASKS.get(task)
+    if Problem is None:
+        raise ValueError(f"large_deviation_curve(task={task!r}): must be one of {list(_TASKS)}")
     d = np.atleast_1d(np.asarray(d, np.float64))
     if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
         raise ValueError(f"large_deviation_curve(d={d.tolist()}): the Hamming fraction d "
@@ -500,10 +606,10 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
             f"large_deviation_curve(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not "
             "within 1e-3 of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop "
             "out of Phi and the Hessian is singular); y = infinity is not implemented")
-    curve = _curve_grid(*(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
+    curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
     grid = lambda v: np.broadcast_to(v, curve.converged.shape).ravel()
-    raise_unconverged("large_deviation_curve", np.ravel(curve.converged),
+    raise_unconverged(f"large_deviation_curve(task={task!r})", np.ravel(curve.converged),
                       np.ravel(curve.residual), np.ravel(curve.newton_steps),
                       alpha=grid(alpha[:, None]), y=grid(y[:, None]),
                       kappa=grid(kappa[:, None]), d=grid(d[None, :]))

@@ -1,5 +1,5 @@
-"""``atypical theory large-deviation``: the RS large-deviation local entropy of binary
-storage at finite y (float64). No ``sim`` commands (``register_sim`` adds none).
+"""``atypical theory large-deviation``: the RS large-deviation local entropy of the binary
+perceptron (storage or teacher-student) at finite y (float64). No ``sim`` commands (``register_sim`` adds none).
 """
 
 import argparse
@@ -22,7 +22,10 @@ def register_theory(subparsers) -> None:
                     "the total Phi. Finite y only (0 < y <= 8, y != 1); y -> infinity is not "
                     "implemented.")
     ld.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
-                    help="storage (random labels); teacher-student is not implemented")
+                    help="storage (random labels) or teacher-student (labels of a binary "
+                         "teacher; also prints the teacher overlaps R, R_ref and the "
+                         "generalization errors arccos(R)/pi of the replicas and of the "
+                         "dominating references; alpha in (0, 1.5])")
     ld.add_argument("--alpha", type=float, required=True,
                     help="alpha = P/N, patterns per weight (> 0)")
     ld.add_argument("--y", type=float, required=True,
@@ -46,15 +49,16 @@ def register_sim(subparsers) -> None:
 def _large_deviation(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    if args.task != "storage":
-        raise CLIError(f"--task {args.task}: only storage is implemented for the "
-                       "large-deviation local entropy")
     if math.isinf(args.y) and args.y > 0:
         raise CLIError("--y inf: the y -> infinity limit is not implemented; use a finite "
                        "y in (0, 8]")
     for name in ("alpha", "kappa", "y"):
         if not math.isfinite(getattr(args, name)):
             raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
+    if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
+        raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
+                       "(0, 1.5] (the poorly generalizing RS branch of the references ends "
+                       "near alpha = 1.49)")
     bad = [d for d in args.d if not 0 < d < 0.5]
     if bad:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2)")
@@ -63,7 +67,7 @@ def _large_deviation(args: argparse.Namespace) -> None:
     from theory.large_deviation import large_deviation_curve
 
     try:
-        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa)
+        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa, task=args.task)
     except (SaddlePointError, ValueError) as err:
         raise CLIError(str(err)) from None
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
@@ -77,6 +81,11 @@ def _large_deviation(args: argparse.Namespace) -> None:
     result.update({name: as_list(getattr(op, name)) for name in
                    ("q_ref", "q1", "q0", "t", "q_ref_hat", "q1_hat", "q0_hat", "t_hat",
                     "p_hat")})
+    if args.task == "teacher-student":
+        result.update({name: as_list(getattr(op, name)) for name in
+                       ("R_ref", "R", "R_ref_hat", "R_hat")})
+        result.update(gen_error=as_list(curve.gen_error),
+                      reference_gen_error=as_list(curve.reference_gen_error))
     result.update(alpha=args.alpha, y=args.y, kappa=args.kappa, task=args.task)
     if len(args.d) == 1:
         result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
