@@ -19,6 +19,10 @@ $B = (p - t)/\\sqrt{1-\\tilde q}$, $C^2 = q - A^2 - B^2$.
 
 $p$ is fixed (its conjugate $\\hat p$ is the Lagrange multiplier), the equations are
 ``jax.grad`` of this one function, and $dS/dd = -2\\,\\partial_p\\phi$ (envelope theorem).
+
+The solver (box coordinates, Newton, continuation, curves) is generic: a query class brings
+its free entropy, coordinates and box. Teacher-student is ``franz_parisi_teacher``
+(``franz_parisi_curve(..., task="teacher-student")``).
 """
 
 from functools import partial

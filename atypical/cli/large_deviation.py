@@ -1,5 +1,6 @@
 """``atypical theory large-deviation``: the RS large-deviation local entropy of the binary
-perceptron (storage or teacher-student) at finite y (float64). No ``sim`` commands (``register_sim`` adds none).
+perceptron (storage or teacher-student) at finite y (float64). No ``sim`` commands
+(``register_sim`` adds none).
 """
 
 import argparse
