@@ -68,21 +68,16 @@ def maximal_margin(alpha: list[float]) -> dict:
                 gen_error=np.asarray(gen_error_from_overlap(top.order_params.R)).tolist())
 
 
-def dense_regions(alpha: tuple[float, ...], d: tuple[float, ...]) -> dict:
+def dense_regions(alpha: float, d: tuple[float, ...]) -> dict:
     """Franz-Parisi curves (kappa = 0) around references at kappa_max(alpha) and around
-    typical (kappa_ref = 0) references, all in one vmapped call."""
-    alpha = np.asarray(alpha)
-    top = np.asarray(kappa_max(alpha, task="teacher-student").kappa)
-    both = np.concatenate([alpha, alpha])
-    curve = franz_parisi_curve(both, np.concatenate([top, 0 * top]), 0.0 * both, list(d),
+    typical (kappa_ref = 0) references at one alpha, both in one vmapped call."""
+    top = float(kappa_max(alpha, task="teacher-student").kappa)
+    curve = franz_parisi_curve([alpha, alpha], [top, 0.0], [0.0, 0.0], list(d),
                                task="teacher-student", n_fill=8)
-    n = len(alpha)
-    as_list = lambda x, rows: np.asarray(x)[rows].tolist()
-    flat, typical = slice(0, n), slice(n, 2 * n)
-    return dict(alpha=alpha.tolist(), d=list(d), kappa_ref=top.tolist(),
-                S=as_list(curve.local_entropy, flat), gen_error=as_list(curve.gen_error, flat),
-                S_typical=as_list(curve.local_entropy, typical),
-                gen_error_typical=as_list(curve.gen_error, typical))
+    rows = lambda x: np.asarray(x).tolist()
+    S, eps = rows(curve.local_entropy), rows(curve.gen_error)
+    return dict(alpha=alpha, kappa_ref=top, S=S[0], gen_error=eps[0], S_typical=S[1],
+                gen_error_typical=eps[1])
 
 
 def algorithm_point(algo: str, alpha: float, N: int, instances: int, seed: int) -> dict:
@@ -102,10 +97,12 @@ def compute(cfg: dict, cache: ResultsCache, seed: int = 0) -> dict:
                                            lambda: typical_and_bayes(cfg["line_alpha"])),
            "max_margin": cache.get_or_compute("max_margin", dict(alpha=cfg["line_alpha"]),
                                               lambda: maximal_margin(cfg["line_alpha"])),
-           "fp": cache.get_or_compute(
-               "dense_regions", dict(alpha=list(cfg["fp_alpha"]), d=list(cfg["fp_d"])),
-               lambda: dense_regions(cfg["fp_alpha"], cfg["fp_d"])),
            "sim": {}}
+    points = [cache.get_or_compute("dense_region", dict(alpha=a, d=list(cfg["fp_d"])),
+                                   lambda: dense_regions(a, cfg["fp_d"]))
+              for a in tqdm(cfg["fp_alpha"], desc="Franz-Parisi curves", unit="alpha")]
+    res["fp"] = {key: [p[key] for p in points] for key in points[0]}
+    res["fp"]["d"] = list(cfg["fp_d"])
     jobs = [(algo, a) for algo in cfg["algos"] for a in cfg["sim_alpha"]]
     for algo, alpha in tqdm(jobs, desc="algorithms", unit="point"):
         params = dict(algo=algo, alpha=alpha, N=cfg["N"], instances=cfg["instances"],
