@@ -65,9 +65,10 @@ def checked_query(who: str, alpha, kappa_ref, kappa, d, *, d_max_included: bool 
     return alpha, kappa_ref, kappa, d
 
 
-class FranzParisiStorage(eqx.Module):
-    """Franz-Parisi query on binary storage: references are uniform margin-``kappa_ref``
-    solutions; count margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]."""
+class FranzParisiQuery(eqx.Module):
+    """A Franz-Parisi query: references are uniform margin-``kappa_ref`` solutions; count
+    margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]. A task subclasses it
+    with its free entropy, coordinates and box (the generic solver's interface)."""
 
     alpha: Float[Array, ""] = eqx.field(converter=f64)
     kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
@@ -76,13 +77,16 @@ class FranzParisiStorage(eqx.Module):
 
     def __post_init__(self):
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
-            "FranzParisiStorage", self.alpha, self.kappa_ref, self.kappa, self.d)
+            type(self).__name__, self.alpha, self.kappa_ref, self.kappa, self.d)
 
     @property
     def p(self) -> Array:
         """Overlap with the reference, $p = 1 - 2d$."""
         return 1 - 2 * self.d
 
+
+class FranzParisiStorage(FranzParisiQuery):
+    """Franz-Parisi query on binary storage (random labels)."""
     # the task's pieces used by the generic solver below (teacher-student: franz_parisi_teacher)
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi(op, ref, self, quad=quad)
@@ -439,7 +443,7 @@ class FranzParisiCurve(eqx.Module):
     """Local entropy $S(d)$ on a grid of distances (last axis), all order parameters, the
     slope $dS/dd$ (envelope theorem), Newton diagnostics, and the reference sector."""
 
-    problem: eqx.Module  # FranzParisiStorage or FranzParisiTeacherStudent
+    problem: FranzParisiQuery
     local_entropy: Float[Array, "*batch D"]
     order_params: eqx.Module
     slope: Float[Array, "*batch D"]

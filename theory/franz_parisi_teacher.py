@@ -47,7 +47,7 @@ from atypical.gaussian import gaussian_over_H
 from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
 from .binary_perceptron import (_TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
                                 saddle_teacher_student)
-from .franz_parisi import (FPQuadrature, _graded_y, _trapezoid, checked_query,
+from .franz_parisi import (FPQuadrature, FranzParisiQuery, _graded_y, _trapezoid,
                            reference_on_path)
 from .solve import SaddleSolution
 
@@ -248,24 +248,8 @@ def reference_saddle_ts(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolutio
                              saddle_teacher_student, _TS_BOUNDS, alpha, kappa_ref)
 
 
-class FranzParisiTeacherStudent(eqx.Module):
-    """Franz-Parisi query with teacher labels: references are uniform margin-``kappa_ref``
-    solutions; count margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]."""
-
-    alpha: Float[Array, ""] = eqx.field(converter=f64)
-    kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
-    kappa: Float[Array, ""] = eqx.field(converter=f64)
-    d: Float[Array, ""] = eqx.field(converter=f64)
-
-    def __post_init__(self):
-        self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
-            "FranzParisiTeacherStudent", self.alpha, self.kappa_ref, self.kappa, self.d)
-
-    @property
-    def p(self) -> Array:
-        """Overlap with the reference, $p = 1 - 2d$."""
-        return 1 - 2 * self.d
-
+class FranzParisiTeacherStudent(FranzParisiQuery):
+    """Franz-Parisi query with labels of a binary teacher."""
     # the task's pieces used by the generic solver of theory/franz_parisi.py
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi_ts(op, ref, self, quad=quad)

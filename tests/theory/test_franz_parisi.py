@@ -54,6 +54,13 @@ def test_curves_are_stationary_and_float64(curves):
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grad)) < RESIDUAL
 
 
+def test_storage_curve_has_no_generalization_error(curves):
+    with pytest.raises(ValueError, match="no teacher"):
+        curves.gen_error
+    with pytest.raises(ValueError, match="no teacher"):
+        curves.reference_gen_error
+
+
 def test_local_entropy_never_exceeds_counting_bound(curves):
     # S(d) <= ln binom(N, dN)/N; 1e-12 covers rounding of the two evaluations
     assert np.all(np.asarray(curves.local_entropy) <= bound(D_GRID) + 1e-12)

@@ -102,8 +102,6 @@ def test_high_margin_references_sit_in_dense_regions_that_generalize_better(curv
     gibbs = float(curves.reference_gen_error[0])
     assert np.all(eps[:3] < gibbs - 0.01)
     assert eps[0] == pytest.approx(float(curves.reference_gen_error[1]), abs=2e-3)
-    with pytest.raises(ValueError, match="no teacher"):
-        fp.franz_parisi_curve(ALPHA, 0.0, 0.0, [0.3], n_kappa=1, n_fill=2).gen_error
 
 
 @pytest.mark.slow
