@@ -345,11 +345,11 @@ def _guess(problem: LargeDeviationStorage, ref) -> LDOrderParams | LDTSOrderPara
     return LDOrderParams(**storage)
 
 
-def _reference(problem: LargeDeviationStorage) -> SaddleSolution:
-    """RS saddle of the references alone (y -> 0) at (alpha, kappa_ref)."""
-    if isinstance(problem, LargeDeviationTeacherStudent):
-        return reference_saddle_ts(problem.alpha, problem.kappa_ref)
-    return reference_saddle(problem.alpha, problem.kappa_ref)
+def _reference(Problem: type, alpha, kappa_ref) -> SaddleSolution:
+    """RS saddle of the references alone (y -> 0) at (alpha, kappa_ref) for a task."""
+    if issubclass(Problem, LargeDeviationTeacherStudent):
+        return reference_saddle_ts(alpha, kappa_ref)
+    return reference_saddle(alpha, kappa_ref)
 
 
 _FP_DAMPING = 0.25
@@ -443,7 +443,7 @@ def saddle_large_deviation(problem: LargeDeviationStorage, init: LDOrderParams |
     reference. Jit/vmap-able, never throws (check ``converged``). The solution is
     differentiable in ``problem`` (implicit function theorem, optimistix)."""
     if init is None:
-        ref = _reference(problem).order_params
+        ref = _reference(type(problem), problem.alpha, problem.kappa_ref).order_params
         init = damped_fixed_point(_fixed_point, _guess(problem, ref), (problem, quad),
                                   damping=_FP_DAMPING, max_steps=_FP_STEPS, tol=1e-5)
     return _newton(init, problem, quad)
@@ -518,7 +518,7 @@ def _curve(Problem, alpha, kappa_ref, kappa, y, d, quad: LDQuadrature,
     """One curve: cold start at $d_s = 0.8\\,d_{typ}$ ($d_{typ} = (1-q_{RS})/2$ of the
     reference), then two continuations in d: down through the targets below $d_s$ (geometric
     fill), up through the others (linear fill)."""
-    ref = _reference(Problem(alpha, kappa_ref, kappa, 0.25, y))
+    ref = _reference(Problem, alpha, kappa_ref)
     d_s = _START_FRACTION * (1 - ref.order_params.q) / 2
     start = saddle_large_deviation(Problem(alpha, kappa_ref, kappa, d_s, y), quad=quad)
     below = d < d_s
