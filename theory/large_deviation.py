@@ -45,19 +45,24 @@ Scope and numerics. Finite y in (0, 8], y != 1 (with one replica per group q1 an
 conjugate drop out of $\\Phi$: the Hessian is singular at y = 1). Inner averages of
 $[\\cdot]^y$ are done in the log domain; the quadrature (``LDQuadrature``) reproduces the
 identity point to 4e-10, and generic points agree with a coarser rule to 6e-7.
-Not implemented: the y -> infinity limit. There the references freeze: at alpha = 0.5,
-d = 0.17, q_ref grows from 0.32 (y -> 0) to 0.66 (y = 8) while its conjugate falls from 0.67
-to 0.10. A scaling ansatz ($1 - \\tilde q$, $q_1 - q_0$, $p - t \\propto 1/y$, the inner
-averages becoming Laplace maxima) was derived but no saddle point of it was found and
-validated, so neither the y = inf curves nor the [P1] diagnostic alpha_U (~0.77) are here.
-Where finite y stops (alpha = 0.6, d = 0.05, continued in y from 3): S_loc rises (0.098 ->
-0.116) and $\\Sigma$ falls almost linearly (0.174 -> 0.096) up to y = 6.4, heading for
-$\\Sigma = 0$ near y ~ 10 (condensation of the references: beyond it the physical curve is
-that of $\\Sigma = 0$); $\\hat{\\tilde q}$ falls faster than any power (0.136 -> 0.026) and the
-cross-group form $\\hat{\\tilde q}\\hat q_0 - \\hat t^2$ shrinks (1.4e-3 at y = 4.7, 8.5e-4 at
-6.4); Newton loses the branch between y = 6.4 and 7.5, before $\\Sigma = 0$, presumably where
-that form stops being positive and the real Hubbard-Stratonovich fields above no longer
-exist. Monotonicity in d is no finite-y substitute for alpha_U: as d -> 0 at fixed y the
+Not implemented: the y -> infinity limit. What is known of it (alpha = 0.5-0.6, kappa = 0).
+The references freeze: at alpha = 0.5, d = 0.17, q_ref grows from 0.32 (y -> 0) to 0.66
+(y = 8). At alpha = 0.6, d = 0.05, continued in y from 3 to 7, S_loc rises 0.0981 -> 0.1174
+(increments shrinking by ~0.87 per step of 0.5) and $\\Sigma$ falls almost linearly (0.104 at
+y = 6, 0.085 at 7), heading for $\\Sigma = 0$ near y ~ 11; warm-started in steps of 0.5,
+Newton converges up to y = 7 (an earlier run lost the branch before 7.5). The scaling
+with every $y(1-\\tilde q)$, $y(q_1-q_0)$, $y(p-t)$, $\\hat{\\tilde q}/y^2$, $y(\\hat q_1 -
+\\hat q_0)$, $\\hat t/y$ finite (inner averages becoming Laplace maxima) is not the limit:
+from y = 3 to 6, $\\hat{\\tilde q}/y^2$ falls 1.5e-2 -> 8.8e-4 and $\\hat t/y$ 0.069 ->
+0.015 while $y(1-\\tilde q)$ grows 1.21 -> 1.69, and that ansatz's only saddle found there
+has a negative variance. Its boundary, $\\hat{\\tilde q}/y^2 \\to 0$ and $y(1-\\tilde q) \\to
+\\infty$ (the reference's own noise and margin constraint drop out; it is the sign of the
+replicas' cavity field), leaves five order parameters and gives S = 0.1301 at this point,
+where the finite-y variables drift towards its values; but it is inadmissible below d ~ 0.014
+($q_1 < p^2$, S above the bound $-d\\ln d - \\ldots$) and ends at d ~ 0.22, so the small
+distances that decide alpha_U need a regime with the reference constraint active, not found.
+Hence neither y = inf curves nor the [P1] diagnostic alpha_U (~0.77) are here.
+Monotonicity in d is no finite-y substitute for alpha_U: as d -> 0 at fixed y the
 references fall back to typical ones ($\\Sigma \\to \\phi_{RS}$), so S_loc(d) < 0 at small
 enough d for every alpha (at y = 3: S(0.005) < 0 at alpha = 0.75).
 """
