@@ -20,11 +20,24 @@ def test_help_explains_the_physics(capsys):
     assert "exp(y N S_loc" in out and "Hamming fraction" in out and "replicas" in out
 
 
-def test_rejects_infinite_y(capsys):
-    code, out, err = run(capsys, "theory", "large-deviation", "--alpha", "0.5", "--y", "inf",
-                         "--d", "0.1")
-    assert code == 2 and out == "" and "y -> infinity limit is not implemented" in err
+def test_infinite_y_teacher_student_is_a_one_line_error(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--task", "teacher-student",
+                         "--alpha", "0.5", "--y", "inf", "--d", "0.1")
+    assert code == 2 and out == "" and "storage only" in err
     assert err.count("\n") == 1
+
+
+def test_infinite_y_json(capsys):
+    """--y inf: S_inf below the bound, rising (slope 2 p_hat > 0) at alpha = 0.6; values of
+    tests/theory/test_large_deviation_limit.py."""
+    code, out, _ = run(capsys, "theory", "large-deviation", "--alpha", "0.6", "--y", "inf",
+                       "--d", "0.05,0.1", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["y"] == "inf" and result["converged"] == [True, True]
+    assert result["reference_entropy"] == [None, None]
+    assert result["local_entropy"][0] == pytest.approx(0.130082, abs=1e-6)
+    assert all(s < b for s, b in zip(result["local_entropy"], result["upper_bound"]))
+    assert all(v > 0 for v in result["slope"])
 
 
 def test_teacher_student_alpha_out_of_range_is_one_line(capsys):

@@ -45,23 +45,17 @@ Scope and numerics. Finite y in (0, 8], y != 1 (with one replica per group q1 an
 conjugate drop out of $\\Phi$: the Hessian is singular at y = 1). Inner averages of
 $[\\cdot]^y$ are done in the log domain; the quadrature (``LDQuadrature``) reproduces the
 identity point to 4e-10, and generic points agree with a coarser rule to 6e-7.
-Not implemented: the y -> infinity limit. What is known of it (alpha = 0.5-0.6, kappa = 0).
-The references freeze: at alpha = 0.5, d = 0.17, q_ref grows from 0.32 (y -> 0) to 0.66
-(y = 8). At alpha = 0.6, d = 0.05, continued in y from 3 to 7, S_loc rises 0.0981 -> 0.1174
-(increments shrinking by ~0.87 per step of 0.5) and $\\Sigma$ falls almost linearly (0.104 at
-y = 6, 0.085 at 7), heading for $\\Sigma = 0$ near y ~ 11; warm-started in steps of 0.5,
-Newton converges up to y = 7 (an earlier run lost the branch before 7.5). The scaling
-with every $y(1-\\tilde q)$, $y(q_1-q_0)$, $y(p-t)$, $\\hat{\\tilde q}/y^2$, $y(\\hat q_1 -
-\\hat q_0)$, $\\hat t/y$ finite (inner averages becoming Laplace maxima) is not the limit:
-from y = 3 to 6, $\\hat{\\tilde q}/y^2$ falls 1.5e-2 -> 8.8e-4 and $\\hat t/y$ 0.069 ->
-0.015 while $y(1-\\tilde q)$ grows 1.21 -> 1.69, and that ansatz's only saddle found there
-has a negative variance. Its boundary, $\\hat{\\tilde q}/y^2 \\to 0$ and $y(1-\\tilde q) \\to
-\\infty$ (the reference's own noise and margin constraint drop out; it is the sign of the
-replicas' cavity field), leaves five order parameters and gives S = 0.1301 at this point,
-where the finite-y variables drift towards its values; but it is inadmissible below d ~ 0.014
-($q_1 < p^2$, S above the bound $-d\\ln d - \\ldots$) and ends at d ~ 0.22, so the small
-distances that decide alpha_U need a regime with the reference constraint active, not found.
-Hence neither y = inf curves nor the [P1] diagnostic alpha_U (~0.77) are here.
+The y -> infinity limit is ``theory/large_deviation_limit.py``; what the finite-y saddles
+show on the way (alpha = 0.6, d = 0.05, kappa = 0): the references freeze (at alpha = 0.5,
+d = 0.17, q_ref grows from 0.32 at y -> 0 to 0.66 at y = 8); continued in y from 3 to 7,
+S_loc rises 0.0981 -> 0.1174 (increments shrinking by ~0.87 per step of 0.5), towards the
+limit's 0.1301, and $\\Sigma$ falls almost linearly (0.104 at y = 6, 0.085 at 7), heading for
+$\\Sigma = 0$ near y ~ 11; warm-started in steps of 0.5, Newton converges up to y = 7 (an
+earlier run lost the branch before 7.5). The scaling with all of $y(1-\\tilde q)$,
+$\\hat{\\tilde q}/y^2$, $\\hat t/y$ finite is not the limit: from y = 3 to 6
+$\\hat{\\tilde q}/y^2$ falls 1.5e-2 -> 8.8e-4 and $\\hat t/y$ 0.069 -> 0.015 while
+$y(1-\\tilde q)$ grows 1.21 -> 1.69; the limit module takes $\\hat{\\tilde q}/y^2 \\to 0$,
+$y(1-\\tilde q) \\to \\infty$.
 Monotonicity in d is no finite-y substitute for alpha_U: as d -> 0 at fixed y the
 references fall back to typical ones ($\\Sigma \\to \\phi_{RS}$), so S_loc(d) < 0 at small
 enough d for every alpha (at y = 3: S(0.005) < 0 at alpha = 0.75).
@@ -91,7 +85,8 @@ from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_uncon
 class LargeDeviationStorage(eqx.Module):
     """Large-deviation query on binary storage: references are solutions of margin
     ``kappa_ref`` weighted by $e^{yNS}$; S counts margin-``kappa`` solutions at Hamming
-    fraction ``d`` in (0, 1/2); ``y`` in (0, 8], y != 1 (y -> infinity: not implemented)."""
+    fraction ``d`` in (0, 1/2); ``y`` in (0, 8], y != 1 (y -> infinity:
+    ``theory.large_deviation_limit``)."""
 
     alpha: Float[Array, ""] = eqx.field(converter=f64)
     kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
@@ -610,7 +605,8 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
         raise ValueError(
             f"large_deviation_curve(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not "
             "within 1e-3 of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop "
-            "out of Phi and the Hessian is singular); y = infinity is not implemented")
+            "out of Phi and the Hessian is singular); y = infinity: "
+            "theory.large_deviation_limit.large_deviation_limit_curve")
     curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
     grid = lambda v: np.broadcast_to(v, curve.converged.shape).ravel()

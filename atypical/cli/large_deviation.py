@@ -20,8 +20,12 @@ def register_theory(subparsers) -> None:
                     "symmetric across references. Prints the local entropy S_loc = dPhi/dy "
                     "(never above -d ln d - (1-d) ln(1-d)), the reference entropy Sigma = "
                     "Phi - y S_loc (ln of the number of dominating references per weight) and "
-                    "the total Phi. Finite y only (0 < y <= 8, y != 1); y -> infinity is not "
-                    "implemented.")
+                    "the total Phi. Finite y in (0, 8], y != 1, or --y inf (storage): the limit "
+                    "S_inf(d) = lim Phi/y = the largest local entropy of any reference, where "
+                    "the references' own margin drops out (theory/large_deviation_limit.py); "
+                    "there the reference entropy is not computed (null) and d where no RS "
+                    "saddle was reached (the gap of the curve above the threshold alpha_U ~ "
+                    "0.756) are null with converged false.")
     ld.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
                     help="storage (random labels) or teacher-student (labels of a binary "
                          "teacher; also prints the teacher overlaps R, R_ref and the "
@@ -32,7 +36,7 @@ def register_theory(subparsers) -> None:
     ld.add_argument("--y", type=float, required=True,
                     help="large-deviation exponent y: the number of coupled real replicas "
                          "per reference (0 < y <= 8, not 1; y -> 0 gives the Franz-Parisi "
-                         "local entropy around typical solutions); 'inf' is rejected")
+                         "local entropy around typical solutions) or inf (storage only)")
     ld.add_argument("--d", type=float_list, required=True,
                     help="Hamming fraction(s) from the reference in (0, 1/2): a number, a "
                          "comma list or start:stop:num (then every output is a list)")
@@ -51,8 +55,10 @@ def _large_deviation(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
     if math.isinf(args.y) and args.y > 0:
-        raise CLIError("--y inf: the y -> infinity limit is not implemented; use a finite "
-                       "y in (0, 8]")
+        if args.task != "storage":
+            raise CLIError("--y inf: the y -> infinity limit is implemented for --task "
+                           "storage only")
+        return _infinite_y(args)
     for name in ("alpha", "kappa", "y"):
         if not math.isfinite(getattr(args, name)):
             raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
@@ -88,6 +94,34 @@ def _large_deviation(args: argparse.Namespace) -> None:
         result.update(gen_error=as_list(curve.gen_error),
                       reference_gen_error=as_list(curve.reference_gen_error))
     result.update(alpha=args.alpha, y=args.y, kappa=args.kappa, task=args.task)
+    if len(args.d) == 1:
+        result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
+    emit(result, args.json)
+
+
+def _infinite_y(args: argparse.Namespace) -> None:
+    """``--y inf``: the y -> infinity local entropy $S_\\infty(d)$ and its order parameters."""
+    for name in ("alpha", "kappa"):
+        if not math.isfinite(getattr(args, name)):
+            raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
+    import numpy as np
+
+    from theory.large_deviation_limit import large_deviation_limit_curve
+
+    try:
+        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    op = curve.order_params
+    result = {"local_entropy": as_list(curve.local_entropy),
+              "reference_entropy": [None] * len(args.d), "slope": as_list(curve.slope),
+              "upper_bound": as_list(curve.upper_bound), "d": list(args.d),
+              "converged": [bool(c) for c in as_list(curve.converged)],
+              "residual": as_list(curve.residual)}
+    result.update({name: as_list(getattr(op, name)) for name in
+                   ("q", "delta", "q_hat", "sigma_hat", "p_hat")})
+    result.update(alpha=args.alpha, y="inf", kappa=args.kappa, task=args.task)
     if len(args.d) == 1:
         result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
     emit(result, args.json)

@@ -1,0 +1,349 @@
+"""y -> infinity limit of the RS large-deviation local entropy of binary storage [P1].
+
+$S_\\infty(d) = \\lim_{y\\to\\infty}\\Phi(y)/y = \\max$ over references of the local entropy at
+distance d (``theory/large_deviation.py`` has $\\Phi$ and its notation). Scalings, read off
+the finite-y saddles (alpha = 0.6, d = 0.05, y = 3 ... 7, module docstring there): the
+replicas of a group stay apart at order 1/y, $q_1 - q_0 = \\delta/y$,
+$\\hat q_1 - \\hat q_0 = \\hat\\sigma/y$; $\\hat{\\tilde q}/y^2 \\to 0$ and $y(1-\\tilde q) \\to
+\\infty$, so the reference's own Gaussian field and its margin constraint drop out at order y
+(the reference is worth O(1) entropy against the y replicas' O(y)), and the reference is the
+sign of the replicas' cross-group cavity field. The inner averages over the within-group
+fields become Laplace maxima (Moreau envelopes) and, with $q = q_1 \\to q_0$,
+
+$S_\\infty = \\mathrm{extr}\\; -\\hat q(1-q)/2 - (\\hat\\sigma q + \\hat q\\delta)/2 - \\hat pp
++ 2E_{\\nu>0}M_{\\hat\\sigma}(\\sqrt{\\hat q}\\,\\nu + \\hat p)
++ \\alpha E_z L_\\delta(\\kappa - \\sqrt q z)$,
+
+$M_{\\hat\\sigma}(x) = \\max_u[\\ln 2\\cosh u - (u-x)^2/(2\\hat\\sigma)]$ (``_envelope_2cosh``),
+$L_\\delta(c) = \\max_s[\\ln H((c-s)/\\sqrt{1-q}) - s^2/(2\\delta)]$ (``_envelope_log_H``),
+p = 1 - 2d. The reference margin kappa_ref drops out with the constraint. Envelope theorem:
+$dS_\\infty/dd = 2\\hat p$, so the curve is monotone where $\\hat p > 0$.
+
+Checks (tests): alpha -> 0 gives $-d\\ln d - (1-d)\\ln(1-d)$; far below alpha_U, $S_\\infty(d)$
+approaches that bound as d -> 0 (dense regions); the branch ends at large d (delta -> 0) on
+the equilibrium entropy $\\phi_{RS}$ to 1e-11 (at alpha = 0.6: d = 0.2234, $\\phi_{RS} =
+0.2277850$), the largest value a local entropy can take; finite-y local entropies lie below it
+and their order parameters drift towards it (alpha = 0.6, d = 0.05: $S_\\infty = 0.1301$,
+S_loc(y = 7) = 0.1174 with $y(S_\\infty - S_{loc})$ = 0.096 ... 0.089 for y = 3 ... 7).
+
+Open (reported, not hidden): polynomial fits in 1/y of the finite-y values (y <= 7) give
+0.133-0.139 at that point instead of 0.1301 (the finite-y variables converge slowly,
+$y(1-\\tilde q)$ as ~$\\sqrt y$, so such fits are fragile); just below the large-d end the
+branch lies under $\\phi_{RS}$ where a reference at the Gibbs centre reaches it (from d =
+0.2225 at alpha = 0.6), so another saddle takes over on the last ~1e-3 in d; and the
+threshold below (kappa = 0: 0.7555) lies under the literature's alpha_U ~ 0.77-0.78.
+
+[P1] diagnostic (``large_deviation_threshold``): the smallest alpha where the branch of
+$S_\\infty(d)$ continued down from d = 0.05 stops being monotone ($\\hat p$ touches 0) or
+breaks (a fold: beyond it the curve has a gap in d with no RS saddle).
+"""
+
+import math
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from atypical import SaddlePointError, f64, require_x64
+from atypical.gaussian import gaussian_over_H, log_2cosh, log_H
+
+from .franz_parisi_teacher import half_normal_rule
+from .large_deviation import _hermite
+from .solve import RESIDUAL_TOL
+
+
+class LDLimitOrderParams(eqx.Module):
+    """Order parameters of $S_\\infty$: replica overlap q, within-group spread
+    $\\delta = y(q_1 - q_0)$, cross-group conjugate $\\hat q$, within-group conjugate
+    $\\hat\\sigma = y(\\hat q_1 - \\hat q_0)$ and the distance conjugate $\\hat p$."""
+
+    q: Float[Array, ""] = eqx.field(converter=f64)
+    delta: Float[Array, ""] = eqx.field(converter=f64)
+    q_hat: Float[Array, ""] = eqx.field(converter=f64)
+    sigma_hat: Float[Array, ""] = eqx.field(converter=f64)
+    p_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class LDLimitQuadrature(NamedTuple):
+    """Half-normal Gauss rule for $\\nu$, Gauss-Hermite for z, Newton steps of the inner
+    maxima (both are globally convergent from the starts used)."""
+
+    n_nu: int = 60
+    n_z: int = 80
+    inner_steps: int = 60
+
+
+DEFAULT_QUADRATURE = LDLimitQuadrature()
+
+
+def _newton_root(f, x0: Array, steps: int) -> Array:
+    """Root of the scalar function f from x0 (elementwise), iterated without derivatives,
+    then one Newton step with them: the root's first derivatives are exact (implicit
+    function theorem) and so are the second derivatives of an envelope evaluated there."""
+    df = jax.grad(f)
+    step = jax.vmap(lambda x: x - f(x) / df(x))
+    x = jax.lax.fori_loop(0, steps, lambda _, x: step(x), jax.lax.stop_gradient(x0.ravel()))
+    return step(jax.lax.stop_gradient(x)).reshape(x0.shape)
+
+
+def _envelope_2cosh(x: Array, sigma_hat: Array, steps: int) -> Array:
+    """$M(x) = \\max_u[\\ln 2\\cosh u - (u-x)^2/(2\\hat\\sigma)]$: u solves
+    $u = x + \\hat\\sigma\\tanh u$; Newton from $x + \\hat\\sigma\\,\\mathrm{sign}\\,x$ converges
+    monotonically to the outermost root, the global maximum (also for $\\hat\\sigma > 1$)."""
+    u0 = x + sigma_hat * jnp.where(x >= 0, 1.0, -1.0)
+    shape, x_flat = x.shape, x.ravel()
+    u = jax.vmap(lambda xi, ui: _newton_root(
+        lambda u: u - xi - sigma_hat * jnp.tanh(u), ui[None], steps)[0])(x_flat, u0.ravel())
+    u = u.reshape(shape)
+    return log_2cosh(u) - (u - x) ** 2 / (2 * sigma_hat)
+
+
+def _envelope_log_H(c: Array, sigma: Array, delta: Array, steps: int) -> Array:
+    """$L(c) = \\max_s[\\ln H((c-s)/\\sigma) - s^2/(2\\delta)]$ (concave): s solves
+    $(G/H)((c-s)/\\sigma)/\\sigma = s/\\delta$, a convex decreasing function of s, so Newton
+    from s = 0 converges monotonically."""
+    shape, c_flat = c.shape, c.ravel()
+    s = jax.vmap(lambda ci: _newton_root(
+        lambda s: gaussian_over_H((ci - s) / sigma) / sigma - s / delta,
+        jnp.zeros(1), steps)[0])(c_flat)
+    s = s.reshape(shape)
+    return log_H((c - s) / sigma) - s**2 / (2 * delta)
+
+
+def free_entropy_large_deviation_limit(op: LDLimitOrderParams, alpha: ArrayLike,
+                                       kappa: ArrayLike, d: ArrayLike, *,
+                                       quad: LDLimitQuadrature = DEFAULT_QUADRATURE
+                                       ) -> Float[Array, ""]:
+    """$S_\\infty$ (module docstring) at any order parameters; NaN outside the admissible
+    set (q in (0, 1), delta, q_hat, sigma_hat > 0)."""
+    q, delta, q_hat, sigma_hat, p_hat = op.q, op.delta, op.q_hat, op.sigma_hat, op.p_hat
+    p = 1 - 2 * d
+    conjugate = -q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * p
+    nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
+    entropic = w_nu @ _envelope_2cosh(jnp.sqrt(q_hat) * nu + p_hat, sigma_hat, quad.inner_steps)
+    z, w_z = _hermite(quad.n_z)
+    energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
+                                      quad.inner_steps)
+    admissible = (q > 0) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0)
+    return jnp.where(admissible, conjugate + entropic + alpha * energetic, jnp.nan)
+
+
+# ------------------------------------------------------------------------------- solver
+# Newton in unconstrained coordinates (logit q, log delta, log q_hat, log sigma_hat, p_hat),
+# each step halved until the gradient's max-norm decreases; continuation in d on the host
+# with a secant predictor and adaptive steps in ln d (the Hessian stiffens as d -> 0).
+
+
+def _to_order_params(u: Array) -> LDLimitOrderParams:
+    return LDLimitOrderParams(jax.nn.sigmoid(u[0]), jnp.exp(u[1]), jnp.exp(u[2]),
+                              jnp.exp(u[3]), u[4])
+
+
+def _to_coords(op: LDLimitOrderParams) -> Array:
+    return jnp.stack([jnp.log(op.q / (1 - op.q)), jnp.log(op.delta), jnp.log(op.q_hat),
+                      jnp.log(op.sigma_hat), op.p_hat])
+
+
+_MAX_NEWTON = 40
+
+
+@eqx.filter_jit
+def _newton(u: Array, alpha: Array, kappa: Array, d: Array, quad: LDLimitQuadrature):
+    """(coordinates, residual |grad S| in the order parameters, S) from the start u."""
+    phi = lambda v: free_entropy_large_deviation_limit(_to_order_params(v), alpha, kappa, d,
+                                                       quad=quad)
+    grad = jax.grad(phi)
+    norm = lambda g: jnp.where(jnp.all(jnp.isfinite(g)), jnp.max(jnp.abs(g)), jnp.inf)
+
+    def body(state):
+        u, g, i = state
+        step = jnp.linalg.solve(jax.hessian(phi)(u), g)
+
+        def halve(c):
+            h, _, _ = c
+            return h / 2, u - h / 2 * step, grad(u - h / 2 * step)
+
+        _, u_new, g_new = jax.lax.while_loop(
+            lambda c: (norm(c[2]) >= norm(g)) & (c[0] > 1e-4), halve,
+            (1.0, u - step, grad(u - step)))
+        return u_new, g_new, i + 1
+
+    def cond(state):
+        _, g, i = state
+        return (i < _MAX_NEWTON) & (norm(g) > RESIDUAL_TOL / 100) & jnp.isfinite(norm(g))
+
+    u, _, _ = jax.lax.while_loop(cond, body, (u, grad(u), 0))
+    op = _to_order_params(u)
+    value = free_entropy_large_deviation_limit(op, alpha, kappa, d, quad=quad)
+    g_op = jax.grad(free_entropy_large_deviation_limit)(op, alpha, kappa, d, quad=quad)
+    residual = jnp.max(jnp.abs(jnp.stack(jax.tree.leaves(g_op))))
+    return u, jnp.where(jnp.isfinite(value), residual, jnp.inf), value
+
+
+def _solve(u, alpha, kappa, d, quad):
+    u, residual, value = _newton(u, *(jnp.asarray(v, jnp.float64) for v in (alpha, kappa, d)),
+                                 quad)
+    return u, float(residual), float(value)
+
+
+# a known saddle to start from: alpha = 0.6, kappa = 0, d = 0.05
+_SEED = dict(alpha=0.6, d=0.05, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139, 0.5972))
+_MIN_STEP = 1e-6
+
+
+def _continue(u, solve, start: float, stop: float, step: float, record=None):
+    """Adaptive continuation of the saddle u from parameter value ``start`` to ``stop``
+    (``solve(u, value)`` -> (u, residual, S)) with a secant predictor; returns
+    (u, reached value). ``record(value, u, S)`` is called at every accepted point."""
+    at, previous, h = start, None, math.copysign(step, stop - start)
+    while (stop - at) * h > 0 and abs(h) > _MIN_STEP:
+        target = at + h if (stop - at - h) * h > 0 else stop
+        guess = u if previous is None else u + (u - previous[0]) * (target - at) / (at - previous[1])
+        u_new, residual, value = solve(guess, target)
+        if residual < RESIDUAL_TOL:
+            previous, u, at = (u, at), u_new, target
+            h = math.copysign(min(abs(h) * 1.5, step), h)
+            if record is not None:
+                record(at, u, value)
+        else:
+            h /= 2
+    return u, at
+
+
+def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature):
+    """Saddle at (alpha, kappa, d), continued from the seed: in d at the seed's alpha, then
+    in kappa and alpha (None if the path breaks)."""
+    u = _to_coords(_SEED["op"])
+    u, residual, _ = _solve(u, _SEED["alpha"], 0.0, _SEED["d"], quad)
+    ln_d = lambda u, v: _solve(u, _SEED["alpha"], 0.0, math.exp(v), quad)
+    u, reached = _continue(u, ln_d, math.log(_SEED["d"]), math.log(d), 0.05)
+    if reached != math.log(d):
+        return None
+    u, reached = _continue(u, lambda u, k: _solve(u, _SEED["alpha"], k, d, quad), 0.0, kappa,
+                           0.05)
+    if reached != kappa:
+        return None
+    u, reached = _continue(u, lambda u, a: _solve(u, a, kappa, d, quad), _SEED["alpha"], alpha,
+                           0.02)
+    return u if reached == alpha else None
+
+
+class LargeDeviationLimitCurve(eqx.Module):
+    """$S_\\infty(d)$ on a grid of distances (NaN where no saddle was reached: beyond the
+    threshold, the gap of the curve), its slope $2\\hat p$ and all order parameters."""
+
+    alpha: float
+    kappa: float
+    d: np.ndarray
+    local_entropy: np.ndarray
+    slope: np.ndarray
+    order_params: LDLimitOrderParams
+    residual: np.ndarray
+    converged: np.ndarray
+
+    @property
+    def upper_bound(self) -> np.ndarray:
+        """$-d\\ln d - (1-d)\\ln(1-d)$: all configurations at distance d."""
+        return -self.d * np.log(self.d) - (1 - self.d) * np.log1p(-self.d)
+
+
+_ANCHORS = (0.05, 0.003)  # the large-d and the dense small-d branches beyond the threshold
+
+
+def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, *,
+                                quad: LDLimitQuadrature = DEFAULT_QUADRATURE
+                                ) -> LargeDeviationLimitCurve:
+    """RS large-deviation local entropy at y -> infinity, $S_\\infty(d)$ (storage, margin
+    ``kappa`` for replicas; the references' margin drops out), on a grid ``d`` in (0, 1/2).
+
+    Every grid point is reached by continuation in d from two anchors (d = 0.05 and the
+    dense branch at d = 0.003), each continued in (kappa, alpha) from a known saddle; points
+    neither branch reaches are NaN with ``converged`` False: beyond the threshold the curve
+    has a gap, and the large-d branch ends where delta -> 0 (near the Gibbs-centre distance).
+    Raises ``ValueError`` on bad input."""
+    require_x64("large_deviation_limit_curve")
+    d = np.atleast_1d(np.asarray(d, np.float64))
+    if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
+        raise ValueError(f"large_deviation_limit_curve(d={d.tolist()}): the Hamming "
+                         "fraction d must lie in (0, 1/2) (a 1-d grid)")
+    if not (math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"large_deviation_limit_curve(alpha={alpha}): alpha = P/N must be "
+                         "finite and > 0")
+    if not math.isfinite(kappa):
+        raise ValueError("large_deviation_limit_curve: kappa must be finite")
+    found: dict[float, tuple] = {}
+    for anchor in _ANCHORS:
+        u0 = _anchor(alpha, kappa, anchor, quad)
+        if u0 is None:
+            continue
+        solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
+        for targets in (np.sort(d[d <= anchor])[::-1], np.sort(d[d > anchor])):
+            u, at = u0, math.log(anchor)
+            for target in targets:
+                if float(target) in found:
+                    continue
+                u, at = _continue(u, solve, at, math.log(target), 0.05)
+                if at != math.log(target):
+                    break
+                value = _solve(u, alpha, kappa, float(target), quad)
+                found[float(target)] = (u, value[1], value[2])
+    blank = (np.full(5, np.nan), np.inf, np.nan)
+    rows = [found.get(float(t), blank) for t in d]
+    ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
+    return LargeDeviationLimitCurve(
+        alpha, kappa, d, np.array([r[2] for r in rows]), 2 * np.asarray(ops.p_hat),
+        jax.tree.map(np.asarray, ops), np.array([r[1] for r in rows]),
+        np.array([r[1] < RESIDUAL_TOL for r in rows]))
+
+
+# ------------------------------------------------------------- [P1]: the threshold alpha_U
+
+_D_SMALL = 0.002  # the dense branch must reach here monotonically
+
+
+def _monotone_to_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature) -> bool:
+    """Whether the branch continued down from d = 0.05 reaches d = 0.002 with $\\hat p > 0$
+    all along (no dip to a zero slope, no fold)."""
+    u = _anchor(alpha, kappa, 0.05, quad)
+    if u is None:
+        raise SaddlePointError(f"large_deviation_threshold: no y = inf saddle at alpha = "
+                               f"{alpha:g}, kappa = {kappa:g}, d = 0.05 (continued from "
+                               "alpha = 0.6, kappa = 0)")
+    slopes = []
+    solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
+    _, at = _continue(u, solve, math.log(0.05), math.log(_D_SMALL), 0.05,
+                      record=lambda at, u, value: slopes.append(float(u[4])))
+    return at == math.log(_D_SMALL) and min(slopes) > 0
+
+
+class LargeDeviationThreshold(NamedTuple):
+    """The bracket [alpha_monotone, alpha_broken] of the y -> infinity threshold."""
+
+    alpha: float  # midpoint of the final bracket
+    alpha_monotone: float
+    alpha_broken: float
+    kappa: float
+
+
+def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
+                              tol: float = 5e-4,
+                              quad: LDLimitQuadrature = DEFAULT_QUADRATURE
+                              ) -> LargeDeviationThreshold:
+    """[P1] diagnostic at y -> infinity: the alpha above which $S_\\infty(d)$ (margin-kappa
+    solutions) is no longer monotone down to d = 0.002, by bisection to ``tol`` inside
+    ``bracket`` (which must hold a monotone and a broken end). Measured at kappa = 0:
+    0.7555 (monotone at 0.755, broken at 0.756), against the literature's 0.77-0.78."""
+    require_x64("large_deviation_threshold")
+    lo, hi = bracket
+    if not (0 < lo < hi):
+        raise ValueError(f"large_deviation_threshold(bracket={bracket}): need 0 < lo < hi")
+    if not _monotone_to_small_d(lo, kappa, quad) or _monotone_to_small_d(hi, kappa, quad):
+        raise ValueError(f"large_deviation_threshold(kappa={kappa:g}): the bracket {bracket} "
+                         "does not hold a monotone (low alpha) and a broken (high alpha) end")
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _monotone_to_small_d(mid, kappa, quad) else (lo, mid)
+    return LargeDeviationThreshold((lo + hi) / 2, lo, hi, kappa)
