@@ -7,14 +7,18 @@ Franz-Parisi monotonicity threshold alpha_U(kappa), where S(d) around maximal-ma
 references gets a dip: wide flat minima of margin-kappa solutions exist only at
 alpha < alpha_U (RS Franz-Parisi; ``theory.franz_parisi.monotonicity_threshold``, at the
 margins where its bracketing was validated). The RS instability is drawn for kappa <= 0.8,
-where the storage RS branch is tracked (Newton loses it above).
+where the storage RS branch is tracked (Newton loses it above). Large-deviation threshold
+(y -> infinity, ``theory.large_deviation_limit.large_deviation_threshold``): where the
+largest local entropy of any reference, S_inf(d), stops being monotone and breaks into two
+branches with a gap (kappa = -0.3 ... 0.5; at kappa = -0.6 the bisection bracket
+0.85-0.97 alpha_c failed and the point is left out).
 (b) Teacher-student (binary teacher): generalization error of typical (Gibbs) solutions,
 of maximal-margin solutions (RS kappa_max, poorly generalizing branch) and of the
 Bayes-optimal predictor, arccos(sqrt q)/pi on the Nishimori line, with the first-order
 transition to perfect generalization.
 
-Not drawn because not computed yet: the large-deviation (y -> infinity) threshold and the
-generalization error of high-local-entropy solutions.
+Not drawn because not computed yet: the generalization error of high-local-entropy
+solutions (``fig_generalization_flat_minima.py`` has the dense-region, Franz-Parisi one).
 
     python paper_figures/fig_phase_diagram.py --out figures [--quick]
 """
@@ -32,11 +36,12 @@ from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import monotonicity_threshold
+from theory.large_deviation_limit import large_deviation_threshold
 
 FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
-            kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5),
+            kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5), kappa_ld=(-0.3, 0.0, 0.3, 0.5),
             ts_alpha=np.linspace(0.2, 1.5, 53).tolist())
-QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(),
+QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(), kappa_ld=(),
              ts_alpha=np.linspace(0.2, 1.4, 7).tolist())
 
 
@@ -56,6 +61,18 @@ def monotonicity_point(kappa: float) -> dict:
         return dict(alpha=None, error=str(error).splitlines()[0])
     return dict(alpha=float(result.alpha), d=float(result.d),
                 kappa_ref=float(result.kappa_ref))
+
+
+def large_deviation_point(kappa: float) -> dict:
+    """y -> infinity threshold, bisected inside 0.85-0.97 alpha_c(kappa), or the reason it
+    was not found."""
+    alpha_c = float(np.asarray(theory.storage_capacity(np.asarray([kappa])).alpha)[0])
+    try:
+        result = large_deviation_threshold(kappa, bracket=(0.85 * alpha_c, 0.97 * alpha_c))
+    except (SaddlePointError, ValueError) as error:
+        return dict(alpha=None, error=str(error).splitlines()[0])
+    return dict(alpha=result.alpha, alpha_monotone=result.alpha_monotone,
+                alpha_broken=result.alpha_broken, alpha_c=alpha_c)
 
 
 def teacher_student_lines(alpha: list[float]) -> dict:
@@ -78,8 +95,9 @@ def teacher_student_lines(alpha: list[float]) -> dict:
 
 
 def compute(cfg: dict, cache: ResultsCache) -> dict:
-    out = {"u": {}}
-    jobs = ["storage", "teacher-student"] + [("u", k) for k in cfg["kappa_u"]]
+    out = {"u": {}, "ld": {}}
+    jobs = (["storage", "teacher-student"] + [("u", k) for k in cfg["kappa_u"]]
+            + [("ld", k) for k in cfg["kappa_ld"]])
     for job in tqdm(jobs, desc="phase diagram", unit="job"):
         if job == "storage":
             out["storage"] = cache.get_or_compute("storage_lines", {"kappa": cfg["kappa"]},
@@ -87,9 +105,13 @@ def compute(cfg: dict, cache: ResultsCache) -> dict:
         elif job == "teacher-student":
             out["ts"] = cache.get_or_compute("ts_lines", {"alpha": cfg["ts_alpha"]},
                                              lambda: teacher_student_lines(cfg["ts_alpha"]))
-        else:
+        elif job[0] == "u":
             out["u"][job[1]] = cache.get_or_compute(
                 "monotonicity", {"kappa": job[1]}, lambda: monotonicity_point(job[1]))
+        else:
+            out["ld"][job[1]] = cache.get_or_compute(
+                "large_deviation_threshold", {"kappa": job[1]},
+                lambda: large_deviation_point(job[1]))
     return out
 
 
@@ -108,6 +130,11 @@ def plot(res: dict, out_dir: Path) -> list[Path]:
         k_u, a_u = zip(*found)
         ax.plot(a_u, k_u, "o-", color="C3", ms=4,
                 label=r"$\alpha_U(\kappa)$: $S(d)$ around $\kappa_{max}$ refs non-monotone")
+    found = sorted((k, v["alpha"]) for k, v in res.get("ld", {}).items() if v["alpha"] is not None)
+    if found:
+        k_ld, a_ld = zip(*found)
+        ax.plot(a_ld, k_ld, "s-", color="C4", ms=4,
+                label=r"large deviations ($y\to\infty$): $S_\infty(d)$ breaks")
     ax.fill_betweenx(st["kappa"], 0, st["alpha_c"], color="C0", alpha=0.08)
     ax.set(xlabel=r"$\alpha = P/N$", ylabel=r"margin $\kappa$", xlim=(0, 2.2),
            title="(a) binary storage")
@@ -148,6 +175,9 @@ def main(argv=None) -> None:
     missing = {k: v["error"] for k, v in res["u"].items() if v["alpha"] is None}
     for k, error in missing.items():
         print(f"alpha_U(kappa={k}) not found: {error}")
+    for k, v in res["ld"].items():
+        print(f"large-deviation threshold (kappa={k}): " + (
+            f"{v['alpha']:.4f}" if v["alpha"] is not None else f"not found: {v['error']}"))
     for path in plot(res, out_dir):
         print(path)
 

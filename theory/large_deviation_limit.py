@@ -215,20 +215,27 @@ def _continue(u, solve, start: float, stop: float, step: float, record=None):
 
 def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature):
     """Saddle at (alpha, kappa, d), continued from the seed: in d at the seed's alpha, then
-    in kappa and alpha (None if the path breaks)."""
+    in kappa and alpha, the margin first if it is negative (so that the load stays below
+    capacity on the way); None if the path breaks."""
     u = _to_coords(_SEED["op"])
     u, residual, _ = _solve(u, _SEED["alpha"], 0.0, _SEED["d"], quad)
     ln_d = lambda u, v: _solve(u, _SEED["alpha"], 0.0, math.exp(v), quad)
     u, reached = _continue(u, ln_d, math.log(_SEED["d"]), math.log(d), 0.05)
     if reached != math.log(d):
         return None
-    u, reached = _continue(u, lambda u, k: _solve(u, _SEED["alpha"], k, d, quad), 0.0, kappa,
-                           0.05)
-    if reached != kappa:
-        return None
-    u, reached = _continue(u, lambda u, a: _solve(u, a, kappa, d, quad), _SEED["alpha"], alpha,
-                           0.02)
-    return u if reached == alpha else None
+    now = dict(alpha=_SEED["alpha"], kappa=0.0)
+    target = dict(alpha=alpha, kappa=kappa)
+    for name in (("kappa", "alpha") if kappa < 0 else ("alpha", "kappa")):
+        def solve(u, v, name=name):
+            return _solve(u, *(v if key == name else now[key] for key in ("alpha", "kappa")),
+                          d, quad)
+
+        u, reached = _continue(u, solve, now[name], target[name],
+                               0.02 if name == "alpha" else 0.05)
+        if reached != target[name]:
+            return None
+        now[name] = reached
+    return u
 
 
 class LargeDeviationLimitCurve(eqx.Module):

@@ -73,3 +73,15 @@ def test_gap_above_the_threshold():
 def test_rejects_bad_distances():
     with pytest.raises(ValueError, match=r"\(0, 1/2\)"):
         large_deviation_limit_curve(0.6, [0.1, 0.5])
+
+
+@pytest.mark.slow
+def test_finite_y_approaches_from_below(curve_06):
+    """Phi(y) is convex in y, so S_loc = dPhi/dy rises with y towards S_inf: at alpha = 0.6,
+    d = 0.05, S_loc(2) < S_loc(3) < S_inf = 0.1301 (measured further: S_loc(7) = 0.1174,
+    y (S_inf - S_loc) between 0.089 and 0.100 for y = 3 ... 7)."""
+    from theory.large_deviation import large_deviation_curve
+
+    finite = large_deviation_curve(0.6, [0.05], [2.0, 3.0]).local_entropy[:, 0]
+    assert finite[0] < finite[1] < curve_06.local_entropy[3]
+    assert 3 * (curve_06.local_entropy[3] - finite[1]) == pytest.approx(0.096, abs=0.002)
