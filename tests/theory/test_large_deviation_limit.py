@@ -55,7 +55,7 @@ def test_threshold_against_the_literature():
     a gap in d) by 0.756. Literature: wide flat regions of the zero-margin binary perceptron
     disappear near alpha_U ~ 0.77-0.78 (Baldassi, Ingrosso, Lucibello, Saglietti, Zecchina,
     PRL 115, 128101 (2015); Baldassi et al., PRE 106, 014116 (2022) [P1]); this RS limit
-    gives 0.7555, 2-3% below (RS Franz-Parisi around kappa_max gives 0.7290). The
+    gives 0.7552, 2-3% below (RS Franz-Parisi around kappa_max gives 0.7290). The
     discrepancy is open (module docstring)."""
     result = large_deviation_threshold(bracket=(0.75, 0.76), tol=1e-3)
     assert 0.755 <= result.alpha_monotone < result.alpha_broken <= 0.7565
