@@ -19,10 +19,12 @@ $L_\\delta(c) = \\max_s[\\ln H((c-s)/\\sqrt{1-q}) - s^2/(2\\delta)]$ (``_envelop
 p = 1 - 2d. The reference margin kappa_ref drops out with the constraint. Envelope theorem:
 $dS_\\infty/dd = 2\\hat p$, so the curve is monotone where $\\hat p > 0$.
 
-Checks (tests): alpha -> 0 gives $-d\\ln d - (1-d)\\ln(1-d)$; far below alpha_U, $S_\\infty(d)$
-approaches that bound as d -> 0 (dense regions); the branch ends at large d (delta -> 0) on
-the equilibrium entropy $\\phi_{RS}$ to 1e-11 (at alpha = 0.6: d = 0.2234, $\\phi_{RS} =
-0.2277850$), the largest value a local entropy can take; finite-y local entropies lie below it
+At alpha = 0 the saddle is $\\hat q = \\hat\\sigma = 0$, $\\tanh\\hat p = p$ and $S_\\infty$ is the
+counting bound $-d\\ln d - (1-d)\\ln(1-d)$ (by hand; the continuation from alpha = 0.6 does
+not reach alpha <= 0.04). Checks (tests): far below alpha_U, $S_\\infty(d)$ approaches that
+bound as d -> 0 (dense regions); the branch ends at large d (delta -> 0) on the equilibrium
+entropy $\\phi_{RS}$ (at alpha = 0.6: d = 0.2234, $\\phi_{RS} = 0.2277850$, difference
+2.5e-13), the largest value a local entropy can take; finite-y local entropies lie below it
 and their order parameters drift towards it (alpha = 0.6, d = 0.05: $S_\\infty = 0.1301$,
 S_loc(y = 7) = 0.1174 with $y(S_\\infty - S_{loc})$ = 0.096 ... 0.089 for y = 3 ... 7).
 
@@ -218,7 +220,7 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature):
     in kappa and alpha, the margin first if it is negative (so that the load stays below
     capacity on the way); None if the path breaks."""
     u = _to_coords(_SEED["op"])
-    u, residual, _ = _solve(u, _SEED["alpha"], 0.0, _SEED["d"], quad)
+    u, _, _ = _solve(u, _SEED["alpha"], 0.0, _SEED["d"], quad)
     ln_d = lambda u, v: _solve(u, _SEED["alpha"], 0.0, math.exp(v), quad)
     u, reached = _continue(u, ln_d, math.log(_SEED["d"]), math.log(d), 0.05)
     if reached != math.log(d):
