@@ -16,8 +16,11 @@ $S_\\infty = \\mathrm{extr}\\; -\\hat q(1-q)/2 - (\\hat\\sigma q + \\hat q\\delt
 
 $M_{\\hat\\sigma}(x) = \\max_u[\\ln 2\\cosh u - (u-x)^2/(2\\hat\\sigma)]$ (``_envelope_2cosh``),
 $L_\\delta(c) = \\max_s[\\ln H((c-s)/\\sqrt{1-q}) - s^2/(2\\delta)]$ (``_envelope_log_H``),
-p = 1 - 2d. The reference margin kappa_ref drops out with the constraint. Envelope theorem:
-$dS_\\infty/dd = 2\\hat p$, so the curve is monotone where $\\hat p > 0$.
+p = 1 - 2d. The reference margin kappa_ref drops out with the constraint. The reference's
+sign is the one that maximizes, $\\max_{\\tilde W}M(b + \\hat p\\tilde W) = M(|b| + \\hat p)$ for
+$\\hat p > 0$, which d < 1/2 requires ($p = \\partial_{\\hat p}$ of the entropic term). Envelope
+theorem: $dS_\\infty/dd = 2\\hat p > 0$: wherever a saddle exists the curve rises, and where
+wide flat regions break up the slope's dip reaches zero and the curve folds (a gap in d).
 
 At alpha = 0 the saddle is $\\hat q = \\hat\\sigma = 0$, $\\tanh\\hat p = p$ and $S_\\infty$ is the
 counting bound $-d\\ln d - (1-d)\\ln(1-d)$ (by hand; the continuation from alpha = 0.6 does
@@ -36,8 +39,8 @@ branch lies under $\\phi_{RS}$ where a reference at the Gibbs centre reaches it 
 threshold below (kappa = 0: 0.7552) lies under the literature's alpha_U ~ 0.77-0.78.
 
 [P1] diagnostic (``large_deviation_threshold``): the smallest alpha where the branch of
-$S_\\infty(d)$ continued down from d = 0.05 stops being monotone ($\\hat p$ touches 0) or
-breaks (a fold: beyond it the curve has a gap in d with no RS saddle).
+$S_\\infty(d)$ continued down from d = 0.05 no longer reaches small d: the slope's dip
+touches zero and the curve folds (beyond it, a gap in d with no RS saddle).
 """
 
 import math
@@ -120,7 +123,7 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams, alpha: ArrayLike,
                                        quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                                        ) -> Float[Array, ""]:
     """$S_\\infty$ (module docstring) at any order parameters; NaN outside the admissible
-    set (q in (0, 1), delta, q_hat, sigma_hat > 0)."""
+    set (q in (0, 1), delta, q_hat, sigma_hat, p_hat > 0)."""
     q, delta, q_hat, sigma_hat, p_hat = op.q, op.delta, op.q_hat, op.sigma_hat, op.p_hat
     p = 1 - 2 * d
     conjugate = -q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * p
@@ -129,7 +132,7 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams, alpha: ArrayLike,
     z, w_z = _hermite(quad.n_z)
     energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
                                       quad.inner_steps)
-    admissible = (q > 0) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0)
+    admissible = (q > 0) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0) & (p_hat > 0)
     return jnp.where(admissible, conjugate + entropic + alpha * energetic, jnp.nan)
 
 
@@ -313,18 +316,17 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
 _D_SMALL = 0.002  # the dense branch must reach here monotonically
 
 
-def _monotone_to_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature) -> bool:
-    """Whether the branch continued down from d = 0.05 reaches d = 0.002 with $\\hat p > 0$
-    all along (no dip to a zero slope, no fold). False as well where the continuation in
-    alpha at d = 0.05 breaks on the way (near the capacity at negative margins)."""
+def _reaches_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature) -> bool:
+    """Whether the branch continued down from d = 0.05 reaches d = 0.002 (it rises all
+    along, slope $2\\hat p > 0$; beyond the threshold it folds first). False as well where
+    the continuation in alpha at d = 0.05 breaks on the way (near the capacity at negative
+    margins)."""
     u = _anchor(alpha, kappa, 0.05, quad)
     if u is None:
         return False
-    slopes = []
     solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
-    _, at = _continue(u, solve, math.log(0.05), math.log(_D_SMALL), 0.05,
-                      record=lambda at, u, value: slopes.append(float(u[4])))
-    return at == math.log(_D_SMALL) and min(slopes) > 0
+    _, at = _continue(u, solve, math.log(0.05), math.log(_D_SMALL), 0.05)
+    return at == math.log(_D_SMALL)
 
 
 class LargeDeviationThreshold(NamedTuple):
@@ -340,20 +342,21 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
                               tol: float = 5e-4,
                               quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                               ) -> LargeDeviationThreshold:
-    """[P1] diagnostic at y -> infinity: the alpha above which $S_\\infty(d)$ (margin-kappa
-    solutions) is no longer monotone down to d = 0.002, by bisection to ``tol`` inside
+    """[P1] diagnostic at y -> infinity: the alpha above which the branch of $S_\\infty(d)$
+    (margin-kappa solutions) continued down from d = 0.05 no longer reaches d = 0.002
+    monotonically (it folds: the dense small-d part splits off), by bisection to ``tol`` inside
     ``bracket`` (which must hold a monotone and a broken end). Measured (CPU, 10-25 s
-    each): 1.1179, 0.7552, 0.5272, 0.4221 at kappa = -0.3, 0, 0.3, 0.5 (0.89-0.93 of
+    each): 1.1178, 0.7552, 0.5272, 0.4221 at kappa = -0.3, 0, 0.3, 0.5 (0.89-0.93 of
     alpha_c; kappa = 0: monotone at 0.7550, broken at 0.7554), against the literature's
     0.77-0.78 at kappa = 0."""
     require_x64("large_deviation_threshold")
     lo, hi = bracket
     if not (0 < lo < hi):
         raise ValueError(f"large_deviation_threshold(bracket={bracket}): need 0 < lo < hi")
-    if not _monotone_to_small_d(lo, kappa, quad) or _monotone_to_small_d(hi, kappa, quad):
+    if not _reaches_small_d(lo, kappa, quad) or _reaches_small_d(hi, kappa, quad):
         raise ValueError(f"large_deviation_threshold(kappa={kappa:g}): the bracket {bracket} "
                          "does not hold a monotone (low alpha) and a broken (high alpha) end")
     while hi - lo > tol:
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _monotone_to_small_d(mid, kappa, quad) else (lo, mid)
+        lo, hi = (mid, hi) if _reaches_small_d(mid, kappa, quad) else (lo, mid)
     return LargeDeviationThreshold((lo + hi) / 2, lo, hi, kappa)
