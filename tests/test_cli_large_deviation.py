@@ -20,11 +20,22 @@ def test_help_explains_the_physics(capsys):
     assert "exp(y N S_loc" in out and "Hamming fraction" in out and "replicas" in out
 
 
-def test_infinite_y_teacher_student_is_a_one_line_error(capsys):
-    code, out, err = run(capsys, "theory", "large-deviation", "--task", "teacher-student",
-                         "--alpha", "0.5", "--y", "inf", "--d", "0.1")
-    assert code == 2 and out == "" and "storage only" in err
+def test_negative_infinite_y_is_a_one_line_error(capsys):
+    code, out, err = run(capsys, "theory", "large-deviation", "--alpha", "0.5", "--y=-inf",
+                         "--d", "0.1")
+    assert code == 2 and out == "" and "must be finite or inf" in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_infinite_y_teacher_student_json(capsys):
+    """Values of tests/theory/test_large_deviation_limit.py."""
+    code, out, _ = run(capsys, "theory", "large-deviation", "--task", "teacher-student",
+                       "--alpha", "0.5", "--y", "inf", "--d", "0.05", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["converged"] and result["reference_entropy"] is None
+    assert result["gen_error"] == pytest.approx(0.372299, abs=1e-5)
+    assert result["reference_gen_error"] == pytest.approx(0.358946, abs=1e-5)
 
 
 def test_infinite_y_json(capsys):

@@ -54,6 +54,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import f64, require_x64
 from atypical.gaussian import gaussian_over_H, log_2cosh, log_H
+from atypical.observables import gen_error_from_overlap
 
 from .franz_parisi_teacher import half_normal_rule
 from .large_deviation import _hermite
@@ -70,6 +71,13 @@ class LDLimitOrderParams(eqx.Module):
     q_hat: Float[Array, ""] = eqx.field(converter=f64)
     sigma_hat: Float[Array, ""] = eqx.field(converter=f64)
     p_hat: Float[Array, ""] = eqx.field(converter=f64)
+
+
+class LDLimitTSOrderParams(LDLimitOrderParams):
+    """Teacher-student: also the replicas' teacher overlap R and its conjugate $\\hat R$."""
+
+    R: Float[Array, ""] = eqx.field(converter=f64)
+    R_hat: Float[Array, ""] = eqx.field(converter=f64)
 
 
 class LDLimitQuadrature(NamedTuple):
@@ -118,22 +126,45 @@ def _envelope_log_H(c: Array, sigma: Array, delta: Array, steps: int) -> Array:
     return log_H((c - s) / sigma) - s**2 / (2 * delta)
 
 
-def free_entropy_large_deviation_limit(op: LDLimitOrderParams, alpha: ArrayLike,
-                                       kappa: ArrayLike, d: ArrayLike, *,
+def free_entropy_large_deviation_limit(op: LDLimitOrderParams | LDLimitTSOrderParams,
+                                       alpha: ArrayLike, kappa: ArrayLike, d: ArrayLike, *,
                                        quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                                        ) -> Float[Array, ""]:
     """$S_\\infty$ (module docstring) at any order parameters; NaN outside the admissible
-    set (q in (0, 1), delta, q_hat, sigma_hat, p_hat > 0)."""
+    set (q in (R^2, 1), delta, q_hat, sigma_hat, p_hat > 0). Teacher-student
+    (``LDLimitTSOrderParams``, labels of a binary teacher gauged to +1): the conjugate term
+    gains $-\\hat RR$, the replicas' cavity field the teacher field $\\hat R$,
+    $x = \\sqrt{\\hat q}b + \\hat R$ (b normal; the half-normal rule reweighted by
+    $e^{-c^2/2}\\cosh(c\\nu)$, $c = \\hat R/\\sqrt{\\hat q}$, integrates $M(|x| + \\hat p)$
+    without its kink), and the energetic term is $2E_{\\nu>0}E_zL_\\delta(\\kappa - R\\nu -
+    \\sqrt{q - R^2}z)$; storage is R = $\\hat R$ = 0."""
     q, delta, q_hat, sigma_hat, p_hat = op.q, op.delta, op.q_hat, op.sigma_hat, op.p_hat
+    teacher = isinstance(op, LDLimitTSOrderParams)
+    R, R_hat = (op.R, op.R_hat) if teacher else (0.0, 0.0)
     p = 1 - 2 * d
-    conjugate = -q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * p
+    conjugate = (-q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * p
+                 - R_hat * R)
     nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
-    entropic = w_nu @ _envelope_2cosh(jnp.sqrt(q_hat) * nu + p_hat, sigma_hat, quad.inner_steps)
+    c = R_hat / jnp.sqrt(q_hat)
+    entropic = (w_nu * jnp.exp(-c**2 / 2) * jnp.cosh(c * nu)) @ _envelope_2cosh(
+        jnp.sqrt(q_hat) * nu + p_hat, sigma_hat, quad.inner_steps)
     z, w_z = _hermite(quad.n_z)
-    energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
-                                      quad.inner_steps)
-    admissible = (q > 0) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0) & (p_hat > 0)
+    if teacher:  # the teacher field nu > 0 outside (both label signs give the same)
+        fields = kappa - R * nu[:, None] - jnp.sqrt(q - R**2) * z[None, :]
+        energetic = w_nu @ _envelope_log_H(fields, jnp.sqrt(1 - q), delta,
+                                           quad.inner_steps) @ w_z
+    else:
+        energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
+                                          quad.inner_steps)
+    admissible = ((q > R**2) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0)
+                  & (p_hat > 0))
     return jnp.where(admissible, conjugate + entropic + alpha * energetic, jnp.nan)
+
+
+def reference_teacher_overlap(op: LDLimitTSOrderParams) -> Array:
+    """Teacher overlap of the dominating reference, the sign of the replicas' cavity field
+    $x \\sim N(\\hat R, \\hat q)$: $\\tilde R = E\\,\\mathrm{sign}\\,x = 1 - 2H(\\hat R/\\sqrt{\\hat q})$."""
+    return 1 - 2 * jnp.exp(log_H(op.R_hat / jnp.sqrt(op.q_hat)))
 
 
 # ------------------------------------------------------------------------------- solver
@@ -142,14 +173,20 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams, alpha: ArrayLike,
 # with a secant predictor and adaptive steps in ln d (the Hessian stiffens as d -> 0).
 
 
-def _to_order_params(u: Array) -> LDLimitOrderParams:
-    return LDLimitOrderParams(jax.nn.sigmoid(u[0]), jnp.exp(u[1]), jnp.exp(u[2]),
-                              jnp.exp(u[3]), u[4])
+def _to_order_params(u: Array) -> LDLimitOrderParams | LDLimitTSOrderParams:
+    """Storage: 5 coordinates; teacher-student: 7, with R = sqrt(q) tanh(u5)."""
+    storage = (jax.nn.sigmoid(u[0]), jnp.exp(u[1]), jnp.exp(u[2]), jnp.exp(u[3]), u[4])
+    if u.shape[-1] == 5:
+        return LDLimitOrderParams(*storage)
+    return LDLimitTSOrderParams(*storage, jnp.sqrt(storage[0]) * jnp.tanh(u[5]), u[6])
 
 
-def _to_coords(op: LDLimitOrderParams) -> Array:
-    return jnp.stack([jnp.log(op.q / (1 - op.q)), jnp.log(op.delta), jnp.log(op.q_hat),
-                      jnp.log(op.sigma_hat), op.p_hat])
+def _to_coords(op: LDLimitOrderParams | LDLimitTSOrderParams) -> Array:
+    storage = [jnp.log(op.q / (1 - op.q)), jnp.log(op.delta), jnp.log(op.q_hat),
+               jnp.log(op.sigma_hat), op.p_hat]
+    if isinstance(op, LDLimitTSOrderParams):
+        storage += [jnp.arctanh(op.R / jnp.sqrt(op.q)), op.R_hat]
+    return jnp.stack(storage)
 
 
 _MAX_NEWTON = 40
@@ -194,8 +231,12 @@ def _solve(u, alpha, kappa, d, quad):
     return u, float(residual), float(value)
 
 
-# a known saddle to start from: alpha = 0.6, kappa = 0, d = 0.05
-_SEED = dict(alpha=0.6, d=0.05, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139, 0.5972))
+# known saddles to start from (kappa = 0, d = 0.05)
+_SEEDS = {"storage": dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139,
+                                                           0.5972)),
+          "teacher-student": dict(alpha=0.5, op=LDLimitTSOrderParams(
+              0.8103, 4.1215, 0.0208, 0.2471, 1.1259, 0.3905, 0.0816))}
+_SEED_D = 0.05
 _MIN_STEP = 1e-6
 
 
@@ -218,17 +259,18 @@ def _continue(u, solve, start: float, stop: float, step: float, record=None):
     return u, at
 
 
-def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature):
-    """Saddle at (alpha, kappa, d), continued from the seed: in d at the seed's alpha, then
-    in kappa and alpha, the margin first if it is negative (so that the load stays below
-    capacity on the way); None if the path breaks."""
-    u = _to_coords(_SEED["op"])
-    u, _, _ = _solve(u, _SEED["alpha"], 0.0, _SEED["d"], quad)
-    ln_d = lambda u, v: _solve(u, _SEED["alpha"], 0.0, math.exp(v), quad)
-    u, reached = _continue(u, ln_d, math.log(_SEED["d"]), math.log(d), 0.05)
+def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
+            task: str = "storage"):
+    """Saddle at (alpha, kappa, d), continued from the task's seed: in d at the seed's
+    alpha, then in kappa and alpha, the margin first if it is negative (so that the load
+    stays below capacity on the way); None if the path breaks."""
+    seed = _SEEDS[task]
+    u, _, _ = _solve(_to_coords(seed["op"]), seed["alpha"], 0.0, _SEED_D, quad)
+    ln_d = lambda u, v: _solve(u, seed["alpha"], 0.0, math.exp(v), quad)
+    u, reached = _continue(u, ln_d, math.log(_SEED_D), math.log(d), 0.05)
     if reached != math.log(d):
         return None
-    now = dict(alpha=_SEED["alpha"], kappa=0.0)
+    now = dict(alpha=seed["alpha"], kappa=0.0)
     target = dict(alpha=alpha, kappa=kappa)
     for name in (("kappa", "alpha") if kappa < 0 else ("alpha", "kappa")):
         def solve(u, v, name=name):
@@ -245,16 +287,31 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature):
 
 class LargeDeviationLimitCurve(eqx.Module):
     """$S_\\infty(d)$ on a grid of distances (NaN where no saddle was reached: beyond the
-    threshold, the gap of the curve), its slope $2\\hat p$ and all order parameters."""
+    threshold, the gap of the curve), its slope $2\\hat p$ and all order parameters;
+    teacher-student: the generalization errors of the replicas and of the reference."""
 
     alpha: float
     kappa: float
     d: np.ndarray
     local_entropy: np.ndarray
     slope: np.ndarray
-    order_params: LDLimitOrderParams
+    order_params: LDLimitOrderParams | LDLimitTSOrderParams
     residual: np.ndarray
     converged: np.ndarray
+
+    @property
+    def gen_error(self) -> np.ndarray:
+        """Teacher-student: $\\arccos(R)/\\pi$ of the solutions at distance d."""
+        if not isinstance(self.order_params, LDLimitTSOrderParams):
+            raise ValueError("gen_error: a storage curve has no teacher")
+        return np.asarray(gen_error_from_overlap(self.order_params.R))
+
+    @property
+    def reference_gen_error(self) -> np.ndarray:
+        """Teacher-student: $\\arccos(\\tilde R)/\\pi$ of the dominating references."""
+        if not isinstance(self.order_params, LDLimitTSOrderParams):
+            raise ValueError("reference_gen_error: a storage curve has no teacher")
+        return np.asarray(gen_error_from_overlap(reference_teacher_overlap(self.order_params)))
 
     @property
     def upper_bound(self) -> np.ndarray:
@@ -266,10 +323,12 @@ _ANCHORS = (0.05, 0.003)  # the large-d and the dense small-d branches beyond th
 
 
 def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, *,
+                                task: str = "storage",
                                 quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                                 ) -> LargeDeviationLimitCurve:
-    """RS large-deviation local entropy at y -> infinity, $S_\\infty(d)$ (storage, margin
-    ``kappa`` for replicas; the references' margin drops out), on a grid ``d`` in (0, 1/2).
+    """RS large-deviation local entropy at y -> infinity, $S_\\infty(d)$ (margin ``kappa``
+    for replicas; the references' margin drops out), on a grid ``d`` in (0, 1/2); ``task``
+    "storage" or "teacher-student" (then ``gen_error`` and ``reference_gen_error``).
 
     Every grid point is reached by continuation in d from two anchors (d = 0.05 and the
     dense branch at d = 0.003), each continued in (kappa, alpha) from a known saddle; points
@@ -286,9 +345,12 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
                          "finite and > 0")
     if not math.isfinite(kappa):
         raise ValueError("large_deviation_limit_curve: kappa must be finite")
+    if task not in _SEEDS:
+        raise ValueError(f"large_deviation_limit_curve(task={task!r}): must be one of "
+                         f"{list(_SEEDS)}")
     found: dict[float, tuple] = {}
     for anchor in _ANCHORS:
-        u0 = _anchor(alpha, kappa, anchor, quad)
+        u0 = _anchor(alpha, kappa, anchor, quad, task)
         if u0 is None:
             continue
         solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
@@ -302,7 +364,7 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
                     break
                 value = _solve(u, alpha, kappa, float(target), quad)
                 found[float(target)] = (u, value[1], value[2])
-    blank = (np.full(5, np.nan), np.inf, np.nan)
+    blank = (np.full(5 if task == "storage" else 7, np.nan), np.inf, np.nan)
     rows = [found.get(float(t), blank) for t in d]
     ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
     return LargeDeviationLimitCurve(

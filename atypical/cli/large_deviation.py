@@ -20,7 +20,7 @@ def register_theory(subparsers) -> None:
                     "symmetric across references. Prints the local entropy S_loc = dPhi/dy "
                     "(never above -d ln d - (1-d) ln(1-d)), the reference entropy Sigma = "
                     "Phi - y S_loc (ln of the number of dominating references per weight) and "
-                    "the total Phi. Finite y in (0, 8], y != 1, or --y inf (storage): the limit "
+                    "the total Phi. Finite y in (0, 8], y != 1, or --y inf: the limit "
                     "S_inf(d) = lim Phi/y = the largest local entropy of any reference, where "
                     "the references' own margin drops out (theory/large_deviation_limit.py); "
                     "there the reference entropy is not computed (null) and d where no RS "
@@ -36,7 +36,7 @@ def register_theory(subparsers) -> None:
     ld.add_argument("--y", type=float, required=True,
                     help="large-deviation exponent y: the number of coupled real replicas "
                          "per reference (0 < y <= 8, not 1; y -> 0 gives the Franz-Parisi "
-                         "local entropy around typical solutions) or inf (storage only)")
+                         "local entropy around typical solutions) or inf")
     ld.add_argument("--d", type=float_list, required=True,
                     help="Hamming fraction(s) from the reference in (0, 1/2): a number, a "
                          "comma list or start:stop:num (then every output is a list)")
@@ -54,12 +54,7 @@ def register_sim(subparsers) -> None:
 def _large_deviation(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    if math.isinf(args.y) and args.y > 0:
-        if args.task != "storage":
-            raise CLIError("--y inf: the y -> infinity limit is implemented for --task "
-                           "storage only")
-        return _infinite_y(args)
-    for name in ("alpha", "kappa", "y"):
+    for name in ("alpha", "kappa"):
         if not math.isfinite(getattr(args, name)):
             raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
@@ -69,6 +64,10 @@ def _large_deviation(args: argparse.Namespace) -> None:
     bad = [d for d in args.d if not 0 < d < 0.5]
     if bad:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2)")
+    if math.isinf(args.y) and args.y > 0:
+        return _infinite_y(args)
+    if not math.isfinite(args.y):
+        raise CLIError(f"--y {args.y}: must be finite or inf")
     import numpy as np
 
     from theory.large_deviation import large_deviation_curve
@@ -101,15 +100,12 @@ def _large_deviation(args: argparse.Namespace) -> None:
 
 def _infinite_y(args: argparse.Namespace) -> None:
     """``--y inf``: the y -> infinity local entropy $S_\\infty(d)$ and its order parameters."""
-    for name in ("alpha", "kappa"):
-        if not math.isfinite(getattr(args, name)):
-            raise CLIError(f"--{name} {getattr(args, name)}: must be finite")
     import numpy as np
 
     from theory.large_deviation_limit import large_deviation_limit_curve
 
     try:
-        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa)
+        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa, task=args.task)
     except ValueError as err:
         raise CLIError(str(err)) from None
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
@@ -121,6 +117,10 @@ def _infinite_y(args: argparse.Namespace) -> None:
               "residual": as_list(curve.residual)}
     result.update({name: as_list(getattr(op, name)) for name in
                    ("q", "delta", "q_hat", "sigma_hat", "p_hat")})
+    if args.task == "teacher-student":
+        result.update(R=as_list(op.R), R_hat=as_list(op.R_hat),
+                      gen_error=as_list(curve.gen_error),
+                      reference_gen_error=as_list(curve.reference_gen_error))
     result.update(alpha=args.alpha, y="inf", kappa=args.kappa, task=args.task)
     if len(args.d) == 1:
         result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}

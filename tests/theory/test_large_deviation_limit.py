@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from theory.franz_parisi import reference_saddle
+from theory.franz_parisi_teacher import reference_saddle_ts
 from theory.large_deviation_limit import (DEFAULT_QUADRATURE, _anchor, _continue, _solve,
-                                          large_deviation_limit_curve,
+                                          _to_order_params, large_deviation_limit_curve,
                                           large_deviation_threshold)
 
 H2 = lambda d: -d * np.log(d) - (1 - d) * np.log1p(-d)
@@ -85,3 +86,34 @@ def test_finite_y_approaches_from_below(curve_06):
     finite = large_deviation_curve(0.6, [0.05], [2.0, 3.0]).local_entropy[:, 0]
     assert finite[0] < finite[1] < curve_06.local_entropy[3]
     assert 3 * (curve_06.local_entropy[3] - finite[1]) == pytest.approx(0.096, abs=0.002)
+
+
+def test_teacher_student_branch_ends_on_the_gibbs_measure():
+    """Teacher-student identity: continued up in d, the branch ends (delta -> 0) on the RS
+    teacher-student entropy phi_TS with the Gibbs teacher overlap R (alpha = 0.5: end at
+    d = 0.2652, phi_TS = 0.3721328, R = 0.29309)."""
+    reference = reference_saddle_ts(0.5, 0.0)
+    u = _anchor(0.5, 0.0, 0.15, DEFAULT_QUADRATURE, "teacher-student")
+    values = []
+    solve = lambda u, v: _solve(u, 0.5, 0.0, math.exp(v), DEFAULT_QUADRATURE)
+    u, at = _continue(u, solve, math.log(0.15), math.log(0.4), 0.05,
+                      record=lambda at, u, value: values.append(value))
+    phi = float(reference.free_entropy)
+    assert 0.26 < math.exp(at) < 0.27
+    assert max(values) <= phi + 1e-12 and values[-1] == pytest.approx(phi, abs=1e-9)
+    assert float(_to_order_params(u).R) == pytest.approx(float(reference.order_params.R),
+                                                         abs=1e-5)
+
+
+def test_teacher_student_dense_regions_generalize_better():
+    """alpha = 0.5, d = 0.05: S_inf = 0.18348 (0.92 of the bound); the solutions there have
+    error 0.3723, below the finite-y large-deviation value at y = 3 (0.3878, slow test of
+    test_large_deviation.py) and the typical (Gibbs) 0.4053, above the maximal-margin 0.3636;
+    the dominating reference (sign of the cavity field, a centre of the dense region)
+    0.3589, below the maximal margin."""
+    curve = large_deviation_limit_curve(0.5, [0.05], task="teacher-student")
+    assert curve.converged.all()
+    assert curve.local_entropy[0] == pytest.approx(0.1834815, abs=1e-6)
+    assert curve.gen_error[0] == pytest.approx(0.372299, abs=1e-5)
+    assert curve.reference_gen_error[0] == pytest.approx(0.358946, abs=1e-5)
+    assert 0.3636 < curve.gen_error[0] < 0.3878 and curve.reference_gen_error[0] < 0.3636
