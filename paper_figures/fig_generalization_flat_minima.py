@@ -7,7 +7,10 @@ alpha = 1.245 and metastable up to its spinodal), the Bayes-optimal predictor (s
 maximal-margin solutions (RS teacher-student kappa_max(alpha) on the same branch: negative
 above alpha = 1.245, where its zero-margin entropy is negative; dotted), and the zero-margin
 solutions at Hamming fraction d around maximal-margin references (Franz-Parisi, task
-teacher-student; alpha < 1.245, where kappa_max > 0): the dense regions of solutions.
+teacher-student; alpha < 1.245, where kappa_max > 0): the dense regions of solutions; and
+the high-local-entropy solutions of large deviations at y -> infinity (d = 0.05 from the
+reference that maximizes the local entropy, ``theory.large_deviation_limit``), with that
+reference's own error (the sign of the replicas' cavity field, a centre of the dense region).
 Markers: solutions found by SGD, replicated SGD and focusing BP (library defaults,
 N = 1001), exact error arccos(W.W_T/N)/pi, mean +- sem over the solved instances.
 (b) Local entropy S(d) at the same distances around maximal-margin references (dense:
@@ -31,15 +34,18 @@ from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import franz_parisi_curve
+from theory.large_deviation_limit import large_deviation_limit_curve
 from theory.margins import kappa_max
 
 FULL = dict(name="generalization_flat_minima", line_alpha=np.linspace(0.1, 1.48, 70).tolist(),
             fp_alpha=(0.2, 0.4, 0.6, 0.8, 1.0, 1.2), fp_d=(0.002, 0.01, 0.05),
+            ld_alpha=(0.2, 0.4, 0.6, 0.8, 1.0, 1.2), ld_d=0.05,
             sim_alpha=(0.2, 0.4, 0.6, 0.8, 1.0, 1.2), N=1001, instances=8,
             algos=("sgd", "rsgd", "fbp"))
 QUICK = dict(name="generalization_flat_minima_quick",
              line_alpha=np.linspace(0.1, 1.48, 12).tolist(),
-             fp_alpha=(0.5, 1.0), fp_d=(0.05,), sim_alpha=(0.5,), N=101, instances=2,
+             fp_alpha=(0.5, 1.0), fp_d=(0.05,), ld_alpha=(0.5,), ld_d=0.05,
+             sim_alpha=(0.5,), N=101, instances=2,
              algos=("sgd",))
 ALGO_STYLE = {"sgd": ("s", "C3", "SGD"), "rsgd": ("D", "C4", "replicated SGD"),
               "fbp": ("o", "C2", "focusing BP")}
@@ -80,6 +86,15 @@ def dense_regions(alpha: float, d: tuple[float, ...]) -> dict:
                 gen_error_typical=eps[1])
 
 
+def high_local_entropy(alpha: float, d: float) -> dict:
+    """y -> infinity large deviations at one alpha: local entropy and the errors of the
+    solutions at distance d and of their reference."""
+    curve = large_deviation_limit_curve(alpha, [d], task="teacher-student")
+    return dict(alpha=alpha, S=float(curve.local_entropy[0]),
+                gen_error=float(curve.gen_error[0]),
+                reference_gen_error=float(curve.reference_gen_error[0]))
+
+
 def algorithm_point(algo: str, alpha: float, N: int, instances: int, seed: int) -> dict:
     """Generalization error of the solutions ``algo`` finds on ``instances`` data sets."""
     k_data, k_run = jr.split(jr.fold_in(jr.key(seed), int(round(alpha * 1000))))
@@ -103,6 +118,10 @@ def compute(cfg: dict, cache: ResultsCache, seed: int = 0) -> dict:
               for a in tqdm(cfg["fp_alpha"], desc="Franz-Parisi curves", unit="alpha")]
     res["fp"] = {key: [p[key] for p in points] for key in points[0]}
     res["fp"]["d"] = list(cfg["fp_d"])
+    points = [cache.get_or_compute("high_local_entropy", dict(alpha=a, d=cfg["ld_d"]),
+                                   lambda: high_local_entropy(a, cfg["ld_d"]))
+              for a in tqdm(cfg["ld_alpha"], desc="y -> inf large deviations", unit="alpha")]
+    res["ld"] = {key: [p[key] for p in points] for key in points[0]}
     jobs = [(algo, a) for algo in cfg["algos"] for a in cfg["sim_alpha"]]
     for algo, alpha in tqdm(jobs, desc="algorithms", unit="point"):
         params = dict(algo=algo, alpha=alpha, N=cfg["N"], instances=cfg["instances"],
@@ -141,6 +160,11 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     for j, (d, c) in enumerate(zip(fp["d"], shades)):
         theory_line(ax, fp["alpha"], np.asarray(fp["gen_error"])[:, j], color=c, ls="--",
                     marker=".", label=rf"dense region: $d = {d:g}$ from $\kappa_{{max}}$")
+    ld = res["ld"]
+    theory_line(ax, ld["alpha"], ld["gen_error"], color="C5", marker="^",
+                label=rf"high local entropy ($y\to\infty$, $d = {cfg['ld_d']:g}$)")
+    theory_line(ax, ld["alpha"], ld["reference_gen_error"], color="C5", ls=":", marker="^",
+                label="  its reference (centre of the dense region)")
     for algo, points in res["sim"].items():
         marker, color, label = ALGO_STYLE[algo]
         x = np.asarray(sorted(points))
@@ -178,6 +202,10 @@ def main(argv=None) -> None:
         print(f"alpha={a:g}: kappa_max={fp['kappa_ref'][i]:.4f}, " + ", ".join(
             f"d={d:g}: S={fp['S'][i][j]:.4f} eps={fp['gen_error'][i][j]:.4f} "
             f"(typical ref: S={fp['S_typical'][i][j]:.4f})" for j, d in enumerate(fp["d"])))
+    ld = res["ld"]
+    print("y -> inf, d = {:g}: ".format(cfg["ld_d"]) + ", ".join(
+        f"alpha={a:g}: S={S:.4f} eps={e:.4f} (reference {r:.4f})" for a, S, e, r in
+        zip(ld["alpha"], ld["S"], ld["gen_error"], ld["reference_gen_error"])))
     for algo, points in res["sim"].items():
         print(f"{algo}: " + ", ".join(f"alpha={a:g}: eps={p['gen_error'][0]:.4f}+-"
                                       f"{p['gen_error'][1]:.4f} ({p['solved']}/{p['instances']})"

@@ -1,4 +1,5 @@
-"""y -> infinity limit of the RS large-deviation local entropy of binary storage [P1].
+"""y -> infinity limit of the RS large-deviation local entropy of the binary perceptron [P1]
+(storage and teacher-student).
 
 $S_\\infty(d) = \\lim_{y\\to\\infty}\\Phi(y)/y = \\max$ over references of the local entropy at
 distance d (``theory/large_deviation.py`` has $\\Phi$ and its notation). Scalings, read off
@@ -38,7 +39,13 @@ branch lies under $\\phi_{RS}$ where a reference at the Gibbs centre reaches it 
 0.2225 at alpha = 0.6), so another saddle takes over on the last ~1e-3 in d; and the
 threshold below (kappa = 0: 0.7552) lies under the literature's alpha_U ~ 0.77-0.78.
 
-[P1] diagnostic (``large_deviation_threshold``): the smallest alpha where the branch of
+Teacher-student (``LDLimitTSOrderParams``; ``free_entropy_large_deviation_limit`` has the
+terms): the same limit with the replicas' teacher overlap R; the branch ends on the RS
+teacher-student entropy with the Gibbs R (test, 1e-9). alpha = 0.5, d = 0.05: S_inf =
+0.1835, error of the solutions 0.3723 and of the dominating reference 0.3589 (Gibbs 0.4053,
+maximal margin 0.3636, finite y = 3: 0.3878).
+
+[P1] diagnostic (``large_deviation_threshold``, storage): the smallest alpha where the branch of
 $S_\\infty(d)$ continued down from d = 0.05 no longer reaches small d: the slope's dip
 touches zero and the curve folds (beyond it, a gap in d with no RS saddle).
 """
