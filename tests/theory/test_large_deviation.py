@@ -124,7 +124,7 @@ def test_bad_input_messages():
         ld.large_deviation_curve(ALPHA, [0.1, 0.6], 2.0)
     with pytest.raises(ValueError, match="not within 1e-3 of 1"):
         ld.large_deviation_curve(ALPHA, [0.1], 1.0)
-    with pytest.raises(ValueError, match="y = infinity is not implemented"):
+    with pytest.raises(ValueError, match="y = infinity: theory.large_deviation_limit"):
         ld.large_deviation_curve(ALPHA, [0.1], np.inf)
     with pytest.raises(ValueError, match="alpha = P/N must be finite and > 0"):
         ld.large_deviation_curve(0.0, [0.1], 2.0)
