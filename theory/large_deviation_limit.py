@@ -170,7 +170,8 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams | LDLimitTSOrderPa
 
 def reference_teacher_overlap(op: LDLimitTSOrderParams) -> Array:
     """Teacher overlap of the dominating reference, the sign of the replicas' cavity field
-    $x \\sim N(\\hat R, \\hat q)$: $\\tilde R = E\\,\\mathrm{sign}\\,x = 1 - 2H(\\hat R/\\sqrt{\\hat q})$."""
+    $x \\sim N(\\hat R, \\hat q)$:
+    $\\tilde R = E\\,\\mathrm{sign}\\,x = 1 - 2H(\\hat R/\\sqrt{\\hat q})$."""
     return 1 - 2 * jnp.exp(log_H(op.R_hat / jnp.sqrt(op.q_hat)))
 
 
@@ -254,7 +255,8 @@ def _continue(u, solve, start: float, stop: float, step: float, record=None):
     at, previous, h = start, None, math.copysign(step, stop - start)
     while (stop - at) * h > 0 and abs(h) > _MIN_STEP:
         target = at + h if (stop - at - h) * h > 0 else stop
-        guess = u if previous is None else u + (u - previous[0]) * (target - at) / (at - previous[1])
+        guess = (u if previous is None
+                 else u + (u - previous[0]) * (target - at) / (at - previous[1]))
         u_new, residual, value = solve(guess, target)
         if residual < RESIDUAL_TOL:
             previous, u, at = (u, at), u_new, target

@@ -1,4 +1,4 @@
-"""y -> infinity large-deviation local entropy of binary storage (theory/large_deviation_limit.py)."""
+"""y -> infinity large-deviation local entropy (theory/large_deviation_limit.py)."""
 
 import math
 
