@@ -41,7 +41,7 @@ from theory.large_deviation_limit import large_deviation_threshold
 FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
             kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5), kappa_ld=(-0.3, 0.0, 0.3, 0.5),
             ts_alpha=np.linspace(0.2, 1.5, 53).tolist())
-QUICK = dict(kappa=np.linspace(-0.5, 1.0, 7).tolist(), kappa_u=(), kappa_ld=(),
+QUICK = dict(kappa=np.linspace(-0.5, 0.8, 7).tolist(), kappa_u=(), kappa_ld=(),
              ts_alpha=np.linspace(0.2, 1.4, 7).tolist())
 
 
