@@ -24,8 +24,8 @@ def register_theory(subparsers) -> None:
                     "S_inf(d) = lim Phi/y = the largest local entropy of any reference, where "
                     "the references' own margin drops out (theory/large_deviation_limit.py); "
                     "there the reference entropy is not computed (null) and d where no RS "
-                    "saddle was reached (the gap of the curve above the threshold alpha_U ~ "
-                    "0.756) are null with converged false.")
+                    "saddle was reached (the gap of the curve above the threshold alpha_U = "
+                    "0.7552 at kappa = 0) are null with converged false.")
     ld.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
                     help="storage (random labels) or teacher-student (labels of a binary "
                          "teacher; also prints the teacher overlaps R, R_ref and the "
