@@ -102,11 +102,14 @@ def get_gen_error(data: RFDataset, W: Float[Array, "*batch N"], problem: RandomF
 
 class RFEnumeration(eqx.Module):
     """Exact count of solutions of one instance and the mean over them of the GET
-    generalization error (``get_gen_error``) and, if a test set was given, of the test error."""
+    generalization error (``get_gen_error``) and, if a test set was given, of the test error
+    and the test error of their majority vote $\\mathrm{sign}\\sum_W \\mathrm{sign}(W\\cdot x)$
+    (ties count 1/2; theory: ``theory.random_features.vote_gen_error_rf``)."""
 
     count: Int[Array, ""]
     gibbs_get_error: Float[Array, ""]
     gibbs_test_error: Float[Array, ""]
+    vote_test_error: Float[Array, ""]
 
 
 def enumerate_rf(data: RFDataset, problem: RandomFeatures,
@@ -130,24 +133,29 @@ def _enumerate(data, problem, test, N: int, chunk_bits: int) -> RFEnumeration:
     low = jnp.arange(2**chunk_bits, dtype=jnp.int32)
 
     def chunk(carry, high):
-        count, err_sum, test_sum = carry
+        count, err_sum, test_sum, votes = carry
         idx = (high << chunk_bits) | low
         W = (2 * ((idx[:, None] >> jnp.arange(N, dtype=jnp.int32)[None, :]) & 1) - 1).astype(dtype)
         ok = jnp.min(jnp.matmul(W, xi_eff.T, precision=hi), axis=-1) >= kappa
         okf = ok.astype(dtype)
         err_sum = err_sum + jnp.sum(okf * get_gen_error(data, W, problem))
         if test is not None:
-            wrong = (jnp.matmul(W, test.xi.T, precision=hi) * test.y[None, :] < 0)
-            test_sum = test_sum + jnp.sum(okf * jnp.mean(wrong.astype(dtype), axis=-1))
-        return (count + jnp.sum(ok, dtype=jnp.int32), err_sum, test_sum), None
+            agree = jnp.sign(jnp.matmul(W, test.xi.T, precision=hi)) * test.y[None, :]
+            test_sum = test_sum + jnp.sum(okf * jnp.mean((agree < 0).astype(dtype), axis=-1))
+            votes = votes + okf @ agree
+        return (count + jnp.sum(ok, dtype=jnp.int32), err_sum, test_sum, votes), None
 
     highs = jnp.arange(2 ** (N - chunk_bits), dtype=jnp.int32)
     zero = jnp.zeros((), dtype)
-    (count, err_sum, test_sum), _ = jax.lax.scan(chunk, (jnp.int32(0), zero, zero), highs)
+    votes = jnp.zeros(0 if test is None else test.y.shape[0], dtype)  # agreeing minus not
+    (count, err_sum, test_sum, votes), _ = jax.lax.scan(
+        chunk, (jnp.int32(0), zero, zero, votes), highs)
     n = jnp.maximum(count, 1).astype(dtype)
     nan = jnp.asarray(jnp.nan, dtype)
+    tested = (count > 0) & (test is not None)
+    vote_error = jnp.mean(jnp.where(votes == 0, 0.5, (votes < 0).astype(dtype)))
     return RFEnumeration(count, jnp.where(count > 0, err_sum / n, nan),
-                         jnp.where((count > 0) & (test is not None), test_sum / n, nan))
+                         jnp.where(tested, test_sum / n, nan), jnp.where(tested, vote_error, nan))
 
 
 def sample_rf_test_set(key: PRNGKeyArray, data: RFDataset, problem: RandomFeatures,

@@ -159,6 +159,16 @@ def gen_error_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array, ""]
     return gen_error_from_overlap(M / jnp.sqrt(Q0))
 
 
+def vote_gen_error_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array, ""]:
+    """Error of the Gibbs measure's vote, the Bayes prediction of the student model
+    $\\mathrm{sign}\\langle\\mathrm{sign}(W\\cdot x)\\rangle$ (the posterior of a uniform prior
+    over the students that fit the data): given the field $\\sqrt{Q_1}z$ that all replicas
+    share, the vote is sign(z), and $\\epsilon_{vote} = \\arccos(M/\\sqrt{Q_1})/\\pi \\le$
+    ``gen_error_rf`` ($Q_1 \\le Q_0$)."""
+    _, Q1, M = _covariances(op, problem)
+    return gen_error_from_overlap(M / jnp.sqrt(Q1))
+
+
 def replicon_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array, ""]:
     """Largest eigenvalue of the RS replicon form in $(\\delta q_{ab}, \\delta\\rho_{ab})$ (RS
     is stable while it is < 0; note the sign convention is opposite to ``theory.replicon``,

@@ -12,9 +12,10 @@ from scipy import integrate, optimize, stats
 import theory
 from atypical import RandomFeatures
 from atypical.problems import RF_ACTIVATIONS
+from theory.bayes_optimal import bayes_optimal_error, bayes_optimal_overlap
 from theory.random_features import (RFOrderParams, follow_rf, free_entropy_rf, gen_error_rf,
                                     replicon_rf, rf_interpolation_threshold, saddle_rf,
-                                    solve_rf, wishart_rate)
+                                    solve_rf, vote_gen_error_rf, wishart_rate)
 
 KRAUTH_MEZARD = 0.8330786  # Krauth & Mezard, J. Phys. France 50, 3057 (1989): 0.833
 
@@ -199,6 +200,26 @@ def test_linear_features_infinitely_wide_is_gibbs_teacher_student(alpha_D):
     assert m0 == pytest.approx(_gyorgyi_tishby_overlap(alpha_D), abs=1e-7)
     assert 2 * float(op.p[0]) - float(op.p[1]) == pytest.approx(m0, abs=1e-7)
     assert 2 * float(op.r[0]) - float(op.r[1]) == pytest.approx(1.0, abs=1e-7)
+    # the Gibbs student is then the Bayes posterior of a Gaussian-prior teacher: its vote
+    # predicts as the Bayes-optimal learner that sees the latents c
+    vote = vote_gen_error_rf(op, RandomFeatures(alpha, alpha_D, sigma="linear"))
+    assert 2 * float(vote[0]) - float(vote[1]) == pytest.approx(
+        float(bayes_optimal_error(alpha_D)), abs=1e-7)
+
+
+def test_bayes_optimal_overlap_is_gyorgyi_tishby():
+    """The Gaussian-prior Bayes-optimal overlap of ``theory.bayes_optimal`` (Newton on
+    the autodiff free entropy) against the textbook equation (SciPy quad and brentq)."""
+    for alpha_D in (0.5, 2.0):
+        assert float(bayes_optimal_overlap(alpha_D)) == pytest.approx(
+            _gyorgyi_tishby_overlap(alpha_D), abs=1e-10)
+
+
+def test_vote_predicts_better_than_gibbs(grid_solution):
+    sol, problems = grid_solution
+    vote = vote_gen_error_rf(sol.order_params, problems)
+    gibbs = gen_error_rf(sol.order_params, problems)
+    assert bool(jnp.all(vote < gibbs)) and bool(jnp.all(vote > 0))
 
 
 @pytest.mark.slow
