@@ -39,6 +39,16 @@ branch lies under $\\phi_{RS}$ where a reference at the Gibbs centre reaches it 
 0.2225 at alpha = 0.6), so another saddle takes over on the last ~1e-3 in d; and the
 threshold below (kappa = 0: 0.7552) lies under the literature's alpha_U ~ 0.77-0.78.
 
+The limit lives at negative reference entropy: $d(\Phi/y)/dy = -\Sigma/y^2$ and $\Sigma$
+falls with y ($\Phi$ convex), so $\Phi/y$ falls while $\Sigma \ge 0$; at alpha = 0.6, d =
+0.05 it is already below $S_\infty = 0.13008$ at y = 6.75 (0.12948 at y = 7, where
+$\Sigma = 0.0847 > 0$), and it can only climb back to $S_\infty$ once $\Sigma < 0$. So
+$S_\infty$ overestimates the local entropy of references that exist; RS within the
+reference measure would freeze at $\Sigma(y^*) = 0$ (extrapolated $y^* \approx 11.5$, out of
+the finite-y solver's reach) with $S_{loc}(y^*) < 0.12948$ (slow test
+``test_rs_limit_needs_negative_reference_entropy``). Whether this moves the threshold
+towards 0.77-0.78 is not known: the frozen curve is not computed.
+
 Teacher-student (``LDLimitTSOrderParams``; ``free_entropy_large_deviation_limit`` has the
 terms): the same limit with the replicas' teacher overlap R; the branch ends on the RS
 teacher-student entropy with the Gibbs R (test, 1e-9). alpha = 0.5, d = 0.05: S_inf =

@@ -88,6 +88,34 @@ def test_finite_y_approaches_from_below(curve_06):
     assert 3 * (curve_06.local_entropy[3] - finite[1]) == pytest.approx(0.096, abs=0.002)
 
 
+@pytest.mark.slow
+def test_rs_limit_needs_negative_reference_entropy(curve_06):
+    """d(Phi/y)/dy = -Sigma/y^2 and Sigma = Phi - y Phi' falls with y (Phi convex), so while
+    Sigma >= 0, Phi/y falls; continued in y from 6 to 7 (alpha = 0.6, d = 0.05), Phi/y drops
+    below S_inf = 0.13008 (0.12948 at y = 7) with Sigma(7) = 0.0847 still positive. Phi/y
+    can come back up to S_inf only where Sigma < 0: the RS y -> infinity limit is reached
+    through a negative reference entropy and overestimates the local entropy of references
+    that exist (here by more than 6e-4; Sigma = 0 extrapolates to y ~ 11.5, beyond the
+    finite-y solver's reach: Newton loses the branch at y = 7.25)."""
+    import jax
+
+    from theory.large_deviation import (LargeDeviationStorage, large_deviation_curve,
+                                        local_entropy, saddle_large_deviation)
+
+    op = jax.tree.map(lambda x: x.reshape(-1)[0],
+                      large_deviation_curve(0.6, [0.05], [6.0]).order_params)
+    solve = jax.jit(saddle_large_deviation)
+    for y in (6.25, 6.5, 6.75, 7.0):
+        problem = LargeDeviationStorage(0.6, 0.0, 0.0, 0.05, y)
+        sol = solve(problem, op)
+        assert bool(sol.converged)
+        op = sol.order_params
+    phi, S = float(sol.free_entropy), float(local_entropy(op, problem))
+    assert phi / 7 == pytest.approx(0.129476, abs=1e-5)
+    assert phi - 7 * S == pytest.approx(0.084668, abs=1e-5)  # Sigma(7) > 0
+    assert phi / 7 < curve_06.local_entropy[3] - 5e-4
+
+
 def test_teacher_student_branch_ends_on_the_gibbs_measure():
     """Teacher-student identity: continued up in d, the branch ends (delta -> 0) on the RS
     teacher-student entropy phi_TS with the Gibbs teacher overlap R (alpha = 0.5: end at
