@@ -18,8 +18,14 @@ D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinit
   2.2085 at alpha_D = 2, panel (b) of ``fig_rf_phase_diagram.py``), where S(d) > 0 rises
   monotonically with d.
 
-The Bayes-optimal error is NOT drawn: the library has no Bayes-optimal RS theory of this
-model, and none is invented here.
+- the vote of the typical solutions, the sign of the average of sign(W . x) over all
+  zero-training-error students: the Bayes prediction of the student model (uniform
+  prior over binary W), ``theory.random_features.vote_gen_error_rf``;
+- Bayes-optimal: the posterior-mean predictor of a learner that sees the latents c and
+  knows the teacher's Gaussian prior (``theory.bayes_optimal.bayes_optimal_error`` at
+  alpha_D). The features are a function of c, so this is a lower bound for every student,
+  flat in N/D; no Bayes-optimal theory of learners restricted to the features is in the
+  library.
 
 Markers: test error (500 fresh examples) of the zero-training-error solutions that SGD and
 replicated SGD (library defaults) find on exact sign features, mean +- sem over the solved
@@ -53,8 +59,9 @@ from atypical import RandomFeatures, SaddlePointError  # importing atypical turn
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from paper_figures import fig_rf_phase_diagram as phase
+from theory.bayes_optimal import bayes_optimal_error
 from theory.random_features import (follow_rf, gen_error_rf, rf_interpolation_threshold,
-                                    rf_kappa_max)
+                                    rf_kappa_max, vote_gen_error_rf)
 from theory.rf_franz_parisi import rf_franz_parisi_curve
 
 FULL = dict(name="rf_generalization", sigma="sign", alpha_D=2.0, n_over_d_max=4.8, n_line=50,
@@ -79,7 +86,7 @@ def table_n_over_d(cfg: dict) -> list[float]:
 
 def typical_and_max_margin(alpha_D: float, sigma: str, n_over_d_max: float, n_line: int,
                            table: list[float]) -> dict:
-    """Typical (Gibbs) and maximal-margin RS generalization errors on one N/D grid from
+    """Typical (Gibbs, and vote) and maximal-margin RS generalization errors on one N/D grid from
     n_over_d_max down to the interpolation point (N/D)_c, the table points included (so
     they are exact, not interpolated). Typical: one continuation (``follow_rf``); maximal
     margin: one vmapped ``rf_kappa_max``. Unconverged points are dropped and counted."""
@@ -93,6 +100,7 @@ def typical_and_max_margin(alpha_D: float, sigma: str, n_over_d_max: float, n_li
     typ = follow_rf(alpha, alpha_D, sigma=sigma)
     typ_ok = np.asarray(typ.converged)
     typ_err = np.asarray(jax.vmap(gen_error_rf)(typ.order_params, typ.problem))
+    typ_vote = np.asarray(jax.vmap(vote_gen_error_rf)(typ.order_params, typ.problem))
 
     top = jax.vmap(lambda a: rf_kappa_max(a, alpha_D, sigma=sigma))(alpha)  # unchecked
     top_ok = np.asarray(top.converged)
@@ -101,7 +109,9 @@ def typical_and_max_margin(alpha_D: float, sigma: str, n_over_d_max: float, n_li
     as_list = lambda x, ok: np.asarray(x)[ok].tolist()
     return dict(n_over_d_c=nd_c, alpha_c=float(thr.alpha),
                 typical=dict(n_over_d=as_list(n_over_d, typ_ok), gen_error=as_list(
-                    typ_err, typ_ok), lost=n_over_d[~typ_ok].tolist()),
+                    typ_err, typ_ok), vote_error=as_list(typ_vote, typ_ok),
+                    lost=n_over_d[~typ_ok].tolist()),
+                bayes_optimal=float(bayes_optimal_error(alpha_D)),
                 max_margin=dict(n_over_d=as_list(n_over_d, top_ok),
                                 kappa_max=as_list(top.kappa, top_ok),
                                 gen_error=as_list(top_err, top_ok),
@@ -173,7 +183,7 @@ def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
     table = table_n_over_d(cfg)
     res = {"lines": cache.get_or_compute(
         "lines", dict(alpha_D=aD, sigma=sigma, n_over_d_max=cfg["n_over_d_max"],
-                      n_line=cfg["n_line"], table=table),
+                      n_line=cfg["n_line"], table=table, with_vote_and_bayes=True),
         lambda: typical_and_max_margin(aD, sigma, cfg["n_over_d_max"], cfg["n_line"], table))}
     lines = res["lines"]
     print(f"alpha_D={aD:g}: interpolation point (N/D)_c = {lines['n_over_d_c']:.4f}; typical "
@@ -215,7 +225,7 @@ def theory_at(res: dict, ratio: float) -> dict:
     """The theory errors at one table N/D (nan where a line does not exist there)."""
     lines, nan = res["lines"], float("nan")
     at = lambda line, key: dict(zip(line["n_over_d"], line[key])).get(ratio, nan)
-    out = dict(typical=at(lines["typical"], "gen_error"),
+    out = dict(typical=at(lines["typical"], "gen_error"), vote=at(lines["typical"], "vote_error"),
                max_margin=at(lines["max_margin"], "gen_error"),
                kappa_max=at(lines["max_margin"], "kappa_max"), atypical={})
     rec = res["fp"].get(ratio)
@@ -237,7 +247,8 @@ def summary(cfg: dict, res: dict) -> list[str]:
     """One line per N/D (theory and simulations), then the comparison per simulation point."""
     fmt = lambda x: "  --  " if not np.isfinite(x) else f"{x:.4f}"
     lines = [f"alpha_D={cfg['alpha_D']:g}, eps_g by N/D (theory RS N,D->inf; simulations "
-             f"D={cfg['D']}, mean+-sem over solved / instances):"]
+             f"D={cfg['D']}, mean+-sem over solved / instances); Bayes-optimal (sees c) "
+             f"{res['lines']['bayes_optimal']:.4f} at every N/D:"]
     comparison = []
     for ratio in table_n_over_d(cfg):
         th = theory_at(res, ratio)
@@ -253,7 +264,8 @@ def summary(cfg: dict, res: dict) -> list[str]:
                                  **{f"atypical d={d:g}": e for d, e in th["atypical"].items()})
                     name, gap = closest(s["mean"], cands)
                     comparison.append((algo, ratio, s, th, name, gap))
-        lines.append(f"N/D={ratio:<4g} typical {fmt(th['typical'])}  max-margin "
+        lines.append(f"N/D={ratio:<4g} typical {fmt(th['typical'])} (vote {fmt(th['vote'])})"
+                     f"  max-margin "
                      f"{fmt(th['max_margin'])} (kappa_max {fmt(th['kappa_max'])})  atypical "
                      f"{atyp}  |  " + "  ".join(sims))
     lines.append("do the solutions the algorithms find generalize like typical or atypical "
@@ -300,8 +312,12 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     typ, top = lines["typical"], lines["max_margin"]
     theory_line(ax, typ["n_over_d"], typ["gen_error"], color="k",
                 label="typical solutions (RS, Gibbs)")
+    theory_line(ax, typ["n_over_d"], typ["vote_error"], color="k", ls=":",
+                label="vote of the typical solutions (Bayes prediction of the student model)")
     theory_line(ax, top["n_over_d"], top["gen_error"], color="C0",
                 label=r"maximal margin $\kappa_{max}$ (RS)")
+    ax.axhline(lines["bayes_optimal"], color="C2", lw=1.2,
+               label="Bayes-optimal, latents $c$ seen (lower bound for every student)")
     ok = sorted(r for r, v in res["fp"].items() if v["error"] is None)
     shades = plt.get_cmap("Oranges")(np.linspace(0.55, 0.9, len(cfg["fp_d"])))
     for j, (d, c) in enumerate(zip(cfg["fp_d"], shades)):
@@ -327,7 +343,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     lo = nd_c - 0.12 * (cfg["n_over_d_max"] - nd_c)
     ax.axvspan(lo, nd_c, color="0.88", lw=0)
     ax.axvline(nd_c, color="k", ls=":", lw=1)
-    ax.text(nd_c, 0.02, f" interpolation\n $(N/D)_c$ = {nd_c:.3f}", fontsize=7.5,
+    ax.text(nd_c, 0.05, f" interpolation\n $(N/D)_c$ = {nd_c:.3f}", fontsize=7.5,
             transform=ax.get_xaxis_transform())
     atyp = res["atypical_transition"]
     if atyp is not None:

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax.scipy.special import erf
-from jaxtyping import Array, DTypeLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, DTypeLike, Float, Int, PRNGKeyArray
 
-from atypical.observables import gen_error_from_overlap
+from atypical.observables import gen_error_from_overlap, local_energy
 from atypical.problems import RandomFeatures
 
 from .data import n_examples
@@ -104,58 +104,70 @@ class RFEnumeration(eqx.Module):
     """Exact count of solutions of one instance and the mean over them of the GET
     generalization error (``get_gen_error``) and, if a test set was given, of the test error
     and the test error of their majority vote $\\mathrm{sign}\\sum_W \\mathrm{sign}(W\\cdot x)$
-    (ties count 1/2; theory: ``theory.random_features.vote_gen_error_rf``)."""
+    (ties count 1/2; theory: ``theory.random_features.vote_gen_error_rf``); and the mean
+    local energy at the distances ``d`` (``atypical.observables.local_energy`` of the
+    stabilities $yW\\cdot x/|x|$; theory: ``theory.random_features.stability_quadrature_rf``)."""
 
     count: Int[Array, ""]
     gibbs_get_error: Float[Array, ""]
     gibbs_test_error: Float[Array, ""]
     vote_test_error: Float[Array, ""]
+    gibbs_local_energy: Float[Array, " K"]
 
 
 def enumerate_rf(data: RFDataset, problem: RandomFeatures,
-                 test: RFDataset | None = None, *, chunk_bits: int = 14) -> RFEnumeration:
+                 test: RFDataset | None = None, *, d: ArrayLike = (),
+                 chunk_bits: int = 14) -> RFEnumeration:
     """Enumerate all $2^N$ weights (N <= 25) of one instance: the number of solutions
     (all $y W\\cdot x/\\sqrt N \\ge \\kappa$, as ``sim.enumerate.enumerate_solutions``) and the
-    Gibbs averages over solutions of the GET error and of the error on ``test``."""
+    Gibbs averages over solutions of the GET error, of the error on ``test`` and of the
+    local energy at the flipped fractions ``d`` (in (0, 1/2])."""
     P, N = data.xi.shape
     if N > N_MAX or N < 2:
         raise ValueError(f"enumerate_rf(N={N}): N must lie in [2, {N_MAX}] (2**N configurations)")
     chunk_bits = min(chunk_bits, N)
-    return _enumerate(data, problem, test, N, chunk_bits)
+    return _enumerate(data, problem, test, jnp.atleast_1d(jnp.asarray(d, data.xi.dtype)), N,
+                      chunk_bits)
 
 
-@partial(jax.jit, static_argnums=(3, 4))
-def _enumerate(data, problem, test, N: int, chunk_bits: int) -> RFEnumeration:
+@partial(jax.jit, static_argnums=(4, 5))
+def _enumerate(data, problem, test, d, N: int, chunk_bits: int) -> RFEnumeration:
     dtype = data.xi.dtype
     hi = jax.lax.Precision.HIGHEST
     xi_eff = data.y[:, None] * data.xi / jnp.sqrt(jnp.asarray(N, dtype))
     kappa = jnp.asarray(problem.kappa, dtype)
     low = jnp.arange(2**chunk_bits, dtype=jnp.int32)
+    to_normalised = jnp.sqrt(jnp.asarray(N, dtype)) / jnp.linalg.norm(data.xi, axis=-1)
 
     def chunk(carry, high):
-        count, err_sum, test_sum, votes = carry
+        count, err_sum, test_sum, votes, le_sum = carry
         idx = (high << chunk_bits) | low
         W = (2 * ((idx[:, None] >> jnp.arange(N, dtype=jnp.int32)[None, :]) & 1) - 1).astype(dtype)
-        ok = jnp.min(jnp.matmul(W, xi_eff.T, precision=hi), axis=-1) >= kappa
+        fields = jnp.matmul(W, xi_eff.T, precision=hi)
+        ok = jnp.min(fields, axis=-1) >= kappa
         okf = ok.astype(dtype)
+        if d.size:
+            le = jax.vmap(local_energy, in_axes=(0, None))(fields * to_normalised[None, :], d)
+            le_sum = le_sum + okf @ le
         err_sum = err_sum + jnp.sum(okf * get_gen_error(data, W, problem))
         if test is not None:
             agree = jnp.sign(jnp.matmul(W, test.xi.T, precision=hi)) * test.y[None, :]
             test_sum = test_sum + jnp.sum(okf * jnp.mean((agree < 0).astype(dtype), axis=-1))
             votes = votes + okf @ agree
-        return (count + jnp.sum(ok, dtype=jnp.int32), err_sum, test_sum, votes), None
+        return (count + jnp.sum(ok, dtype=jnp.int32), err_sum, test_sum, votes, le_sum), None
 
     highs = jnp.arange(2 ** (N - chunk_bits), dtype=jnp.int32)
     zero = jnp.zeros((), dtype)
     votes = jnp.zeros(0 if test is None else test.y.shape[0], dtype)  # agreeing minus not
-    (count, err_sum, test_sum, votes), _ = jax.lax.scan(
-        chunk, (jnp.int32(0), zero, zero, votes), highs)
+    (count, err_sum, test_sum, votes, le_sum), _ = jax.lax.scan(
+        chunk, (jnp.int32(0), zero, zero, votes, jnp.zeros(d.shape, dtype)), highs)
     n = jnp.maximum(count, 1).astype(dtype)
     nan = jnp.asarray(jnp.nan, dtype)
     tested = (count > 0) & (test is not None)
     vote_error = jnp.mean(jnp.where(votes == 0, 0.5, (votes < 0).astype(dtype)))
     return RFEnumeration(count, jnp.where(count > 0, err_sum / n, nan),
-                         jnp.where(tested, test_sum / n, nan), jnp.where(tested, vote_error, nan))
+                         jnp.where(tested, test_sum / n, nan), jnp.where(tested, vote_error, nan),
+                         jnp.where(count > 0, le_sum / n, nan))
 
 
 def sample_rf_test_set(key: PRNGKeyArray, data: RFDataset, problem: RandomFeatures,

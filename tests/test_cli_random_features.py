@@ -18,12 +18,16 @@ def test_rf_json_contract(capsys):
     code, out, _ = run(capsys, "theory", "rf", "--alpha", "0.3", "--alpha-d", "1.0", "--json")
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"entropy", "gen_error", "q", "r", "m", "converged"}
+    assert set(result) == {"entropy", "gen_error", "vote_gen_error", "bayes_gen_error", "q", "r",
+                           "m", "converged"}
     assert result["converged"] is True
     # values of the library solve (theory/random_features.py) at this point, to the
     # Newton tolerance: the CLI only formats them
     assert result["entropy"] == pytest.approx(0.500944, abs=1e-6)
     assert result["gen_error"] == pytest.approx(0.4025, abs=1e-4)
+    assert result["vote_gen_error"] == pytest.approx(0.32156, abs=1e-5)
+    # theory.bayes_optimal at alpha_D = 1 (alpha = P/D for a learner that sees the latents)
+    assert result["bayes_gen_error"] == pytest.approx(0.254373, abs=1e-6)
     assert 0 < result["q"] < 1 and result["r"] > 0 and 0 < result["m"] < 1
 
 

@@ -61,13 +61,15 @@ def test_solved_test_error_averages_only_solved_runs():
 def test_table_theory_at_and_the_comparison():
     cfg = dict(fp_n_over_d=(2.3, 3.0), sim_n_over_d=(2.0, 3, 4.0))
     assert fig.table_n_over_d(cfg) == [2.0, 2.3, 3.0, 4.0]
-    res = {"lines": dict(typical=dict(n_over_d=[3.0, 2.0], gen_error=[0.34, 0.35]),
+    res = {"lines": dict(typical=dict(n_over_d=[3.0, 2.0], gen_error=[0.34, 0.35],
+                                      vote_error=[0.28, 0.3]),
                          max_margin=dict(n_over_d=[3.0, 2.0], gen_error=[0.32, 0.35],
                                          kappa_max=[0.35, 0.03])),
            "fp": {3.0: dict(d=[0.005, 0.02], gen_error=[0.325, 0.33], error=None),
                   2.3: dict(error="branch lost")}}
     at = fig.theory_at(res, 3.0)
     assert (at["typical"], at["max_margin"], at["kappa_max"]) == (0.34, 0.32, 0.35)
+    assert at["vote"] == 0.28
     assert at["atypical"] == {0.005: 0.325, 0.02: 0.33}
     assert fig.theory_at(res, 2.3)["atypical"] == {}
     assert math.isnan(fig.theory_at(res, 2.3)["typical"])

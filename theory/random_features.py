@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import RandomFeatures, f64, require_x64
+from atypical import RandomFeatures, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
+from .binary_perceptron import TSOrderParams, stability_quadrature
 from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, damped_fixed_point,
                     newton_root, newton_saddle, raise_unconverged, residual_norm)
 
@@ -167,6 +168,24 @@ def vote_gen_error_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array
     ``gen_error_rf`` ($Q_1 \\le Q_0$)."""
     _, Q1, M = _covariances(op, problem)
     return gen_error_from_overlap(M / jnp.sqrt(Q1))
+
+
+def stability_quadrature_rf(op: RFOrderParams, problem: RandomFeatures, *, n: int = 4001,
+                            width: float = 12.0) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
+    """RS density of the training stabilities of a typical solution, in the units of the
+    simulations' $\\tilde\\Delta = yW\\cdot x/|x|$ (``sim.rf_sweep.normalised_stabilities``):
+    points and probability weights for ``atypical.observables.local_energy``.
+
+    $yW\\cdot x/\\sqrt N$ is the field of a teacher-student perceptron with variance $Q_0$,
+    replica covariance $Q_1$ and teacher covariance M, so in units of $\\sqrt{Q_0}$ its density
+    is ``binary_perceptron.stability_density`` at $q = Q_1/Q_0$, $R = M/\\sqrt{Q_0}$, margin
+    $\\kappa/\\sqrt{Q_0}$; $|x|^2/N \\to E\\sigma^2 = \\mu_0^2 + \\mu_1^2 + \\mu_*^2$ rescales it."""
+    Q0, Q1, M = _covariances(op, problem)
+    unit = TSOrderParams(Q1 / Q0, M / jnp.sqrt(Q0), 0.0, 0.0)
+    delta, weights = stability_quadrature(
+        unit, TeacherStudent(problem.alpha, problem.kappa / jnp.sqrt(Q0)), n=n, width=width)
+    second_moment = problem.mu0**2 + problem.mu1**2 + problem.mu_star**2
+    return delta * jnp.sqrt(Q0 / second_moment), weights
 
 
 def replicon_rf(op: RFOrderParams, problem: RandomFeatures) -> Float[Array, ""]:

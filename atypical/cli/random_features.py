@@ -21,7 +21,10 @@ def register_theory(subparsers) -> None:
         description="RS saddle point of a binary student W on features x = sigma(F c/sqrt D) "
                     "of a hidden teacher y = sign(w_T.c/sqrt D). entropy = ln(#solutions)/N; "
                     "q = W.W'/N; r, m: self- and teacher overlap of the projections "
-                    "F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error.")
+                    "F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error; "
+                    "vote_gen_error = error of the majority vote of all solutions (the Bayes "
+                    "prediction of the student model); bayes_gen_error = Bayes-optimal error of "
+                    "a learner that sees the latents c (a lower bound for every student).")
     rf.add_argument("--alpha", type=float, required=True, help="alpha = P/N (> 0)")
     rf.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
     rf.add_argument("--kappa", type=float, default=0.0,
@@ -211,7 +214,8 @@ def _positive(name: str, value: float) -> None:
 def _rf(args: argparse.Namespace) -> None:
     from atypical import RandomFeatures, SaddlePointError
 
-    from theory.random_features import gen_error_rf, solve_rf
+    from theory.bayes_optimal import bayes_optimal_error
+    from theory.random_features import gen_error_rf, solve_rf, vote_gen_error_rf
 
     _positive("--alpha", args.alpha)
     _positive("--alpha-d", args.alpha_d)
@@ -225,6 +229,8 @@ def _rf(args: argparse.Namespace) -> None:
     problem = RandomFeatures(args.alpha, args.alpha_d, args.kappa, sigma=args.sigma)
     emit({"entropy": float(sol.free_entropy[0]),
           "gen_error": float(gen_error_rf(op, problem)[0]),
+          "vote_gen_error": float(vote_gen_error_rf(op, problem)[0]),
+          "bayes_gen_error": float(bayes_optimal_error(args.alpha_d)),
           "q": float(op.q[0]), "r": float(op.r[0]), "m": float(op.m[0]),
           "converged": bool(sol.converged[0])}, args.json)
 

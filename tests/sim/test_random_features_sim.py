@@ -1,5 +1,6 @@
 """Random-features data generator and exact enumeration vs the RS theory."""
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -67,28 +68,39 @@ def test_enumeration_agrees_with_rs():
 
     Measured (40 instances each, mean +- sem): surrogate covariates N = 14: 0.357 +- 0.010,
     N = 18: 0.361 +- 0.012, GET error 0.394/0.405; sign features similar in entropy; the
-    majority vote over all solutions errs 0.350 +- 0.010 (N = 16), 0.330 +- 0.012 (N = 20). The
-    allowance: 3 sem plus 0.02 in entropy (the finite-N excess of the storage perceptron at
-    N ~ 20 near alpha = 0.5 is ~0.01) and 0.02 in eps_g (O(1/sqrt D) at D = 10)."""
-    from theory.random_features import gen_error_rf, solve_rf, vote_gen_error_rf
+    majority vote over all solutions errs 0.350 +- 0.010 (N = 16), 0.330 +- 0.012 (N = 20);
+    the mean local energy at d = 0.02, 0.05, 0.1 (RS 0.0987, 0.1543, 0.2164) is 0.092, 0.146,
+    0.208 at N = 16 and 0.095, 0.150, 0.211 at N = 20 (sem 0.004-0.005), rising towards RS
+    (exact sign features: 0.120, 0.164, 0.220). The allowance: 3 sem plus 0.02 in entropy
+    (the finite-N excess of the storage perceptron at N ~ 20 near alpha = 0.5 is ~0.01),
+    0.02 in eps_g (O(1/sqrt D) at D = 10) and 0.01 in the local energy (its N = 16 -> 20
+    drift is 0.003)."""
+    from atypical.observables import local_energy
+    from theory.random_features import (gen_error_rf, solve_rf, stability_quadrature_rf,
+                                        vote_gen_error_rf)
 
     problem = RandomFeatures(0.5, 1.0)
     sol = solve_rf(0.5, 1.0)
     rs_entropy = float(sol.free_entropy[0])
     rs_error = float(gen_error_rf(sol.order_params, problem)[0])
     rs_vote = float(vote_gen_error_rf(sol.order_params, problem)[0])
+    d = np.array([0.02, 0.05, 0.1])
+    op = jax.tree.map(lambda x: x[0], sol.order_params)
+    points, weights = stability_quadrature_rf(op, problem)
+    rs_local_energy = np.asarray(local_energy(points, d, weights))
     N = 20
-    entropy, get_error, test_error, vote_error = [], [], [], []
+    entropy, get_error, test_error, vote_error, local = [], [], [], [], []
     for key in jr.split(jr.key(20), 40):
         k_data, k_test = jr.split(key)
         data = sample_random_features(k_data, problem, N, surrogate=True,
                                       dtype=jnp.float64)
         test = sample_rf_test_set(k_test, data, problem, 400, surrogate=True)
-        result = enumerate_rf(data, problem, test)
+        result = enumerate_rf(data, problem, test, d=d)
         entropy.append(np.log(float(result.count)) / N if result.count > 0 else np.nan)
         get_error.append(float(result.gibbs_get_error))
         test_error.append(float(result.gibbs_test_error))
         vote_error.append(float(result.vote_test_error))
+        local.append(np.asarray(result.gibbs_local_energy))
     mean, sem, n = mean_sem(entropy)
     assert n == 40  # alpha = 0.5 is far below alpha_c = 0.94: every instance is SAT
     assert abs(mean - rs_entropy) < 3 * sem + 0.02
@@ -98,3 +110,6 @@ def test_enumeration_agrees_with_rs():
     assert abs(mean - rs_error) < 3 * sem + 0.02
     mean, sem, _ = mean_sem(vote_error)
     assert abs(mean - rs_vote) < 3 * sem + 0.02
+    local = np.array(local)
+    mean, sem = local.mean(0), local.std(0, ddof=1) / np.sqrt(len(local))
+    assert np.all(np.abs(mean - rs_local_energy) < 3 * sem + 0.01)

@@ -10,12 +10,14 @@ import pytest
 from scipy import integrate, optimize, stats
 
 import theory
-from atypical import RandomFeatures
+from atypical import BinaryStorage, RandomFeatures
+from atypical.observables import local_energy
 from atypical.problems import RF_ACTIVATIONS
 from theory.bayes_optimal import bayes_optimal_error, bayes_optimal_overlap
 from theory.random_features import (RFOrderParams, follow_rf, free_entropy_rf, gen_error_rf,
                                     replicon_rf, rf_interpolation_threshold, saddle_rf,
-                                    solve_rf, vote_gen_error_rf, wishart_rate)
+                                    solve_rf, stability_quadrature_rf, vote_gen_error_rf,
+                                    wishart_rate)
 
 KRAUTH_MEZARD = 0.8330786  # Krauth & Mezard, J. Phys. France 50, 3057 (1989): 0.833
 
@@ -213,6 +215,26 @@ def test_bayes_optimal_overlap_is_gyorgyi_tishby():
     for alpha_D in (0.5, 2.0):
         assert float(bayes_optimal_overlap(alpha_D)) == pytest.approx(
             _gyorgyi_tishby_overlap(alpha_D), abs=1e-10)
+
+
+def test_stability_density_reduces_to_storage():
+    """alpha_D -> 0: the stabilities of typical solutions are those of binary storage
+    (``theory.stability_quadrature``), with an O(alpha_D) difference (1e-5 at alpha_D =
+    1e-3): the linear extrapolation from alpha_D = 1e-3, 2e-3 agrees to 1e-7 in the local
+    energy; the weights are a probability (trapezoid error < 1e-6)."""
+    d = jnp.array([0.01, 0.05, 0.2])
+    ops = solve_rf(0.5, jnp.array([1e-3, 2e-3])).order_params
+    energies = []
+    for i, alpha_D in enumerate((1e-3, 2e-3)):
+        op = jax.tree.map(lambda x: x[i], ops)
+        points, weights = stability_quadrature_rf(op, RandomFeatures(0.5, alpha_D))
+        assert float(weights.sum()) == pytest.approx(1.0, abs=1e-6)
+        energies.append(np.asarray(local_energy(points, d, weights)))
+    storage = theory.solve_storage(0.5, 0.0)
+    op = jax.tree.map(lambda x: x[0], storage.order_params)
+    points, weights = theory.stability_quadrature(op, BinaryStorage(0.5, 0.0))
+    np.testing.assert_allclose(2 * energies[0] - energies[1],
+                               local_energy(points, d, weights), atol=1e-7)
 
 
 def test_vote_predicts_better_than_gibbs(grid_solution):
