@@ -7,7 +7,12 @@ zero-margin solutions at Hamming fraction d around typical solutions (kappa_ref 
 around maximal-margin references (kappa_ref = kappa_max, or 1e-6 below when the reference
 entropy rounds negative), with the counting bound H2(d) = -d ln d - (1-d) ln(1-d). Typical
 solutions are isolated (S < 0 at small d); the maximal-margin ones are the centres of wide
-flat regions (S close to H2).
+flat regions (S close to H2). Markers: belief-propagation local entropy
+(``sim.bp_local_entropy``, Legendre transform over an external field) around the solutions
+the algorithms find, mean +- sem over solved instances (lambda points where BP did not
+converge are dropped). On RF features BP is as accurate as on storage at small N: at N = 21,
+alpha_D = 2, N/D = 3, its S differs from exact enumeration by 0.035 on average (0.07 at
+most; storage at the same alpha: 0.025, 0.044), an O(1/N) error.
 (b) local energy dE(d): the training error after flipping a random fraction d of the
 weights, from the training stabilities (``atypical.observables.local_energy``). Lines: RS
 stability densities (``theory.random_features.stability_quadrature_rf``) of typical and of
@@ -34,6 +39,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from tqdm import tqdm
@@ -42,8 +48,10 @@ from atypical import RandomFeatures, SaddlePointError  # importing atypical turn
 from atypical.observables import local_energy
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
+from sim.data import Dataset
+from sim.rf_sweep import rf_algorithm_point, rf_instances
 from sim.rsgd import RSGDConfig
-from sim.rf_sweep import rf_algorithm_point
 from sim.sgd import SGDConfig
 from theory.random_features import rf_kappa_max, solve_rf, stability_quadrature_rf
 from theory.rf_franz_parisi import rf_franz_parisi_curve
@@ -60,6 +68,8 @@ QUICK = dict(name="rf_local_energy_quick", sigma="sign", alpha_D=2.0, n_over_d=3
              sim_d=np.geomspace(5e-3, 0.2, 4).tolist(), sims=((20, False),), seeds=4,
              epochs=200, algos=("sgd", "rsgd"))
 ALGO_STYLE = {"sgd": ("s", "C3", "SGD"), "rsgd": ("D", "C4", "replicated SGD")}
+BP_LAMBDAS = np.linspace(0.0, 8.0, 41)  # external fields of the BP Legendre transform
+BP_TOL = 1e-6  # BP fields converged to this at a lambda, or the lambda is dropped
 KINDS = {"typical": ("k", "typical solutions"),
          "max_margin": ("C0", r"maximal-margin solutions ($\kappa_{max}$)")}
 
@@ -98,21 +108,48 @@ def local_entropy_curve(alpha: float, alpha_D: float, sigma: str, kind: str, kap
     return dict(d=d, error=error.splitlines()[0], seconds=time.perf_counter() - t0)
 
 
-def sim_local_energy(cfg: dict, algo: str, D: int, surrogate: bool, seed: int) -> dict:
-    """Local energy at ``sim_d`` of the solved runs of ``algo`` on ``seeds`` instances of
-    exact sign features or (``surrogate``) of their Gaussian-equivalent covariates."""
+def bp_local_entropy(data: Dataset, W, d: list[float]) -> np.ndarray:
+    """BP local entropy around the solution W at the distances d (float64; nan where BP did
+    not converge or the lambda grid does not reach)."""
+    data = Dataset(xi=jnp.asarray(data.xi, jnp.float64), y=jnp.asarray(data.y, jnp.float64))
+    bp = local_entropy_bp(data, jnp.asarray(W, jnp.float64), BP_LAMBDAS)
+    ok = np.asarray(bp.residual) < BP_TOL
+    return local_entropy_at(jax.tree.map(lambda x: x[ok], bp), d)
+
+
+def mean_sem_columns(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Mean and standard error of each column over its finite entries (nan if none/one)."""
+    n = np.sum(np.isfinite(x), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(x, axis=0) / n
+        sem = np.sqrt(np.nansum((x - mean) ** 2, axis=0) / (n - 1) / n)
+    return np.where(n > 0, mean, np.nan).tolist(), np.where(n > 1, sem, np.nan).tolist()
+
+
+def sim_landscape(cfg: dict, algo: str, D: int, surrogate: bool, seed: int) -> dict:
+    """Local energy and BP local entropy at ``sim_d`` around the solutions that ``algo``
+    finds on ``seeds`` instances of exact sign features or (``surrogate``) of their
+    Gaussian-equivalent covariates; averages over the solved instances."""
     P, N = round(cfg["alpha_D"] * D), round(cfg["n_over_d"] * D)
     sgd = SGDConfig(epochs=cfg["epochs"])
     config = sgd if algo == "sgd" else RSGDConfig(sgd=sgd)
-    point = rf_algorithm_point(jr.key(seed), algo, N, P, D, cfg["seeds"], sigma=cfg["sigma"],
+    key = jr.key(seed)
+    point = rf_algorithm_point(key, algo, N, P, D, cfg["seeds"], sigma=cfg["sigma"],
                                config=config, P_test=500, d=cfg["sim_d"], surrogate=surrogate)
     solved = np.asarray(point.runs.solved)
+    problem = RandomFeatures(P / N, P / D, sigma=cfg["sigma"])
+    data, _ = rf_instances(key, problem, P, D, N, cfg["seeds"], P_test=500,
+                           surrogate=surrogate, dtype=config.dtype)  # the training instances
+    entropy = np.array([bp_local_entropy(Dataset(xi=data.xi[s], y=data.y[s]), point.W[s],
+                                         cfg["sim_d"]) for s in np.flatnonzero(solved)])
     energy = np.asarray(point.runs.local_energy, np.float64)[solved]
-    n = int(solved.sum())
-    mean = energy.mean(0) if n else np.full(len(cfg["sim_d"]), np.nan)
-    sem = energy.std(0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(cfg["sim_d"]), np.nan)
-    return dict(N=N, P=P, D=D, solved=n, instances=int(solved.size), mean=mean.tolist(),
-                sem=sem.tolist(), seconds=point.seconds)
+    nan = np.full((0, len(cfg["sim_d"])), np.nan)
+    mean, sem = mean_sem_columns(energy if solved.any() else nan)
+    s_mean, s_sem = mean_sem_columns(entropy if solved.any() else nan)
+    return dict(N=N, P=P, D=D, solved=int(solved.sum()), instances=int(solved.size), mean=mean,
+                sem=sem, local_entropy=s_mean, local_entropy_sem=s_sem,
+                bp_points=np.sum(np.isfinite(entropy), axis=0).tolist() if solved.any() else [],
+                seconds=point.seconds)
 
 
 def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
@@ -138,9 +175,10 @@ def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
     jobs = [(algo, D, sur) for D, sur in cfg["sims"] for algo in cfg["algos"]]
     for algo, D, sur in tqdm(jobs, desc="simulations", unit="point"):
         params = dict(base, algo=algo, D=D, surrogate=sur, seeds=cfg["seeds"],
-                      epochs=cfg["epochs"], d=cfg["sim_d"], seed=seed)
+                      epochs=cfg["epochs"], d=cfg["sim_d"], seed=seed,
+                      bp_lambdas=BP_LAMBDAS.tolist())
         rec = cache.get_or_compute("sim", params,
-                                   lambda: sim_local_energy(cfg, algo, D, sur, seed))
+                                   lambda: sim_landscape(cfg, algo, D, sur, seed))
         res["sim"][(algo, D, sur)] = rec
         tqdm.write(f"{algo} {sim_name(D, sur)} (N={rec['N']}, P={rec['P']}): solved "
                    f"{rec['solved']}/{rec['instances']} ({rec['seconds']:.0f} s)")
@@ -153,32 +191,42 @@ def sim_name(D: int, surrogate: bool) -> str:
     return f"D={D}" + (" surrogate" if surrogate else "")
 
 
-def theory_at(res: dict, d: list[float]) -> dict[str, np.ndarray]:
-    """The RS local energies interpolated (in log d) at the simulation distances."""
-    e = res["energy"]
-    return {kind: np.interp(np.log(d), np.log(e["d"]), e[kind]) for kind in KINDS}
+def theory_at(res: dict, d: list[float]) -> dict[str, dict[str, np.ndarray]]:
+    """The RS lines interpolated (in log d) at the simulation distances: local energy
+    ("mean") and local entropy ("local_entropy"; nan outside its grid or if lost)."""
+    e, out = res["energy"], {"mean": {}, "local_entropy": {}}
+    for kind in KINDS:
+        out["mean"][kind] = np.interp(np.log(d), np.log(e["d"]), e[kind])
+        rec = res["entropy"].get(kind, {"error": "not computed"})
+        out["local_entropy"][kind] = (
+            np.full(len(d), np.nan) if rec["error"] is not None else
+            np.interp(np.log(d), np.log(rec["d"]), rec["local_entropy"], left=np.nan,
+                      right=np.nan))
+    return out
 
 
 def summary(cfg: dict, res: dict) -> list[str]:
-    """dE(d) of every simulation point against the two RS lines, and which one is nearer."""
+    """Local energy and BP local entropy of every simulation point against the two RS
+    lines, and which line is nearer at each d."""
     d = cfg["sim_d"]
     th = theory_at(res, d)
-    lines = [f"local energy dE(d) at alpha_D={cfg['alpha_D']:g}, N/D={cfg['n_over_d']:g} "
-             "(RS lines N,D->inf; algorithms mean+-sem over solved instances):",
-             "  d        " + "  ".join(f"{x:8.4f}" for x in d)]
-    lines += [f"  {KINDS[k][1][:22]:<22}" + "  ".join(f"{x:8.4f}" for x in th[k])
-              for k in KINDS]
-    for (algo, D, sur), rec in res["sim"].items():
-        if not rec["solved"]:
-            lines.append(f"  {algo} {sim_name(D, sur)}: no solved instance")
-            continue
-        mean = np.asarray(rec["mean"])
-        nearer = ["flat" if abs(m - th["max_margin"][i]) < abs(m - th["typical"][i]) else "sharp"
-                  for i, m in enumerate(mean)]
-        lines.append(f"  {algo:>4} {sim_name(D, sur):<14} ({rec['solved']}/{rec['instances']})"
-                     "  " + "  ".join(f"{x:8.4f}" for x in mean))
-        lines.append("      nearer the maximal-margin (flat) or typical (sharp) line: "
-                     + " ".join(nearer))
+    row = lambda values: "  ".join(f"{x:8.4f}" for x in values)
+    lines = [f"alpha_D={cfg['alpha_D']:g}, N/D={cfg['n_over_d']:g} (RS lines N,D->inf; "
+             "algorithms mean over solved instances)"]
+    for key, title in (("mean", "local energy dE(d)"), ("local_entropy", "local entropy S(d), "
+                                                                         "BP around solutions")):
+        lines += [f"{title}:", f"  {'d':<22}" + row(d)]
+        lines += [f"  {KINDS[k][1][:22]:<22}" + row(th[key][k]) for k in KINDS]
+        for (algo, D, sur), rec in res["sim"].items():
+            if not rec["solved"]:
+                lines.append(f"  {algo} {sim_name(D, sur)}: no solved instance")
+                continue
+            mean = np.asarray(rec[key], np.float64)
+            near = [("--" if not np.isfinite(m - t - f) else
+                     "max-margin" if abs(m - f) < abs(m - t) else "typical")
+                    for m, t, f in zip(mean, th[key]["typical"], th[key]["max_margin"])]
+            lines.append(f"  {algo + ' ' + sim_name(D, sur):<22}" + row(mean))
+            lines.append("      nearer: " + " ".join(near))
     return lines
 
 
@@ -196,31 +244,21 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
         rec = res["entropy"][kind]
         if rec["error"] is None:
             theory_line(ax_s, rec["d"], rec["local_entropy"], color=color,
-                        label=f"around {name}")
+                        label=f"around {name} (RS)")
         else:
             ax_s.plot([], [], color=color, label=f"around {name}: branch lost")
+    sim_panel(ax_s, cfg, res, "local_entropy", "local_entropy_sem", "BP around ")
     ax_s.axhline(0, color="k", lw=0.6)
     ax_s.set_xscale("log")
     ax_s.set_xlabel("Hamming distance $d$")
     ax_s.set_ylabel("local entropy $S(d)$ of zero-margin solutions")
     ax_s.set_title("(d1) local entropy, RS Franz-Parisi", fontsize=10)
-    ax_s.legend(loc="upper left")
+    ax_s.legend(loc="upper left", fontsize=7)
 
     e = res["energy"]
     for kind, (color, name) in KINDS.items():
         theory_line(ax_e, e["d"], e[kind], color=color, label=f"{name} (RS)")
-    n_sim = len(res["sim"])
-    largest = max(D for D, _ in cfg["sims"])
-    for k, ((algo, D, sur), rec) in enumerate(res["sim"].items()):
-        if not rec["solved"]:
-            continue
-        marker, color, name = ALGO_STYLE[algo]
-        shift = 1.04 ** (k - (n_sim - 1) / 2)  # side by side on the log axis
-        sim_markers(ax_e, np.asarray(cfg["sim_d"]) * shift, rec["mean"], rec["sem"],
-                    fmt="o" if sur else marker, color=color,
-                    markerfacecolor=color if D == largest and not sur else "white",
-                    label=f"{name}, {sim_name(D, sur)} "
-                          f"({rec['solved']}/{rec['instances']} solved)")
+    sim_panel(ax_e, cfg, res, "mean", "sem", "")
     ax_e.set_xscale("log")
     ax_e.set_yscale("log")
     ax_e.set_ylim(bottom=1e-4)  # the maximal-margin line falls as exp(-kappa^2/8d) below
@@ -232,6 +270,23 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                  rf"{cfg['n_over_d']:g}, sign features, $\kappa$ = 0: lines RS "
                  r"($N, D\to\infty$), markers finite $D$", fontsize=10.5)
     return save_figure(fig, out_dir, "fig_rf_local_energy")
+
+
+def sim_panel(ax, cfg: dict, res: dict, mean: str, sem: str, prefix: str) -> None:
+    """The simulation markers of one panel: one series per (algorithm, D, features),
+    side by side on the log d axis; filled: exact features at the largest D."""
+    n_sim = len(res["sim"])
+    largest = max(D for D, _ in cfg["sims"])
+    for k, ((algo, D, sur), rec) in enumerate(res["sim"].items()):
+        if not rec["solved"]:
+            continue
+        marker, color, name = ALGO_STYLE[algo]
+        shift = 1.04 ** (k - (n_sim - 1) / 2)
+        sim_markers(ax, np.asarray(cfg["sim_d"]) * shift, rec[mean], rec[sem],
+                    fmt="o" if sur else marker, color=color,
+                    markerfacecolor=color if D == largest and not sur else "white",
+                    label=f"{prefix}{name}, {sim_name(D, sur)} "
+                          f"({rec['solved']}/{rec['instances']} solved)")
 
 
 def main(argv=None) -> list[Path]:

@@ -48,4 +48,5 @@ from .committee import committee_error as committee_error
 from .committee import committee_output as committee_output
 from .committee import hidden_fields as hidden_fields
 from .rf_sweep import rf_algorithm_point as rf_algorithm_point
+from .rf_sweep import rf_instances as rf_instances
 from .rf_sweep import rf_overparameterization_sweep as rf_overparameterization_sweep

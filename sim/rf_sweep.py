@@ -199,13 +199,25 @@ class RFSweepPoint(eqx.Module):
         return self.P / self.D
 
 
+def rf_instances(key: PRNGKeyArray, problem: RandomFeatures, P: int, D: int, N: int,
+                 n_seeds: int, *, P_test: int, surrogate: bool = False,
+                 dtype: DTypeLike = jnp.float32) -> tuple[RFDataset, RFDataset]:
+    """The ``n_seeds`` instances (training and test sets, leading axis S) that
+    ``rf_algorithm_point(key, ...)`` trains on: seed s is
+    ``sample_rf_nested(fold_in(split(key)[0], s), ...)``."""
+    k_data = jr.split(key)[0]
+    data_keys = jax.vmap(lambda s: jr.fold_in(k_data, s))(jnp.arange(n_seeds, dtype=jnp.uint32))
+    return jax.vmap(lambda k: sample_rf_nested(k, problem, P, D, N, P_test,
+                                               surrogate=surrogate, dtype=dtype))(data_keys)
+
+
 def rf_algorithm_point(key: PRNGKeyArray, algo: str, N: int, P: int, D: int,
                        n_seeds: int, *, sigma: str = "sign", teacher: str = "gaussian",
                        surrogate: bool = False, config=None, P_test: int = 2000,
                        d: ArrayLike = DEFAULT_D) -> RFSweepPoint:
     """``algo`` on ``n_seeds`` independent instances (N features, P examples, D latents),
-    vmapped over seeds: seed s uses instance ``sample_rf_nested(fold_in(k_data, s), ...)``,
-    so the same key gives nested instances at every N. ``config`` defaults to the library's
+    vmapped over seeds: seed s trains on instance s of ``rf_instances(key, ...)``, so the
+    same key gives nested instances at every N. ``config`` defaults to the library's
     (float32); the data take its dtype. See ``RFRunMeasurements`` for what is measured."""
     check_rf_algorithm(algo, "rf_algorithm_point")
     if not isinstance(n_seeds, int) or n_seeds < 1:
@@ -215,10 +227,9 @@ def rf_algorithm_point(key: PRNGKeyArray, algo: str, N: int, P: int, D: int,
     problem = RandomFeatures(P / N, P / D, sigma=sigma, teacher=teacher)
     check_rf_algorithm(algo, "rf_algorithm_point", problem)
     start = time.perf_counter()
-    k_data, k_run = jr.split(key)
-    data_keys = jax.vmap(lambda s: jr.fold_in(k_data, s))(jnp.arange(n_seeds, dtype=jnp.uint32))
-    data, test = jax.vmap(lambda k: sample_rf_nested(k, problem, P, D, N, P_test,
-                                                     surrogate=surrogate, dtype=dtype))(data_keys)
+    data, test = rf_instances(key, problem, P, D, N, n_seeds, P_test=P_test,
+                              surrogate=surrogate, dtype=dtype)
+    k_run = jr.split(key)[1]
     W, _ = run_algorithm(algo, jr.split(k_run, n_seeds), training_dataset(data, problem, algo),
                          config, instances=True)
     runs = measure_rf_runs(W, data, test, problem, jnp.asarray(d, dtype), instances=True)

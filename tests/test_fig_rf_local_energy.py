@@ -11,16 +11,21 @@ def _res() -> dict:
     d = [1e-3, 1e-2, 1e-1]
     return {"energy": dict(d=d, kappa_max=0.35, typical=[0.02, 0.08, 0.2],
                            max_margin=[0.0, 0.01, 0.1]),
+            "entropy": {"typical": dict(d=[1e-2, 1e-1], local_entropy=[-0.01, 0.2], error=None),
+                        "max_margin": dict(error="branch lost")},
             "sim": {("sgd", 50, False): dict(solved=3, instances=4, mean=[0.005, 0.07],
-                                             sem=[0.001, 0.01]),
-                    ("rsgd", 50, True): dict(solved=0, instances=4, mean=[np.nan] * 2,
-                                             sem=[np.nan] * 2)}}
+                                             sem=[0.001, 0.01], local_entropy=[0.0, 0.25],
+                                             local_entropy_sem=[0.01, 0.01]),
+                    ("rsgd", 50, True): dict(solved=0, instances=4)}}
 
 
 def test_theory_interpolates_in_log_d():
     at = fig.theory_at(_res(), [1e-2, np.sqrt(1e-3 * 1e-2)])
-    np.testing.assert_allclose(at["typical"], [0.08, 0.05], rtol=1e-12)
-    np.testing.assert_allclose(at["max_margin"], [0.01, 0.005], rtol=1e-12)
+    np.testing.assert_allclose(at["mean"]["typical"], [0.08, 0.05], rtol=1e-12)
+    np.testing.assert_allclose(at["mean"]["max_margin"], [0.01, 0.005], rtol=1e-12)
+    # the local entropy only on its own grid; a lost curve is nan
+    np.testing.assert_array_equal(np.isnan(at["local_entropy"]["typical"]), [False, True])
+    assert np.isnan(at["local_entropy"]["max_margin"]).all()
 
 
 def test_summary_says_which_line_is_nearer():
@@ -28,7 +33,8 @@ def test_summary_says_which_line_is_nearer():
     lines = fig.summary(cfg, _res())
     text = "\n".join(lines)
     # 0.005 at d = 0.01 is nearer 0.01 (maximal margin) than 0.08; 0.07 at 0.1 nearer 0.1
-    assert "line: flat sharp" not in text and "line: flat flat" in text
+    assert "nearer: max-margin max-margin" in text
+    assert "nearer: -- --" in text  # no maximal-margin entropy curve to compare with
     assert "rsgd D=50 surrogate: no solved instance" in text
     assert fig.sim_name(100, False) == "D=100"
 
