@@ -39,12 +39,12 @@ branch lies under $\\phi_{RS}$ where a reference at the Gibbs centre reaches it 
 0.2225 at alpha = 0.6), so another saddle takes over on the last ~1e-3 in d; and the
 threshold below (kappa = 0: 0.7552) lies under the literature's alpha_U ~ 0.77-0.78.
 
-The limit lives at negative reference entropy: $d(\Phi/y)/dy = -\Sigma/y^2$ and $\Sigma$
-falls with y ($\Phi$ convex), so $\Phi/y$ falls while $\Sigma \ge 0$; at alpha = 0.6, d =
-0.05 it is already below $S_\infty = 0.13008$ at y = 6.75 (0.12948 at y = 7, where
-$\Sigma = 0.0847 > 0$), and it can only climb back to $S_\infty$ once $\Sigma < 0$. So
-$S_\infty$ overestimates the local entropy of references that exist; RS within the
-reference measure would freeze at $\Sigma(y^*) = 0$ (extrapolated $y^* \approx 11.5$, out of
+The limit lives at negative reference entropy: $d(\\Phi/y)/dy = -\\Sigma/y^2$ and $\\Sigma$
+falls with y ($\\Phi$ convex), so $\\Phi/y$ falls while $\\Sigma \\ge 0$; at alpha = 0.6, d =
+0.05 it is already below $S_\\infty = 0.13008$ at y = 6.75 (0.12948 at y = 7, where
+$\\Sigma = 0.0847 > 0$), and it can only climb back to $S_\\infty$ once $\\Sigma < 0$. So
+$S_\\infty$ overestimates the local entropy of references that exist; RS within the
+reference measure would freeze at $\\Sigma(y^*) = 0$ (extrapolated $y^* \\approx 11.5$, out of
 the finite-y solver's reach) with $S_{loc}(y^*) < 0.12948$ (slow test
 ``test_rs_limit_needs_negative_reference_entropy``). Whether this moves the threshold
 towards 0.77-0.78 is not known: the frozen curve is not computed.
@@ -158,24 +158,43 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams | LDLimitTSOrderPa
     q, delta, q_hat, sigma_hat, p_hat = op.q, op.delta, op.q_hat, op.sigma_hat, op.p_hat
     teacher = isinstance(op, LDLimitTSOrderParams)
     R, R_hat = (op.R, op.R_hat) if teacher else (0.0, 0.0)
-    p = 1 - 2 * d
-    conjugate = (-q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * p
-                 - R_hat * R)
-    nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
-    c = R_hat / jnp.sqrt(q_hat)
-    entropic = (w_nu * jnp.exp(-c**2 / 2) * jnp.cosh(c * nu)) @ _envelope_2cosh(
-        jnp.sqrt(q_hat) * nu + p_hat, sigma_hat, quad.inner_steps)
-    z, w_z = _hermite(quad.n_z)
-    if teacher:  # the teacher field nu > 0 outside (both label signs give the same)
-        fields = kappa - R * nu[:, None] - jnp.sqrt(q - R**2) * z[None, :]
-        energetic = w_nu @ _envelope_log_H(fields, jnp.sqrt(1 - q), delta,
-                                           quad.inner_steps) @ w_z
+    weights = entropic_limit(op, d, quad) - R_hat * R
+    if teacher:
+        energetic = energetic_limit(kappa, 1.0, q, R, delta, quad)
     else:
+        z, w_z = _hermite(quad.n_z)
         energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
                                           quad.inner_steps)
     admissible = ((q > R**2) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0)
                   & (p_hat > 0))
-    return jnp.where(admissible, conjugate + entropic + alpha * energetic, jnp.nan)
+    return jnp.where(admissible, weights + alpha * energetic, jnp.nan)
+
+
+def entropic_limit(op: LDLimitOrderParams | LDLimitTSOrderParams, d: ArrayLike,
+                   quad: LDLimitQuadrature) -> Float[Array, ""]:
+    """The binary weights' part of $S_\\infty$, conjugate terms included (not $-\\hat RR$):
+    $-\\hat q(1-q)/2 - (\\hat\\sigma q + \\hat q\\delta)/2 - \\hat pp
+    + E_x M_{\\hat\\sigma}(|x| + \\hat p)$, $x \\sim N(\\hat R, \\hat q)$ the replicas' cavity field."""
+    q, delta, q_hat, sigma_hat, p_hat = op.q, op.delta, op.q_hat, op.sigma_hat, op.p_hat
+    R_hat = op.R_hat if isinstance(op, LDLimitTSOrderParams) else 0.0
+    conjugate = -q_hat * (1 - q) / 2 - (sigma_hat * q + q_hat * delta) / 2 - p_hat * (1 - 2 * d)
+    nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
+    c = R_hat / jnp.sqrt(q_hat)
+    return conjugate + (w_nu * jnp.exp(-c**2 / 2) * jnp.cosh(c * nu)) @ _envelope_2cosh(
+        jnp.sqrt(q_hat) * nu + p_hat, sigma_hat, quad.inner_steps)
+
+
+def energetic_limit(kappa: ArrayLike, Q_self: ArrayLike, Q0: ArrayLike, M: ArrayLike,
+                    Delta: ArrayLike, quad: LDLimitQuadrature) -> Float[Array, ""]:
+    """The energetic part per example at y -> infinity for labels $\\mathrm{sign}\\,\\nu$ of a
+    unit-variance teacher field: $2E_{\\nu>0}E_zL_\\Delta(\\kappa - M\\nu - \\sqrt{Q_0 - M^2}z)$
+    with thermal width $\\sqrt{Q_{self} - Q_0}$ (``_envelope_log_H``); the replicas' fields
+    have variance $Q_{self}$, cross-group covariance $Q_0$, within-group excess $\\Delta/y$
+    and teacher covariance M (binary teacher-student: 1, q, R, delta)."""
+    nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
+    z, w_z = _hermite(quad.n_z)
+    fields = kappa - M * nu[:, None] - jnp.sqrt(Q0 - M**2) * z[None, :]
+    return w_nu @ _envelope_log_H(fields, jnp.sqrt(Q_self - Q0), Delta, quad.inner_steps) @ w_z
 
 
 def reference_teacher_overlap(op: LDLimitTSOrderParams) -> Array:
@@ -210,11 +229,9 @@ def _to_coords(op: LDLimitOrderParams | LDLimitTSOrderParams) -> Array:
 _MAX_NEWTON = 40
 
 
-@eqx.filter_jit
-def _newton(u: Array, alpha: Array, kappa: Array, d: Array, quad: LDLimitQuadrature):
-    """(coordinates, residual |grad S| in the order parameters, S) from the start u."""
-    phi = lambda v: free_entropy_large_deviation_limit(_to_order_params(v), alpha, kappa, d,
-                                                       quad=quad)
+def halving_newton(phi, u: Array) -> Array:
+    """Newton on $\\nabla\\phi = 0$ from u (to |grad| < RESIDUAL_TOL/100, at most
+    ``_MAX_NEWTON`` steps), each step halved until the gradient's max-norm decreases."""
     grad = jax.grad(phi)
     norm = lambda g: jnp.where(jnp.all(jnp.isfinite(g)), jnp.max(jnp.abs(g)), jnp.inf)
 
@@ -235,7 +252,15 @@ def _newton(u: Array, alpha: Array, kappa: Array, d: Array, quad: LDLimitQuadrat
         _, g, i = state
         return (i < _MAX_NEWTON) & (norm(g) > RESIDUAL_TOL / 100) & jnp.isfinite(norm(g))
 
-    u, _, _ = jax.lax.while_loop(cond, body, (u, grad(u), 0))
+    return jax.lax.while_loop(cond, body, (u, grad(u), 0))[0]
+
+
+@eqx.filter_jit
+def _newton(u: Array, alpha: Array, kappa: Array, d: Array, quad: LDLimitQuadrature):
+    """(coordinates, residual |grad S| in the order parameters, S) from the start u."""
+    phi = lambda v: free_entropy_large_deviation_limit(_to_order_params(v), alpha, kappa, d,
+                                                       quad=quad)
+    u = halving_newton(phi, u)
     op = _to_order_params(u)
     value = free_entropy_large_deviation_limit(op, alpha, kappa, d, quad=quad)
     g_op = jax.grad(free_entropy_large_deviation_limit)(op, alpha, kappa, d, quad=quad)
