@@ -6,7 +6,9 @@ entropies at fixed alpha_D (issue 6, figures (a) and (b)); sign features, margin
 (``theory.random_features.rf_interpolation_threshold``; its replicon is negative, RS is
 stable there); the atypical (local-entropy) transition (``theory.rf_franz_parisi.
 rf_atypical_threshold``): above it the Franz-Parisi S(d) of zero-margin students around
-maximal-margin references is monotone in d (wide flat regions of solutions exist); and,
+maximal-margin references is monotone in d (wide flat regions of solutions exist); the same
+transition from the y -> infinity large-deviation local entropy (the densest references:
+``theory.rf_large_deviation_limit.rf_large_deviation_threshold``, 1-2 min per alpha_D); and,
 as coloured markers, the measured probability that SGD / replicated SGD (library
 defaults) reach zero training error on exact sign features. The simulations are FINITE
 SIZE (D = 50 latents, P = alpha_D D examples, N = (N/D) D weights, 16 instances per point
@@ -47,11 +49,13 @@ from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
 from theory.random_features import follow_rf, rf_interpolation_threshold, rf_kappa_max
 from theory.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_curve
+from theory.rf_large_deviation_limit import rf_large_deviation_threshold
 
 FULL = dict(
     name="rf_phase_diagram", sigma="sign",
     line_alpha_D=np.geomspace(0.25, 4.0, 25).tolist(),
     atypical_alpha_D=(2.0, 1.0, 3.0, 0.5), atypical_start=0.82,
+    ld_alpha_D=(0.5, 1.0, 2.0, 3.0), ld_tol=1e-3,
     fixed_alpha_D=2.0, fp_n_over_d=(2.0, 2.15, 2.3, 2.6, 3.2),
     fp_d=np.geomspace(1.5e-3, 0.1, 14).tolist(), entropy_n_over_d_max=4.5,
     sim_alpha_D=(0.5, 1.0, 2.0, 3.0), sim_n_over_d=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
@@ -59,7 +63,7 @@ FULL = dict(
 QUICK = dict(
     name="rf_phase_diagram_quick", sigma="sign",
     line_alpha_D=np.geomspace(0.25, 4.0, 6).tolist(),
-    atypical_alpha_D=(), atypical_start=0.82,
+    atypical_alpha_D=(), atypical_start=0.82, ld_alpha_D=(2.0,), ld_tol=1e-2,
     fixed_alpha_D=2.0, fp_n_over_d=(2.5, 4.0),
     fp_d=np.geomspace(1.5e-3, 0.06, 6).tolist(), entropy_n_over_d_max=4.5,
     sim_alpha_D=(1.0, 2.0), sim_n_over_d=(1.5, 4.0),
@@ -151,6 +155,14 @@ def print_atypical(alpha_D: float, rec: dict) -> None:
           f"{rec['seconds'] / 60:.1f} min)", flush=True)
 
 
+def ld_point(alpha_D: float, sigma: str, tol: float) -> dict:
+    """The y -> infinity large-deviation transition at alpha_D (bisection to tol)."""
+    t0 = time.perf_counter()
+    r = rf_large_deviation_threshold(alpha_D, tol=tol, sigma=sigma)
+    return dict(alpha=r.alpha, alpha_monotone=r.alpha_monotone, alpha_broken=r.alpha_broken,
+                n_over_d=r.n_over_d, seconds=time.perf_counter() - t0)
+
+
 def compute_atypical(cfg: dict, out_dir: Path, alpha_D: float) -> dict:
     """The atypical transition at alpha_D (full mode only; cached; tens of minutes)."""
     print(f"atypical transition at alpha_D = {alpha_D:g} (tens of minutes) ...", flush=True)
@@ -181,6 +193,16 @@ def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
         if rec is not None:
             res["atypical"][alpha_D] = rec
             print_atypical(alpha_D, rec)
+
+    res["ld"] = {}
+    for alpha_D in cfg["ld_alpha_D"]:
+        rec = cache.get_or_compute(
+            "ld_threshold", dict(alpha_D=alpha_D, sigma=sigma, tol=cfg["ld_tol"]),
+            lambda: ld_point(alpha_D, sigma, cfg["ld_tol"]))
+        res["ld"][alpha_D] = rec
+        print(f"large-deviation (y -> inf) transition alpha_D={alpha_D:g}: "
+              f"N/D={rec['n_over_d']:.4f} (alpha in [{rec['alpha_monotone']:.4f}, "
+              f"{rec['alpha_broken']:.4f}]; {rec['seconds']:.0f} s)", flush=True)
 
     aD = cfg["fixed_alpha_D"]
     res["entropy"] = cache.get_or_compute(
@@ -251,6 +273,11 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                     label=r"interpolation $(N/D)_c$ (RS entropy = 0)")
         ax.fill_between(aD_line, 0, nd_line, color="0.85", lw=0,
                         label="no zero-training-error students (RS)")
+        if res["ld"]:
+            ld = sorted(res["ld"].items())
+            ax.plot([k for k, _ in ld], [v["n_over_d"] for _, v in ld], "s-", color="C1",
+                    ms=6, mec="w", lw=1, zorder=4,
+                    label=r"atypical transition (large deviations, $y\to\infty$)")
         if atyp:
             a, r = np.array([k for k, _ in atyp]), np.array([v["n_over_d"] for _, v in atyp])
             ax.plot(a, r, "D", color="C3", ms=8, mec="w", zorder=5,
@@ -332,6 +359,11 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 def summary(cfg: dict, res: dict) -> list[str]:
     line = res["line"]
     lines = []
+    for aD, rec in sorted(res["ld"].items()):
+        nd_c = float(np.interp(aD, line["alpha_D"], line["n_over_d"]))
+        lines.append(f"alpha_D={aD:g}: interpolation N/D={nd_c:.4f}, large-deviation "
+                     f"(y -> inf) atypical N/D={rec['n_over_d']:.4f}, gap "
+                     f"{rec['n_over_d'] - nd_c:+.4f}")
     for aD, rec in sorted(res["atypical"].items()):
         nd_c = float(np.interp(aD, line["alpha_D"], line["n_over_d"]))
         lines.append(f"alpha_D={aD:g}: interpolation N/D={nd_c:.4f}, atypical "
@@ -363,7 +395,8 @@ def main(argv=None) -> list[Path]:
     for alpha_D in cfg["atypical_alpha_D"]:
         if alpha_D not in res["atypical"]:
             res["atypical"][alpha_D] = compute_atypical(cfg, args.out, alpha_D)
-            for line in summary(cfg, res)[:len(res["atypical"])]:
+            n_ld = len(res["ld"])
+            for line in summary(cfg, res)[n_ld:n_ld + len(res["atypical"])]:
                 print(line)
             paths = plot(cfg, res, args.out)
     return paths

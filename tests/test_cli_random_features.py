@@ -69,3 +69,15 @@ def test_rf_atypical_json_contract(capsys):
     assert result["n_over_d"] == pytest.approx(2.0 / result["alpha"], rel=1e-12)
     # the atypical transition comes before interpolation (N/D = 1.913 at alpha_D = 2)
     assert result["n_over_d"] > 1.913
+
+
+@pytest.mark.slow
+def test_rf_atypical_large_deviation_json(capsys):
+    # bisection of the y -> infinity threshold (about 2 min): N/D = 2.113 at alpha_D = 2,
+    # between the Franz-Parisi transition (2.2085) and the interpolation point (1.913)
+    code, out, _ = run(capsys, "theory", "rf-atypical", "--alpha-d", "2.0", "--method",
+                       "large-deviation", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["method"] == "large-deviation-y-infinity"
+    assert 1.913 < result["n_over_d"] < 2.2085
+    assert result["n_over_d"] == pytest.approx(2.113, abs=2e-3)

@@ -45,7 +45,9 @@ def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, monkeypatch, capsys):
     cached = list((tmp_path / "cache" / fig.QUICK["name"]).glob("*.json"))
     q = fig.QUICK
     n_sim = len(q["algos"]) * len(q["sim_alpha_D"]) * len(q["sim_n_over_d"])
-    assert len(cached) == 2 + len(q["fp_n_over_d"]) + n_sim  # + line, typical entropy
+    # + line, typical entropy and the large-deviation thresholds
+    assert len(cached) == 2 + len(q["fp_n_over_d"]) + n_sim + len(q["ld_alpha_D"])
+    assert "large-deviation (y -> inf) transition alpha_D=2: N/D=2.1" in out
 
     # a rerun reads the cache: nothing is recomputed; a full-mode atypical record in the
     # same --out is picked up (read only)
@@ -53,7 +55,8 @@ def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, monkeypatch, capsys):
         raise AssertionError("a cached point was recomputed")
 
     for name in ("rf_algorithm_point", "rf_franz_parisi_curve", "rf_interpolation_threshold",
-                 "follow_rf", "rf_kappa_max", "rf_atypical_threshold"):
+                 "follow_rf", "rf_kappa_max", "rf_atypical_threshold",
+                 "rf_large_deviation_threshold"):
         monkeypatch.setattr(fig, name, refuse)
     ResultsCache(tmp_path / "cache" / fig.FULL["name"]).get_or_compute(
         "atypical", dict(alpha_D=2.0, sigma="sign", kappa=0.0,

@@ -44,14 +44,18 @@ def register_theory(subparsers) -> None:
     interp.set_defaults(handler=_interpolation)
 
     atyp = subparsers.add_parser(
-        "rf-atypical", help="random-features atypical transition: S(d) around maximal-margin "
-                            "references stops being monotone",
-        description="alpha = P/N (and N/D = alpha_D/alpha) where the RS Franz-Parisi local "
-                    "entropy S(d) of zero-training-error students around references at the "
-                    "RF maximal margin kappa_max(alpha, alpha_D) develops a dip at small d "
-                    "(dense regions of solutions disappear as N decreases), at fixed "
-                    "alpha_D. Compare with rf-interpolation. Slow: minutes.")
+        "rf-atypical", help="random-features atypical transition: where wide flat regions "
+                            "of solutions appear as N grows",
+        description="alpha = P/N (and N/D = alpha_D/alpha) at fixed alpha_D below which "
+                    "(N/D above which) zero-training-error students form wide, dense regions. "
+                    "--method franz-parisi: the RS Franz-Parisi local entropy S(d) around "
+                    "references at the RF maximal margin kappa_max(alpha, alpha_D) develops a "
+                    "dip at small d. --method large-deviation: the y -> infinity large-deviation "
+                    "local entropy (the densest references) stops reaching small d "
+                    "monotonically (it folds). Compare with rf-interpolation. Slow: minutes.")
     atyp.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
+    atyp.add_argument("--method", choices=("franz-parisi", "large-deviation"),
+                      default="franz-parisi", help="which diagnostic (default franz-parisi)")
     atyp.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
     atyp.add_argument("--json", action="store_true", help="print one JSON object")
     atyp.set_defaults(handler=_atypical)
@@ -252,11 +256,17 @@ def _atypical(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
     from theory.rf_franz_parisi import rf_atypical_threshold
+    from theory.rf_large_deviation_limit import rf_large_deviation_threshold
 
     _positive("--alpha-d", args.alpha_d)
     try:
-        result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma, progress=True)
-    except SaddlePointError as err:
+        if args.method == "large-deviation":
+            result = rf_large_deviation_threshold(args.alpha_d, sigma=args.sigma)
+            method = "large-deviation-y-infinity"
+        else:
+            result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma, progress=True)
+            method = "franz-parisi-monotonicity"
+    except (SaddlePointError, ValueError) as err:
         raise CLIError(str(err).replace("\n", " ")) from None
-    emit({"alpha": result.alpha, "n_over_d": result.n_over_d,
-          "method": "franz-parisi-monotonicity"}, args.json)
+    emit({"alpha": float(result.alpha), "n_over_d": float(result.n_over_d), "method": method},
+         args.json)

@@ -93,3 +93,16 @@ def test_rejects_bad_input():
         rf_large_deviation_limit_curve(0.6, -1.0, [0.1])
     with pytest.raises(ValueError, match="bracket"):
         rf_large_deviation_threshold(2.0, bracket=(0.95, 0.9))
+
+
+@pytest.mark.slow
+def test_densest_references_beat_maximal_margin_ones(curve):
+    """S_inf is the largest local entropy of any reference, so it lies above the
+    Franz-Parisi S(d) around maximal-margin references at the same point (alpha = 0.6,
+    alpha_D = 2, d = 0.05; as for storage: 0.1835 vs 0.1777 at alpha = 0.5)."""
+    from theory.random_features import rf_kappa_max
+    from theory.rf_franz_parisi import rf_franz_parisi_curve
+
+    kappa_max = float(rf_kappa_max(0.6, 2.0).kappa)
+    fp = rf_franz_parisi_curve(0.6, 2.0, kappa_max - 1e-6, 0.0, [0.05])
+    assert float(fp.local_entropy[0]) < curve.local_entropy[1] < H2(0.05)
