@@ -11,6 +11,10 @@ D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinit
 - maximal-margin solutions: the RS saddle at kappa_max(alpha, alpha_D) (``rf_kappa_max``),
   whose error is ``gen_error_rf`` there; kappa_max = 0 at (N/D)_c, where it meets the
   typical line;
+- densest regions: zero-margin students at Hamming fraction d around the references of
+  largest local entropy (y -> infinity large deviations,
+  ``theory.rf_large_deviation_limit.rf_large_deviation_limit_curve``; nan where the branch
+  is not reached);
 - atypical solutions: zero-margin students at Hamming fraction d around maximal-margin
   references (RS Franz-Parisi, ``theory.rf_franz_parisi.rf_franz_parisi_curve``, reference
   margin kappa_max or 1e-6 below it when the reference entropy rounds negative), i.e. the
@@ -63,6 +67,7 @@ from theory.bayes_optimal import bayes_optimal_error
 from theory.random_features import (follow_rf, gen_error_rf, rf_interpolation_threshold,
                                     rf_kappa_max, vote_gen_error_rf)
 from theory.rf_franz_parisi import rf_franz_parisi_curve
+from theory.rf_large_deviation_limit import rf_large_deviation_limit_curve
 
 FULL = dict(name="rf_generalization", sigma="sign", alpha_D=2.0, n_over_d_max=4.8, n_line=50,
             fp_n_over_d=(2.3, 2.5, 3.0, 3.5, 4.0, 4.5), fp_d=(0.005, 0.02),
@@ -143,6 +148,16 @@ def atypical_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) 
                 kappa_ref=kappa_ref, seconds=time.perf_counter() - t0)
 
 
+def densest_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dict:
+    """Generalization error of zero-margin students at distances d from the densest
+    references (y -> infinity large deviations); nan where the branch is not reached."""
+    t0 = time.perf_counter()
+    c = rf_large_deviation_limit_curve(alpha_D / n_over_d, alpha_D, d, sigma=sigma)
+    return dict(d=list(d), gen_error=np.asarray(c.gen_error).tolist(),
+                local_entropy=np.asarray(c.local_entropy).tolist(),
+                seconds=time.perf_counter() - t0)
+
+
 def sim_params(cfg: dict, algo: str, ratio: float, seed: int) -> dict:
     """The cache key of a simulation point, exactly as ``fig_rf_phase_diagram.compute``
     writes it (floats stay floats: 3 and 3.0 hash differently)."""
@@ -206,6 +221,17 @@ def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
         tqdm.write(f"Franz-Parisi N/D={ratio:g}: kappa_ref={rec['kappa_ref']:.4f}, {what} "
                    f"({rec['seconds']:.0f} s)")
 
+    res["ld"] = {}
+    for ratio in tqdm(cfg["fp_n_over_d"], desc="large-deviation curves", unit="curve"):
+        rec = cache.get_or_compute(
+            "densest", dict(alpha_D=aD, n_over_d=float(ratio), d=list(cfg["fp_d"]),
+                            sigma=sigma),
+            lambda: densest_point(aD, float(ratio), list(cfg["fp_d"]), sigma))
+        res["ld"][float(ratio)] = rec
+        tqdm.write(f"large deviations N/D={ratio:g}: eps_g " + ", ".join(
+            f"d={d:g}: {e:.4f}" for d, e in zip(rec["d"], rec["gen_error"]))
+            + f" ({rec['seconds']:.0f} s)")
+
     sim_cache = ResultsCache(out_dir / "cache" / cfg["sim_cache"])
     res["sim"], n_new = {}, 0
     for algo in cfg["algos"]:
@@ -231,6 +257,8 @@ def theory_at(res: dict, ratio: float) -> dict:
     rec = res["fp"].get(ratio)
     if rec is not None and rec["error"] is None:
         out["atypical"] = dict(zip(rec["d"], rec["gen_error"]))
+    rec = res.get("ld", {}).get(ratio)
+    out["densest"] = {} if rec is None else dict(zip(rec["d"], rec["gen_error"]))
     return out
 
 
@@ -253,6 +281,7 @@ def summary(cfg: dict, res: dict) -> list[str]:
     for ratio in table_n_over_d(cfg):
         th = theory_at(res, ratio)
         atyp = " ".join(f"d={d:g}:{fmt(th['atypical'].get(d, np.nan))}" for d in cfg["fp_d"])
+        densest = " ".join(f"d={d:g}:{fmt(th['densest'].get(d, np.nan))}" for d in cfg["fp_d"])
         sims = []
         for algo in cfg["algos"]:
             s = res["sim"].get((algo, ratio))
@@ -267,7 +296,7 @@ def summary(cfg: dict, res: dict) -> list[str]:
         lines.append(f"N/D={ratio:<4g} typical {fmt(th['typical'])} (vote {fmt(th['vote'])})"
                      f"  max-margin "
                      f"{fmt(th['max_margin'])} (kappa_max {fmt(th['kappa_max'])})  atypical "
-                     f"{atyp}  |  " + "  ".join(sims))
+                     f"{atyp}  densest {densest}  |  " + "  ".join(sims))
     lines.append("do the solutions the algorithms find generalize like typical or atypical "
                  "(dense-region) ones?")
     for algo, ratio, s, th, name, gap in comparison:
@@ -324,6 +353,12 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
         theory_line(ax, ok, [res["fp"][r]["gen_error"][j] for r in ok], color=c, ls="--",
                     marker="o", ms=4, label=rf"atypical: $\kappa = 0$ at $d = {d:g}$ from "
                                             r"$\kappa_{max}$ (RS Franz-Parisi)")
+    ld = sorted(res.get("ld", {}))
+    shades = plt.get_cmap("Purples")(np.linspace(0.55, 0.9, len(cfg["fp_d"])))
+    for j, (d, c) in enumerate(zip(cfg["fp_d"], shades)):
+        theory_line(ax, ld, [res["ld"][r]["gen_error"][j] for r in ld], color=c, ls="-.",
+                    marker="^", ms=4, label=rf"densest regions: $\kappa = 0$ at $d = {d:g}$ "
+                                            r"(large deviations, $y\to\infty$)")
     step = 0.02 * (cfg["n_over_d_max"] - nd_c)  # side by side, not on top of each other
     for k, algo in enumerate(cfg["algos"]):
         marker, color, name = ALGO_STYLE[algo]

@@ -92,13 +92,14 @@ def test_fig_rf_generalization_quick_and_resume(tmp_path, monkeypatch, capsys):
     assert f"0 read from {tmp_path / 'cache' / phase.QUICK['name']}, {n_sim} computed" in out
     assert "closer to the atypical" in out
     theory = list((tmp_path / "cache" / q["name"]).glob("*.json"))
-    assert len(theory) == 1 + len(q["fp_n_over_d"])  # lines + Franz-Parisi curves
+    # lines + Franz-Parisi and large-deviation curves
+    assert len(theory) == 1 + 2 * len(q["fp_n_over_d"])
     sims = list((tmp_path / "cache" / phase.QUICK["name"]).glob("sim-*.json"))
     assert len(sims) == n_sim  # in the phase diagram's own --quick cache
 
     # a rerun reads the caches: nothing is recomputed
     for name in ("rf_franz_parisi_curve", "rf_kappa_max", "follow_rf",
-                 "rf_interpolation_threshold"):
+                 "rf_interpolation_threshold", "rf_large_deviation_limit_curve"):
         monkeypatch.setattr(fig, name, _refuse)
     monkeypatch.setattr(phase, "sim_point", _refuse)
     monkeypatch.setattr(phase, "rf_algorithm_point", _refuse)
