@@ -354,7 +354,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                     marker="o", ms=4, label=rf"atypical: $\kappa = 0$ at $d = {d:g}$ from "
                                             r"$\kappa_{max}$ (RS Franz-Parisi)")
     ld = sorted(res.get("ld", {}))
-    shades = plt.get_cmap("Purples")(np.linspace(0.55, 0.9, len(cfg["fp_d"])))
+    shades = plt.get_cmap("GnBu")(np.linspace(0.6, 0.95, len(cfg["fp_d"])))
     for j, (d, c) in enumerate(zip(cfg["fp_d"], shades)):
         theory_line(ax, ld, [res["ld"][r]["gen_error"][j] for r in ld], color=c, ls="-.",
                     marker="^", ms=4, label=rf"densest regions: $\kappa = 0$ at $d = {d:g}$ "

@@ -4,8 +4,7 @@ features, margin 0, alpha_D = P/D = 2, N/D = 3, above the atypical transition N/
 
 (a) local entropy S(d), RS Franz-Parisi (``theory.rf_franz_parisi.rf_franz_parisi_curve``):
 zero-margin solutions at Hamming fraction d around typical solutions (kappa_ref = 0) and
-around maximal-margin references (kappa_ref = kappa_max, or 1e-6 below when the reference
-entropy rounds negative), with the counting bound H2(d) = -d ln d - (1-d) ln(1-d). Typical
+around maximal-margin references (kappa_ref = kappa_max), with the counting bound H2(d) = -d ln d - (1-d) ln(1-d). Typical
 solutions are isolated (S < 0 at small d); the maximal-margin ones are the centres of wide
 flat regions (S close to H2). Markers: belief-propagation local entropy
 (``sim.bp_local_entropy``, Legendre transform over an external field) around the solutions
@@ -91,21 +90,16 @@ def local_energy_lines(alpha: float, alpha_D: float, sigma: str, d: list[float])
 
 def local_entropy_curve(alpha: float, alpha_D: float, sigma: str, kind: str, kappa_max: float,
                         d: list[float]) -> dict:
-    """S(d) around typical or maximal-margin references; a lost branch is recorded."""
+    """S(d) around typical (kappa_ref = 0) or maximal-margin references; a lost branch or a
+    refused reference is recorded, not raised."""
     t0 = time.perf_counter()
-    error = "no reference margin tried"
-    for kappa_ref in ((0.0,) if kind == "typical" else (kappa_max, kappa_max - 1e-6)):
-        try:
-            c = rf_franz_parisi_curve(alpha, alpha_D, kappa_ref, 0.0, d, sigma=sigma)
-        except ValueError as err:  # reference entropy -1e-12 at exactly kappa_max
-            error = str(err)
-            continue
-        except SaddlePointError as err:
-            error = str(err)
-            break
-        return dict(d=d, kappa_ref=kappa_ref, local_entropy=np.asarray(c.local_entropy).tolist(),
-                    error=None, seconds=time.perf_counter() - t0)
-    return dict(d=d, error=error.splitlines()[0], seconds=time.perf_counter() - t0)
+    kappa_ref = 0.0 if kind == "typical" else kappa_max
+    try:
+        c = rf_franz_parisi_curve(alpha, alpha_D, kappa_ref, 0.0, d, sigma=sigma)
+    except (ValueError, SaddlePointError) as err:
+        return dict(d=d, error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
+    return dict(d=d, kappa_ref=kappa_ref, local_entropy=np.asarray(c.local_entropy).tolist(),
+                error=None, seconds=time.perf_counter() - t0)
 
 
 def bp_local_entropy(data: Dataset, W, d: list[float]) -> np.ndarray:

@@ -422,17 +422,18 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
 _D_SMALL = 0.002  # the dense branch must reach here monotonically
 
 
-def _reaches_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature) -> bool:
-    """Whether the branch continued down from d = 0.05 reaches d = 0.002 (it rises all
+def _reaches_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature,
+                     task: str = "storage", d_small: float = _D_SMALL) -> bool:
+    """Whether the branch continued down from d = 0.05 reaches ``d_small`` (it rises all
     along, slope $2\\hat p > 0$; beyond the threshold it folds first). False as well where
     the continuation in alpha at d = 0.05 breaks on the way (near the capacity at negative
     margins)."""
-    u = _anchor(alpha, kappa, 0.05, quad)
+    u = _anchor(alpha, kappa, 0.05, quad, task)
     if u is None:
         return False
     solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
-    _, at = _continue(u, solve, math.log(0.05), math.log(_D_SMALL), 0.05)
-    return at == math.log(_D_SMALL)
+    _, at = _continue(u, solve, math.log(0.05), math.log(d_small), 0.05)
+    return at == math.log(d_small)
 
 
 class LargeDeviationThreshold(NamedTuple):
@@ -445,7 +446,8 @@ class LargeDeviationThreshold(NamedTuple):
 
 
 def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
-                              tol: float = 5e-4,
+                              tol: float = 5e-4, task: str = "storage",
+                              d_small: float = _D_SMALL,
                               quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                               ) -> LargeDeviationThreshold:
     """[P1] diagnostic at y -> infinity: the alpha above which the branch of $S_\\infty(d)$
@@ -454,15 +456,25 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
     ``bracket`` (which must hold a monotone and a broken end). Measured (CPU, 10-25 s
     each): 1.1178, 0.7552, 0.5272, 0.4221 at kappa = -0.3, 0, 0.3, 0.5 (0.89-0.93 of
     alpha_c; kappa = 0: monotone at 0.7550, broken at 0.7554), against the literature's
-    0.77-0.78 at kappa = 0."""
+    0.77-0.78 at kappa = 0.
+
+    ``task="teacher-student"`` (binary teacher, margin kappa): below alpha ~ 1 the dense
+    branch stiffens before d = 0.002 (it reaches 0.0033 at alpha = 0.9), so pass a larger
+    ``d_small`` such as 0.005; measured (kappa = 0, d_small = 0.005, 137 s): 1.0863, above the
+    teacher-student Franz-Parisi dip onset (about 1.047, BENCHMARKS) as for storage (0.7552
+    vs 0.7290), and below Gyorgyi's first-order transition 1.245."""
     require_x64("large_deviation_threshold")
     lo, hi = bracket
     if not (0 < lo < hi):
         raise ValueError(f"large_deviation_threshold(bracket={bracket}): need 0 < lo < hi")
-    if not _reaches_small_d(lo, kappa, quad) or _reaches_small_d(hi, kappa, quad):
+    if task not in _SEEDS:
+        raise ValueError(f"large_deviation_threshold(task={task!r}): must be one of "
+                         f"{list(_SEEDS)}")
+    reaches = lambda alpha: _reaches_small_d(alpha, kappa, quad, task, d_small)
+    if not reaches(lo) or reaches(hi):
         raise ValueError(f"large_deviation_threshold(kappa={kappa:g}): the bracket {bracket} "
                          "does not hold a monotone (low alpha) and a broken (high alpha) end")
     while hi - lo > tol:
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _reaches_small_d(mid, kappa, quad) else (lo, mid)
+        lo, hi = (mid, hi) if reaches(mid) else (lo, mid)
     return LargeDeviationThreshold((lo + hi) / 2, lo, hi, kappa)
