@@ -6,7 +6,9 @@ features, margin 0, alpha_D = P/D = 2, N/D = 3, above the atypical transition N/
 zero-margin solutions at Hamming fraction d around typical solutions (kappa_ref = 0) and
 around maximal-margin references (kappa_ref = kappa_max), with the counting bound H2(d) = -d ln d - (1-d) ln(1-d). Typical
 solutions are isolated (S < 0 at small d); the maximal-margin ones are the centres of wide
-flat regions (S close to H2). Markers: belief-propagation local entropy
+flat regions (S close to H2). The largest local entropy of any reference, S_inf(d) of the
+y -> infinity large deviations (``theory.rf_large_deviation_limit``), bounds both from above
+(nan where its branch is not reached). Markers: belief-propagation local entropy
 (``sim.bp_local_entropy``, Legendre transform over an external field) around the solutions
 the algorithms find, mean +- sem over solved instances (lambda points where BP did not
 converge are dropped). On RF features BP is as accurate as on storage at small N: at N = 21,
@@ -54,6 +56,7 @@ from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
 from theory.random_features import rf_kappa_max, solve_rf, stability_quadrature_rf
 from theory.rf_franz_parisi import rf_franz_parisi_curve
+from theory.rf_large_deviation_limit import rf_large_deviation_limit_curve
 
 FULL = dict(name="rf_local_energy", sigma="sign", alpha_D=2.0, n_over_d=3.0,
             entropy_d=np.geomspace(2e-3, 0.3, 24).tolist(),
@@ -100,6 +103,14 @@ def local_entropy_curve(alpha: float, alpha_D: float, sigma: str, kind: str, kap
         return dict(d=d, error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
     return dict(d=d, kappa_ref=kappa_ref, local_entropy=np.asarray(c.local_entropy).tolist(),
                 error=None, seconds=time.perf_counter() - t0)
+
+
+def densest_curve(alpha: float, alpha_D: float, sigma: str, d: list[float]) -> dict:
+    """S_inf(d) around the densest references (y -> infinity large deviations)."""
+    t0 = time.perf_counter()
+    c = rf_large_deviation_limit_curve(alpha, alpha_D, d, sigma=sigma)
+    return dict(d=d, local_entropy=np.asarray(c.local_entropy).tolist(),
+                converged=np.asarray(c.converged).tolist(), seconds=time.perf_counter() - t0)
 
 
 def bp_local_entropy(data: Dataset, W, d: list[float]) -> np.ndarray:
@@ -165,6 +176,12 @@ def compute(cfg: dict, out_dir: Path, seed: int) -> dict:
         res["entropy"][kind] = rec
         state = "ok" if rec["error"] is None else f"lost: {rec['error'][:100]}"
         tqdm.write(f"S(d) around {kind} references: {state} ({rec['seconds']:.0f} s)")
+    res["densest"] = cache.get_or_compute(
+        "densest", dict(base, d=cfg["entropy_d"]),
+        lambda: densest_curve(alpha, aD, sigma, cfg["entropy_d"]))
+    print(f"S_inf(d) of the densest references: {sum(res['densest']['converged'])}/"
+          f"{len(cfg['entropy_d'])} distances reached ({res['densest']['seconds']:.0f} s)",
+          flush=True)
     res["sim"] = {}
     jobs = [(algo, D, sur) for D, sur in cfg["sims"] for algo in cfg["algos"]]
     for algo, D, sur in tqdm(jobs, desc="simulations", unit="point"):
@@ -211,6 +228,11 @@ def summary(cfg: dict, res: dict) -> list[str]:
                                                                          "BP around solutions")):
         lines += [f"{title}:", f"  {'d':<22}" + row(d)]
         lines += [f"  {KINDS[k][1][:22]:<22}" + row(th[key][k]) for k in KINDS]
+        if key == "local_entropy" and "densest" in res:
+            dense = res["densest"]
+            lines.append(f"  {'densest refs (y->inf)':<22}" + row(np.interp(
+                np.log(d), np.log(dense["d"]), dense["local_entropy"], left=np.nan,
+                right=np.nan)))
         for (algo, D, sur), rec in res["sim"].items():
             if not rec["solved"]:
                 lines.append(f"  {algo} {sim_name(D, sur)}: no solved instance")
@@ -241,12 +263,16 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
                         label=f"around {name} (RS)")
         else:
             ax_s.plot([], [], color=color, label=f"around {name}: branch lost")
+    theory_line(ax_s, res["densest"]["d"], res["densest"]["local_entropy"], color="C2",
+                ls="-.", label=r"around the densest references (large deviations, "
+                               r"$y\to\infty$)")
     sim_panel(ax_s, cfg, res, "local_entropy", "local_entropy_sem", "BP around ")
     ax_s.axhline(0, color="k", lw=0.6)
     ax_s.set_xscale("log")
     ax_s.set_xlabel("Hamming distance $d$")
     ax_s.set_ylabel("local entropy $S(d)$ of zero-margin solutions")
-    ax_s.set_title("(d1) local entropy, RS Franz-Parisi", fontsize=10)
+    ax_s.set_title("(d1) local entropy: RS theory and BP around found solutions",
+                   fontsize=10)
     ax_s.legend(loc="upper left", fontsize=7)
 
     e = res["energy"]
