@@ -70,7 +70,7 @@ QUICK = dict(name="rf_local_energy_quick", sigma="sign", alpha_D=2.0, n_over_d=3
              sim_d=np.geomspace(5e-3, 0.2, 4).tolist(), sims=((20, False),), seeds=4,
              epochs=200, algos=("sgd", "rsgd"))
 ALGO_STYLE = {"sgd": ("s", "C3", "SGD"), "rsgd": ("D", "C4", "replicated SGD")}
-BP_LAMBDAS = np.linspace(0.0, 8.0, 41)  # external fields of the BP Legendre transform
+BP_LAMBDAS = np.linspace(0.0, 8.0, 21)  # external fields of the BP Legendre transform
 BP_TOL = 1e-6  # BP fields converged to this at a lambda, or the lambda is dropped
 KINDS = {"typical": ("k", "typical solutions"),
          "max_margin": ("C0", r"maximal-margin solutions ($\kappa_{max}$)")}
