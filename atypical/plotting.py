@@ -1,5 +1,6 @@
 """House style: theory as lines, simulation as markers with error bars, PNG + PDF."""
 
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -50,3 +51,19 @@ def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:
     for path in paths:
         fig.savefig(path, bbox_inches="tight")
     return paths
+
+
+def figure_parser(doc: str, quick_help: str, *,
+                  seed_help: str | None = None) -> argparse.ArgumentParser:
+    """The command line every figure script shares: the script docstring ``doc`` as the
+    description (line breaks kept), ``--out`` (output folder, default ``figures``),
+    ``--quick`` (a small smoke run, described by ``quick_help``) and, when ``seed_help`` is
+    given, ``--seed`` (int, default 0). Scripts add their own options to the result."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("figures"),
+                        help="output folder (PNG, PDF and cache/)")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    if seed_help is not None:
+        parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    return parser

@@ -9,7 +9,6 @@ enumeration, and SGD students;
     python paper_figures/fig1_rs_overlay.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax
@@ -20,7 +19,7 @@ from tqdm import tqdm
 import atypical
 import sim
 import theory
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 
 FULL = dict(kappas=(0.0, 0.3, 0.6), enum_N=(15, 19, 23), enum_instances=48,
@@ -201,10 +200,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures", help="output folder (PNG, PDF, cache/)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = figure_parser(__doc__, "tiny sizes, for smoke tests",
+                           seed_help="key of the simulations (instances, SGD runs)")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out_dir = Path(args.out)

@@ -5,14 +5,13 @@
     python paper_figures/fig_amp_state_evolution.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax.random as jr
 import numpy as np
 
 import atypical
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.amp import AMPConfig, run_amp_instances
 from sim.enumerate import sample_instances
@@ -68,10 +67,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true", help="small N, few points (smoke)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = figure_parser(__doc__, "small N, few points (smoke)",
+                           seed_help="key of the sampled instances")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cache = ResultsCache(args.out / "cache" / ("amp_se_quick" if args.quick else "amp_se"))

@@ -16,7 +16,6 @@ same t.
     python paper_figures/fig_dmft_mean_field.py --out figures [--quick]
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 import atypical  # noqa: F401  (float64 on)
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.problems import two_layer_preset
 from atypical.results import ResultsCache
 from sim.two_layer import mean_sem, train_two_layer
@@ -226,11 +225,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 def figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
     """The command line shared by the DMFT figures: ``--out``, ``--quick``; runs the
     module's ``jobs_for`` through the shared cache, prints its ``summary``, draws ``plot``."""
-    parser = argparse.ArgumentParser(description=module.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{quick_help} (smoke run, < 30 s)")
+    parser = figure_parser(module.__doc__, f"{quick_help} (smoke run, < 30 s)")
     args = parser.parse_args(argv)
     cfg = module.QUICK if args.quick else module.FULL
     res = run_jobs(module.jobs_for(cfg), dmft_cache(args.out, args.quick), name)

@@ -7,7 +7,6 @@
     python paper_figures/fig_dmft_overlay.py --out figures [--quick]
 """
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -18,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import atypical  # noqa: F401
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.problems import TWO_LAYER_KERNELS, TwoLayerGradientFlow, two_layer_preset
 from sim.two_layer import mean_sem, train_two_layer
 from theory.dmft import solve_dmft
@@ -59,11 +58,9 @@ def compute(problem, cfg):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", default="figures")
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
+def main(argv=None):
+    parser = figure_parser(__doc__, "d = 40, 4 seeds, t <= 1.5 (smoke run)")
+    args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out = Path(args.out)
     use_style()

@@ -19,7 +19,6 @@ S > 0) and around typical (Gibbs) references (isolated: S < 0 at small d).
     python paper_figures/fig_generalization_flat_minima.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax
@@ -31,7 +30,7 @@ import sim
 import theory
 from atypical import TeacherStudent  # importing atypical turns on float64
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import franz_parisi_curve
 from theory.large_deviation_limit import large_deviation_limit_curve
@@ -190,10 +189,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures", help="output folder (PNG, PDF, cache/)")
-    parser.add_argument("--quick", action="store_true", help="small grids, for smoke tests")
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "small grids, for smoke tests").parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out_dir = Path(args.out)
     res = compute(cfg, ResultsCache(out_dir / "cache" / cfg["name"]))

@@ -13,14 +13,13 @@ legend: the bisected threshold).
     python paper_figures/fig_large_deviation.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax
 import numpy as np
 from tqdm import tqdm
 
-from atypical.plotting import save_figure, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.large_deviation_limit import large_deviation_limit_curve, large_deviation_threshold
 
@@ -78,11 +77,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="figures", help="output folder (PNG, PDF, cache/)")
-    parser.add_argument("--quick", action="store_true", help="two curves, no threshold")
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "two curves, no threshold").parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     cfg = QUICK if args.quick else FULL
     out_dir = Path(args.out)

@@ -16,7 +16,6 @@ exactly, and the instance's maximal margin fluctuates around kappa_max(alpha).
     python paper_figures/fig_local_entropy.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax
@@ -27,7 +26,7 @@ from tqdm import tqdm
 
 import theory.franz_parisi as fp
 from atypical import BinaryStorage
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import exact_local_entropy
 from sim.enumerate import configuration, configuration_margins, sample_instances
@@ -169,10 +168,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="figures", help="output folder (PNG, PDF, cache/)")
-    parser.add_argument("--quick", action="store_true", help="few curves, for smoke tests")
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "few curves, for smoke tests").parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out_dir = Path(args.out)
     cache = ResultsCache(out_dir / "cache" / ("quick" if args.quick else "full"))

@@ -20,7 +20,6 @@ S(d) and dE(d) (mean and sem over instances, paired difference to "sa") are prin
         --replicas 1 --algos sgd rsgd fbp sa sa_first --out figures
 """
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from tqdm import tqdm
 
 import atypical
 import theory.franz_parisi as fp
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
 from sim.data import Dataset, sample_storage
@@ -232,9 +231,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true", help="small N, few runs (smoke)")
+    parser = figure_parser(__doc__, "small N, few runs (smoke)")
     parser.add_argument("--algos", nargs="+", choices=tuple(NAMES), default=None,
                         help="a subset of the algorithms (default: all of the mode's)")
     parser.add_argument("--n", type=int, default=None, help="N (default: the mode's)")

@@ -23,7 +23,6 @@ solutions (``fig_generalization_flat_minima.py`` has the dense-region, Franz-Par
     python paper_figures/fig_phase_diagram.py --out figures [--quick]
 """
 
-import argparse
 from pathlib import Path
 
 import jax
@@ -33,7 +32,7 @@ from tqdm import tqdm
 import theory
 from atypical import SaddlePointError
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
-from atypical.plotting import save_figure, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.franz_parisi import monotonicity_threshold
 from theory.large_deviation_limit import large_deviation_threshold
@@ -161,11 +160,7 @@ def plot(res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="figures", help="output directory (PNG and PDF)")
-    parser.add_argument("--quick", action="store_true",
-                        help="coarse grids, no monotonicity threshold (smoke run)")
+    parser = figure_parser(__doc__, "coarse grids, no monotonicity threshold (smoke run)")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     out_dir = Path(args.out)

@@ -50,7 +50,6 @@ phase diagram has not run them), ``--quick`` (one Franz-Parisi curve, D = 20 sim
 4 min; a rerun reads everything from the caches (seconds).
 """
 
-import argparse
 import time
 from pathlib import Path
 
@@ -60,7 +59,7 @@ from tqdm import tqdm
 
 import sim
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from paper_figures import fig_rf_phase_diagram as phase
 from theory.bayes_optimal import bayes_optimal_error
@@ -400,14 +399,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="coarse line, one Franz-Parisi curve, D = 20 simulations "
-                             "(CPU smoke run, a few minutes)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "coarse line, one Franz-Parisi curve, D = 20 simulations "
+                         "(CPU smoke run, a few minutes)",
+                         seed_help="key of the simulated instances").parse_args(argv)
     cfg = QUICK if args.quick else FULL
     res = compute(cfg, args.out, args.seed)
     for line in summary(cfg, res):

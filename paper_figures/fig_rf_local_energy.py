@@ -35,7 +35,6 @@ progress is printed, then a table of dE(d) with the verdict per d: are the algor
 solutions flat like the maximal-margin ones, or sharp like the typical ones?
 """
 
-import argparse
 import time
 from pathlib import Path
 
@@ -47,7 +46,7 @@ from tqdm import tqdm
 
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
 from atypical.observables import local_energy
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
 from sim.data import Dataset
@@ -310,14 +309,9 @@ def sim_panel(ax, cfg: dict, res: dict, mean: str, sem: str, prefix: str) -> Non
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="coarse grids, D = 20 simulations with 4 instances (CPU smoke "
-                             "run, a few minutes)")
-    parser.add_argument("--seed", type=int, default=0, help="key of the simulated instances")
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "coarse grids, D = 20 simulations with 4 instances (CPU "
+                         "smoke run, a few minutes)",
+                         seed_help="key of the simulated instances").parse_args(argv)
     cfg = QUICK if args.quick else FULL
     res = compute(cfg, args.out, args.seed)
     for line in summary(cfg, res):

@@ -13,14 +13,13 @@ Results are cached per point (JSON, resumable); progress is printed. The full mo
 on a CPU.
 """
 
-import argparse
 from pathlib import Path
 
 import jax.random as jr
 import numpy as np
 
 from atypical import RandomFeatures
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.anneal import AnnealConfig
 from sim.rf_sweep import rf_algorithm_point
@@ -172,11 +171,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="D = 25, 4 seeds, 2 points, 60 epochs (CPU smoke run, about 2 min)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = figure_parser(
+        __doc__, "D = 25, 4 seeds, 2 points, 60 epochs (CPU smoke run, about 2 min)",
+        seed_help="key of the simulated instances")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cache = ResultsCache(args.out / "cache" / ("rf_overparameterization_quick" if args.quick

@@ -33,7 +33,6 @@ quadrature does not converge to the 1e-10 residual): it shows the full mode's ca
 points if ``<out>/cache/rf_phase_diagram`` holds them, and says so in the figure otherwise.
 """
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ import jax.random as jr
 import numpy as np
 
 from atypical import SaddlePointError  # importing atypical turns on float64
-from atypical.plotting import save_figure, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.rf_sweep import rf_algorithm_point
 from sim.rsgd import RSGDConfig
@@ -377,14 +376,9 @@ def summary(cfg: dict, res: dict) -> list[str]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="coarse grids, D = 20, 4 seeds, 2 Franz-Parisi curves, no "
-                             "atypical thresholds (CPU smoke run, a few minutes)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = figure_parser(__doc__, "coarse grids, D = 20, 4 seeds, 2 Franz-Parisi curves, no "
+                         "atypical thresholds (CPU smoke run, a few minutes)",
+                         seed_help="key of the simulated instances").parse_args(argv)
     cfg = QUICK if args.quick else FULL
     res = compute(cfg, args.out, args.seed)
     for line in summary(cfg, res):

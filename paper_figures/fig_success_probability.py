@@ -16,7 +16,6 @@ A partial sweep (a CPU can afford a few points at N = 2001):
         --alphas 0.70 0.73 0.76 --seeds 16 --seed-block 16
 """
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -26,7 +25,7 @@ import jax
 import jax.random as jr
 import numpy as np
 
-from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.fbp import FBPConfig
 from sim.rsgd import RSGDConfig
@@ -187,11 +186,9 @@ def plot(cfg: dict, solved: dict, thr: dict, lines: dict, out_dir: Path) -> list
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("figures"))
-    parser.add_argument("--quick", action="store_true",
-                        help="small N, few instances and alphas, short runs (CPU smoke test)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = figure_parser(
+        __doc__, "small N, few instances and alphas, short runs (CPU smoke test)",
+        seed_help="key of the instances (folded in with N and the seed block)")
     parser.add_argument("--algos", nargs="+", choices=tuple(NAMES), default=None,
                         help="a subset of the algorithms (default: all three)")
     parser.add_argument("--N", type=int, nargs="+", default=None,
