@@ -286,17 +286,23 @@ def _iterate(x0: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
         _gradient(unravel(v), ref, problem, quad))[0]
 
     def cond(state):
-        _, g, i = state
+        _, g, i, _ = state
         residual = jnp.max(jnp.abs(g))
         return (i < _MAX_ITERATIONS) & (residual > RESIDUAL_TOL / 100) & jnp.isfinite(residual)
 
     def body(state):
-        v, g, i = state
+        v, g, i, best = state
         step = unravel(v - jnp.linalg.solve(jax.jacfwd(flat_grad)(v), g))
         v = jax.flatten_util.ravel_pytree(jax.tree.map(jnp.clip, step, lower, upper))[0]
-        return v, flat_grad(v), i + 1
+        g = flat_grad(v)
+        # keep the best iterate: a root on a face (an identity point), found to the
+        # quadrature's accuracy, may lie a rounding outside the box, where the projected
+        # iteration wanders
+        better = jnp.max(jnp.abs(g)) < jnp.max(jnp.abs(best[1]))
+        return v, g, i + 1, jax.tree.map(lambda a, b: jnp.where(better, a, b), (v, g), best)
 
-    flat, g, steps = jax.lax.while_loop(cond, body, (flat0, flat_grad(flat0), 0))
+    g0 = flat_grad(flat0)
+    _, _, steps, (flat, g) = jax.lax.while_loop(cond, body, (flat0, g0, 0, (flat0, g0)))
     return unravel(flat), jnp.max(jnp.abs(g)), steps
 
 
@@ -546,9 +552,11 @@ def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
 
 
 @eqx.filter_jit
-def _curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill):
-    curve = jax.vmap(partial(_curve, Problem=Problem), in_axes=(0, 0, 0, None, None, None, None))(
-        alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill)
+def _curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch_size):
+    """All curves in one program: ``batch_size`` of them at a time under vmap, the batches
+    in sequence (``lax.map``), so that memory stays bounded on large grids."""
+    one = lambda a: _curve(*a, d, quad, n_kappa, n_fill, Problem=Problem)
+    curve = jax.lax.map(one, (alpha, kappa_ref, kappa), batch_size=batch_size)
     return _nan_where_failed(curve)
 
 
@@ -565,7 +573,7 @@ def _task(task: str):
 
 def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
                        d: ArrayLike, *, task: str = "storage", quad=None, n_kappa: int = 8,
-                       n_fill: int = 16) -> FranzParisiCurve:
+                       n_fill: int = 16, batch_size: int = 4) -> FranzParisiCurve:
     """Franz-Parisi local entropy $S(d)$ (RS) around uniform margin-``kappa_ref``
     references, counting margin-``kappa`` solutions, on a grid of distances ``d``; ``task``
     "storage" (random labels) or "teacher-student" (labels of a binary teacher; the curve
@@ -574,7 +582,9 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     ``alpha``, ``kappa_ref``, ``kappa`` broadcast to a batch (leading axes); ``d`` is a 1-d
     grid in (0, 1/2] (last axis). One jitted, vmapped call: identity point at the typical
     distance, homotopy in kappa (``n_kappa`` legs), continuation in d (``n_fill`` extra
-    points each way, legs halved on failure). Raises ``ValueError`` for bad input
+    points each way, legs halved on failure); ``batch_size`` curves at a time (about 0.5 GB
+    each at the default quadrature; on a CPU a batch runs no faster than its curves in
+    sequence, on a GPU larger batches pay). Raises ``ValueError`` for bad input
     (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
     ``SaddlePointError`` listing the points where the branch was lost."""
     require_x64("franz_parisi_curve")
@@ -601,7 +611,7 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     _check_references(references, alpha, kappa_ref, task)
     curve = _curve_grid(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
                         jnp.asarray(d), default_quad if quad is None else quad, n_kappa,
-                        n_fill)
+                        n_fill, batch_size)
     raise_unconverged(f"franz_parisi_curve(task={task!r})", curve.converged, curve.residual,
                       curve.newton_steps, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
                       kappa=kappa[:, None], d=d[None, :])

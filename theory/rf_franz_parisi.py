@@ -49,8 +49,6 @@ $S(d) = \\mathrm{extr}\\; -\\hat q(1-q)/2 - \\hat p p + \\hat t t + G_S
 $\\alpha_D \\to 0$ pins $v$ at the typical structure: the storage Franz-Parisi entropy.
 """
 
-from functools import partial
-
 import equinox as eqx
 import jax
 import jax.flatten_util
@@ -65,10 +63,11 @@ from atypical.problems import RF_ACTIVATIONS
 
 from ._smoothing import LOG_H_RELIABLE
 from .binary_perceptron import RSOrderParams
-from .franz_parisi import FPOrderParams, _entropic, checked_query
+from .franz_parisi import (FPOrderParams, _advance, _entropic, _follow_from, _iterate, _polish,
+                           checked_query)
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
 from .random_features import RFOrderParams
-from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
+from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -103,6 +102,28 @@ class RFFranzParisi(eqx.Module):
     def p(self) -> Array:
         """Overlap with the reference, $p = 1 - 2d$."""
         return 1 - 2 * self.d
+
+    # the query interface of the generic solver in ``franz_parisi``
+    def free_entropy(self, op, ref, quad):
+        return free_entropy_rf_fp(op, ref, self, quad=quad)
+
+    def to_order_params(self, x, ref):
+        return _to_order_params(x, ref, self)
+
+    def to_coords(self, op, ref):
+        return _to_coords(op, ref, self)
+
+    def bounds(self, ref):
+        """b^2 >= 0 and C^2 >= 0; the other coordinates are free."""
+        free, zero = jnp.full_like(self.d, jnp.inf), jnp.zeros_like(self.d)
+        lower = eqx.tree_at(lambda c: (c.b2, c.c2), _Coords(*(-free,) * 10), (zero, zero))
+        return lower, _Coords(*(free,) * 10)
+
+    def resolved(self, op, ref):
+        """Whether the z' rule resolves ln H ($C/\\sigma \\le$ LOG_H_RELIABLE) and the
+        projections' overlaps stay a covariance ($\\sigma^2 = Q_0 - Q_1 > 0$, r > rho)."""
+        f = _fields(op, ref, self)
+        return (f.C2 <= LOG_H_RELIABLE**2 * f.sigma2) & (f.sigma2 > 0) & (op.r > op.rho)
 
 
 class RFFPOrderParams(eqx.Module):
@@ -207,11 +228,6 @@ def gen_error_rf_fp(op: RFFPOrderParams, problem: RFFranzParisi) -> Float[Array,
 # it sits on the faces; the map has a unit-triangular Jacobian (up to the constant
 # 1/mu_1^2), so stationary points correspond one to one. Iterates are clipped to the box.
 
-_MAX_ITERATIONS = 24  # Newton iterations per attempt (quadratic convergence needs ~5)
-_MAX_HALVINGS = 6  # a continuation step may be halved this many times in a row
-_MAX_LEG_STEPS = 96  # Newton iterations per leg of a path, all attempts together
-
-
 class _Coords(eqx.Module):
     q: Array
     t: Array
@@ -240,151 +256,14 @@ def _to_coords(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi) 
                    _fields(op, ref, problem).C2, op.rho_own, op.rho_other, op.m)
 
 
-def _clip(x: _Coords) -> _Coords:
-    return eqx.tree_at(lambda c: (c.b2, c.c2), x,
-                       (jnp.maximum(x.b2, 0.0), jnp.maximum(x.c2, 0.0)))
-
-
-def _free_entropy_coords(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
-                         quad: RFFPQuadrature) -> Array:
-    return free_entropy_rf_fp(_to_order_params(x, ref, problem), ref, problem, quad=quad)
-
-
-def _gradient(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
-              quad: RFFPQuadrature) -> _Coords:
-    return jax.grad(_free_entropy_coords)(x, ref, problem, quad)
-
-
-def _iterate(x0: _Coords, ref: RFOrderParams, problem: RFFranzParisi,
-             quad: RFFPQuadrature) -> tuple[_Coords, Array, Array]:
-    """Plain Newton on the gradient, projected onto the box, stopping as soon as the
-    residual is below RESIDUAL_TOL/100 or non-finite (a failed attempt is cheap). Not
-    differentiated: ``_implicit`` carries the derivatives."""
-    flat0, unravel = jax.flatten_util.ravel_pytree(_clip(jax.lax.stop_gradient(x0)))
-    flat_grad = lambda v: jax.flatten_util.ravel_pytree(
-        _gradient(unravel(v), ref, problem, quad))[0]
-
-    def cond(state):
-        _, g, i, _ = state
-        residual = jnp.max(jnp.abs(g))
-        return (i < _MAX_ITERATIONS) & (residual > RESIDUAL_TOL / 100) & jnp.isfinite(residual)
-
-    def body(state):
-        v, g, i, best = state
-        step = unravel(v - jnp.linalg.solve(jax.jacfwd(flat_grad)(v), g))
-        v = jax.flatten_util.ravel_pytree(_clip(step))[0]
-        g = flat_grad(v)
-        # keep the best iterate: a root on a face (the identity point), found to the
-        # quadrature's accuracy, may lie a rounding outside the box, where the projected
-        # iteration wanders
-        better = jnp.max(jnp.abs(g)) < jnp.max(jnp.abs(best[1]))
-        return v, g, i + 1, jax.tree.map(lambda a, b: jnp.where(better, a, b), (v, g), best)
-
-    g0 = flat_grad(flat0)
-    _, _, steps, (flat, g) = jax.lax.while_loop(cond, body, (flat0, g0, 0, (flat0, g0)))
-    return unravel(flat), jnp.max(jnp.abs(g)), steps
-
-
-def _tangent(x: _Coords, args, dargs, quad: RFFPQuadrature) -> _Coords:
-    """First-order change of the saddle point when ``args = (ref, problem)`` moves by
-    ``dargs``: $-H^{-1}\\,\\partial_{args}\\nabla\\phi\\cdot$dargs (implicit function theorem)."""
-    flat, unravel = jax.flatten_util.ravel_pytree(x)
-    grad = lambda v, a: jax.flatten_util.ravel_pytree(
-        _gradient(unravel(v), a[0], a[1], quad))[0]
-    hessian = jax.jacfwd(grad)(flat, args)
-    mixed = jax.jvp(lambda a: grad(flat, a), (args,), (dargs,))[1]
-    return unravel(-jnp.linalg.solve(hessian, mixed))
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _implicit(quad: RFFPQuadrature, x: _Coords, ref: RFOrderParams,
-              problem: RFFranzParisi) -> _Coords:
-    """The root x of grad phi = 0 at (ref, problem), returned as is; its derivative is
-    $-H^{-1}\\,\\partial\\nabla\\phi$ (implicit function theorem), never a derivative of the
-    iterations that found it."""
-    return x
-
-
-@_implicit.defjvp
-def _implicit_jvp(quad, primals, tangents):
-    x, ref, problem = primals
-    _, d_ref, d_problem = tangents
-    return x, _tangent(x, (ref, problem), (d_ref, d_problem), quad)
-
-
-def _polish(x: _Coords, ref: RFOrderParams, problem: RFFranzParisi, quad: RFFPQuadrature,
-            steps: Array) -> tuple[SaddleSolution, _Coords]:
-    """Package a converged iterate as a saddle point differentiable in (ref, problem)."""
-    x = _implicit(quad, jax.lax.stop_gradient(x), ref, problem)
-    residual = residual_norm(_gradient(x, ref, problem, quad))
-    op = _to_order_params(x, ref, problem)
-    value = free_entropy_rf_fp(op, ref, problem, quad=quad)
-    # a root on a face (identity point: C = b = 0) is judged by the residual alone; only
-    # where the z' rule resolves ln H (C/sigma <= LOG_H_RELIABLE) and the projections'
-    # overlaps stay a covariance (sigma^2 = Q0 - Q1 > 0, r > rho)
-    f = _fields(op, ref, problem)
-    valid = (f.C2 <= LOG_H_RELIABLE**2 * f.sigma2) & (f.sigma2 > 0) & (op.r > op.rho)
-    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL) & valid
-    return SaddleSolution(problem, op, value, residual, steps, converged), x
-
-
 @eqx.filter_jit
 def saddle_rf_fp(problem: RFFranzParisi, ref: RFOrderParams, init: RFFPOrderParams, *,
                  quad: RFFPQuadrature = DEFAULT_QUADRATURE) -> SaddleSolution:
     """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
     references with typical overlaps ``ref``; the saddle in physical order parameters,
     differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
-    x, _, steps = _iterate(_to_coords(init, ref, problem), ref, problem, quad)
+    x, _, steps = _iterate(problem.to_coords(init, ref), ref, problem, quad)
     return _polish(x, ref, problem, quad, steps)[0]
-
-
-def _advance(x: _Coords, start, target, quad: RFFPQuadrature):
-    """Continuation from the solution ``x`` at ``start = (ref, problem)`` to ``target``
-    along the straight line between them: tangent predictor and Newton, the step halved
-    after a failure and doubled after a success. Returns (coordinates, reached, Newton
-    iterations)."""
-    x = jax.lax.stop_gradient(x)
-    start, target = jax.lax.stop_gradient((start, target))
-    at = lambda s: jax.tree.map(lambda a, b: a + s * (b - a), start, target)
-
-    def cond(state):
-        _, s, _, halvings, total = state
-        return (s < 1) & (halvings <= _MAX_HALVINGS) & (total < _MAX_LEG_STEPS)
-
-    def body(state):
-        x, s, h, halvings, total = state
-        s_try = jnp.minimum(s + h, 1.0)
-        here, there = at(s), at(s_try)
-        delta = jax.tree.map(jnp.subtract, there, here)
-        predicted = jax.tree.map(jnp.add, x, _tangent(x, here, delta, quad))
-        predicted = jax.tree.map(lambda a, b: jnp.where(jnp.isfinite(a), a, b), predicted, x)
-        new, residual, steps = _iterate(predicted, there[0], there[1], quad)
-        ok = residual < RESIDUAL_TOL
-        x = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, x)
-        return (x, jnp.where(ok, s_try, s), jnp.where(ok, jnp.minimum(2 * h, 1.0), h / 2),
-                jnp.where(ok, 0, halvings + 1), total + steps)
-
-    x, s, _, _, total = jax.lax.while_loop(cond, body,
-                                           (x, jnp.array(0.0), jnp.array(1.0), 0, 0))
-    return x, s >= 1, total
-
-
-def _follow_from(path, init: _Coords, init_args, quad: RFFPQuadrature
-                 ) -> tuple[SaddleSolution, _Coords]:
-    """Continuation through a path of ``(ref, problem)`` points (leading axis,
-    ``lax.scan``) from the solution ``init`` at ``init_args``, each leg by ``_advance``.
-    The branch ends at the first failure: from there on ``converged`` is False."""
-
-    def step(carry, args):
-        x, prev, alive = carry
-        new, reached, steps = _advance(x, prev, args, quad)
-        sol, new = _polish(new, args[0], args[1], quad, steps)
-        alive = alive & reached & sol.converged
-        keep = lambda a, b: jnp.where(alive, a, b)
-        carry = (jax.tree.map(keep, new, x), jax.tree.map(keep, args, prev), alive)
-        return carry, (eqx.tree_at(lambda s: s.converged, sol, alive), new)
-
-    return jax.lax.scan(step, (init, init_args, jnp.array(True)), path)[1]
 
 
 # ------------------------------------------------------------------ curves S(d) in one go
@@ -439,16 +318,16 @@ def _curve(ref: RFOrderParams, base: RFFranzParisi, d: Array, quad: RFFPQuadratu
     d_typ = (1 - ref.q) / 2
     d_h = 0.9 * d_typ
     refs = lambda n: jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), ref)
-    start = (ref, _at(base, base.kappa_ref, d_typ))
+    start = _at(base, base.kappa_ref, d_typ)
 
     # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
     steps = jnp.arange(n_kappa + 1, dtype=jnp.float64) / n_kappa
     kappas = base.kappa_ref + (base.kappa - base.kappa_ref) * steps
-    path_a = (refs(n_kappa + 1), _at(base, kappas, d_h))
-    identity = _to_coords(identity_order_params(ref), ref, start[1])
-    stage_a, coords_a = _follow_from(path_a, identity, start, quad)
+    path_a = _at(base, kappas, d_h)
+    identity = start.to_coords(identity_order_params(ref), ref)
+    stage_a, coords_a = _follow_from(path_a, refs(n_kappa + 1), identity, start, ref, quad)
     last = lambda tree: jax.tree.map(lambda x: x[-1], tree)
-    x_a, end_a = last(coords_a), (ref, last(path_a[1]))
+    x_a, end_a = last(coords_a), last(path_a)
 
     # stages B (down) and C (up), vmapped over the direction
     below = d < d_h
@@ -458,8 +337,8 @@ def _curve(ref: RFOrderParams, base: RFFranzParisi, d: Array, quad: RFFPQuadratu
                           jnp.where(below, d_h, d)])
     order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
     paths = jnp.stack([down[order_down], up[order_up]])
-    sols, _ = jax.vmap(lambda ds: _follow_from(
-        (refs(ds.shape[0]), _at(base, base.kappa, ds)), x_a, end_a, quad))(paths)
+    sols, _ = jax.vmap(lambda ds: _follow_from(_at(base, base.kappa, ds), refs(ds.shape[0]),
+                                               x_a, end_a, ref, quad))(paths)
     where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
     pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
     sol = jax.tree.map(pick, sols)
@@ -579,7 +458,7 @@ def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
     ref0, ref1 = curve.reference, top.order_params
 
     def leg(op, p0, p1):
-        x, reached, steps = _advance(_to_coords(op, ref0, p0), (ref0, p0), (ref1, p1), quad)
+        x, reached, steps = _advance(p0.to_coords(op, ref0), (p0, ref0), (p1, ref1), quad)
         sol, _ = _polish(x, ref1, p1, quad, steps)
         return sol, reached & sol.converged, slope(sol.order_params, ref1, p1, quad=quad)
 

@@ -54,6 +54,17 @@ def test_curves_are_stationary_and_float64(curves):
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grad)) < RESIDUAL
 
 
+@pytest.mark.slow
+def test_batches_in_sequence_give_the_same_curves(curves):
+    """``batch_size`` only splits the grid into batches run one after the other (memory):
+    one curve at a time reproduces the two-at-once fixture (same Newton paths, so to
+    rounding)."""
+    one_by_one = fp.franz_parisi_curve([ALPHA, ALPHA], [KAPPA_NEAR_MAX, 0.0], [0.0, 0.0],
+                                       D_GRID, n_kappa=4, n_fill=6, batch_size=1)
+    np.testing.assert_allclose(one_by_one.local_entropy, curves.local_entropy, rtol=0,
+                               atol=1e-12)
+
+
 def test_storage_curve_has_no_generalization_error(curves):
     with pytest.raises(ValueError, match="no teacher"):
         curves.gen_error
