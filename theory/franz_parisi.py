@@ -584,11 +584,14 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     distance, homotopy in kappa (``n_kappa`` legs), continuation in d (``n_fill`` extra
     points each way, legs halved on failure); ``batch_size`` curves at a time (about 0.5 GB
     each at the default quadrature; on a CPU a batch runs no faster than its curves in
-    sequence, on a GPU larger batches pay). Raises ``ValueError`` for bad input
+    sequence; on a GPU larger batches should pay, not measured yet). Raises ``ValueError`` for bad input
     (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
     ``SaddlePointError`` listing the points where the branch was lost."""
     require_x64("franz_parisi_curve")
     Problem, default_quad = _task(task)
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"franz_parisi_curve(batch_size={batch_size!r}): the number of "
+                         "curves solved at once must be an integer >= 1")
     d = np.atleast_1d(np.asarray(d, np.float64))
     if d.ndim != 1 or not np.all((d > 0) & (d <= 0.5)):
         raise ValueError(f"franz_parisi_curve(d={d.tolist()}): the Hamming fraction d must "

@@ -198,6 +198,11 @@ def test_distance_outside_range_is_rejected():
         fp.franz_parisi_curve(0.5, 0.2, 0.0, [0.0, 0.1])
 
 
+def test_bad_batch_size_is_rejected():
+    with pytest.raises(ValueError, match="batch_size"):
+        fp.franz_parisi_curve(0.5, 0.2, 0.0, [0.1], batch_size=0)
+
+
 def test_reference_above_maximal_margin_is_rejected():
     with pytest.raises(ValueError, match=r"kappa_ref exceeds the RS maximal margin "
                                          r"kappa_max\(alpha\) = 0\.418062"):
