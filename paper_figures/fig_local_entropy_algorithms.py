@@ -156,10 +156,9 @@ def mean_sem(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, sem, n
 
 
-def instance_means(records: list[dict], key: str) -> np.ndarray:
+def instance_means(records: list[dict], key: str, width: int) -> np.ndarray:
     """Per instance (row), the mean of ``key`` ("S" or "dE") over its solved runs; a row
-    of nan for an instance no run solved."""
-    width = max((len(c) for rec in records for c in rec[key]), default=0)
+    of nan (``width`` grid points) for an instance no run solved."""
     rows = [mean_sem(np.asarray(rec[key], float))[0] if rec[key] else np.full(width, np.nan)
             for rec in records]
     return np.array(rows).reshape(len(records), width)
@@ -171,14 +170,14 @@ def summary_table(cfg: dict, res: dict, key: str = "S") -> str:
     difference algo - sa on the instances both solved (the same data: the scatter from
     instance to instance cancels)."""
     algos = cfg["algos"]
-    S = {a: instance_means(res["sim"][a], key) for a in algos}
+    grid = cfg["d"] if key == "S" else flip_fractions(cfg["N"], cfg["d"])
+    S = {a: instance_means(res["sim"][a], key, len(grid)) for a in algos}
     stats = {a: mean_sem(S[a]) for a in algos}
     pairs = [a for a in algos if a != "sa"] if "sa" in algos else []
     diffs = {a: mean_sem(S[a] - S["sa"]) for a in pairs}
     head = (["d", "dN"] + [f"{a} (n={stats[a][2][0]})" for a in algos]
             + [f"{a} - sa (n={diffs[a][2][0]})" for a in pairs])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    grid = cfg["d"] if key == "S" else flip_fractions(cfg["N"], cfg["d"])
     for j, d in enumerate(grid):
         cells = [f"{d:.4f}", f"{d * cfg['N']:.2f}"]
         cells += [f"{stats[a][0][j]:+.4f} +- {stats[a][1][j]:.4f}" for a in algos]
@@ -208,14 +207,14 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
         records = res["sim"][algo]
         solved = sum(rec["solved"] for rec in records)
         runs = sum(rec["runs"] for rec in records)
-        mean, sem, n = mean_sem(instance_means(records, "S"))
+        mean, sem, n = mean_sem(instance_means(records, "S", len(d)))
         if solved == 0:  # the legend says so instead of drawing nothing silently
             ax_deficit.plot([], [], marker, color=color, label=f"{NAMES[algo]}: 0/{runs} solved")
             continue
         label = f"{NAMES[algo]} ({solved}/{runs} runs, {n[0]} instances)"
         sim_markers(ax, d, mean, sem, fmt=marker, color=color)
         sim_markers(ax_deficit, d, _bound(d) - mean, sem, fmt=marker, color=color, label=label)
-        e_mean, e_sem, _ = mean_sem(instance_means(records, "dE"))
+        e_mean, e_sem, _ = mean_sem(instance_means(records, "dE", len(d_flip)))
         sim_markers(ax_energy, d_flip, e_mean, e_sem, fmt=marker, color=color)
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="Hamming distance d", ylabel="local entropy S(d)", xscale="log",
