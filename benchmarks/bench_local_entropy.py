@@ -86,7 +86,7 @@ def main() -> None:
 
     # the public franz_parisi_curve is this one jitted call plus input checks; compile
     # ahead of time to time compilation and the solve separately (one run of each)
-    call = (fp.FranzParisiStorage, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa), jnp.asarray(d),
+    call = (fp.FranzParisiStorage, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, d)),
             fp.DEFAULT_QUADRATURE, 8, args.n_fill, args.batch_size)
     t0 = time.perf_counter()
     compiled = fp._curve_grid.lower(*call).compile()
@@ -100,9 +100,10 @@ def main() -> None:
     residual = float(np.max(np.asarray(curve.residual)[ok])) if ok.any() else float("nan")
     print(f"grid: {n_alpha} alpha in [0.3, 0.8] x {n_d} d in [2e-3, 0.5], kappa_ref = 0.9 "
           f"kappa_max(alpha), kappa = 0; quadrature {fp.DEFAULT_QUADRATURE}")
-    print(f"jax, one call ({args.batch_size} curves at a time under vmap): compile {t_compile:.1f} s; run {t_jax:.1f} s "
-          f"({t_jax / (n_alpha * n_d) * 1e3:.1f} ms per grid point); max |grad phi| = "
-          f"{residual:.1e} (converged points); converged {int(ok.sum())}/{ok.size}")
+    print(f"jax, one call ({args.batch_size} curves at a time under vmap): compile "
+          f"{t_compile:.1f} s; run {t_jax:.1f} s ({t_jax / (n_alpha * n_d) * 1e3:.1f} ms per "
+          f"grid point); max |grad phi| = {residual:.1e} (converged points); converged "
+          f"{int(ok.sum())}/{ok.size}")
 
     n_rows = 1 if args.quick else min(args.baseline_rows, n_alpha)
     rows = np.linspace(0, n_alpha - 1, n_rows).astype(int)

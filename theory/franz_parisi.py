@@ -584,8 +584,8 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     distance, homotopy in kappa (``n_kappa`` legs), continuation in d (``n_fill`` extra
     points each way, legs halved on failure); ``batch_size`` curves at a time (about 0.5 GB
     each at the default quadrature; on a CPU a batch runs no faster than its curves in
-    sequence; on a GPU larger batches should pay, not measured yet). Raises ``ValueError`` for bad input
-    (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
+    sequence; on a GPU larger batches should pay, not measured yet). Raises ``ValueError``
+    for bad input (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
     ``SaddlePointError`` listing the points where the branch was lost."""
     require_x64("franz_parisi_curve")
     Problem, default_quad = _task(task)
