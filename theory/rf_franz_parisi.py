@@ -65,6 +65,7 @@ from ._smoothing import LOG_H_RELIABLE
 from .binary_perceptron import RSOrderParams
 from .franz_parisi import (FPOrderParams, _advance, _entropic, _follow_from, _iterate, _polish,
                            checked_query)
+from .franz_parisi import slope as generic_slope
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
 from .random_features import RFOrderParams
 from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged
@@ -294,10 +295,9 @@ class RFFranzParisiCurve(eqx.Module):
 
 def slope(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi, *,
           quad: RFFPQuadrature = DEFAULT_QUADRATURE) -> Array:
-    """$dS/dd = \\partial\\phi/\\partial d$ at fixed order parameters (envelope theorem)."""
-    at = lambda d: free_entropy_rf_fp(op, ref, eqx.tree_at(lambda p: p.d, problem, d),
-                                      quad=quad)
-    return jax.grad(at)(problem.d)
+    """$dS/dd = \\partial\\phi/\\partial d$ at fixed order parameters (envelope theorem):
+    the generic ``franz_parisi.slope`` with this model's default quadrature."""
+    return generic_slope(op, ref, problem, quad=quad)
 
 
 def _at(base: RFFranzParisi, kappa, d) -> RFFranzParisi:
