@@ -16,9 +16,9 @@ from .binary_perceptron import solve_storage as solve_storage
 from .binary_perceptron import solve_teacher_student as solve_teacher_student
 from .binary_perceptron import stability_density as stability_density
 from .binary_perceptron import stability_quadrature as stability_quadrature
-from .solve import SaddleSolution as SaddleSolution
-from .solve import continue_branch as continue_branch
-from .thresholds import Threshold as Threshold
+from .engine import SaddleSolution as SaddleSolution
+from .engine import Status as Status
+from .engine import Threshold as Threshold
 from .thresholds import storage_capacity as storage_capacity
 from .thresholds import storage_rs_instability as storage_rs_instability
 from .thresholds import teacher_student_transitions as teacher_student_transitions

@@ -13,8 +13,7 @@ from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from .solve import (SaddleSolution, continue_branch, damped_fixed_point, newton_saddle,
-                    raise_unconverged)
+from .engine import ReplicaModel, SaddleSolution, follow, raise_unconverged, saddle
 
 _EPS = 1e-14
 
@@ -74,63 +73,95 @@ def free_entropy_bayes(op: RSOrderParams, problem: TeacherStudent) -> Float[Arra
     return free_entropy_teacher_student(nishimori, TeacherStudent(problem.alpha, kappa))
 
 
-# -------------------------------------------- fixed-point maps (starting points only)
+# ------------------------------------------------------------------------- models
 # Each conjugate pair enters phi through a bilinear term M x x_hat, so grad phi = 0 reads
 # x = x - (dphi/dx_hat)/M, x_hat = x_hat - (dphi/dx)/M: the classic RS iteration, derived
-# from the same free entropy by autodiff.
+# from the same free entropy by autodiff, used only to warm up a cold start.
 
-def _fixed_point_storage(op, problem):
-    g = jax.grad(free_entropy_storage)(op, problem)
-    return RSOrderParams(op.q - 2 * g.q_hat, op.q_hat - 2 * g.q)
-
-
-def _fixed_point_bayes(op, problem):
-    g = jax.grad(free_entropy_bayes)(op, problem)
-    return RSOrderParams(op.q + 2 * g.q_hat, op.q_hat + 2 * g.q)
-
-
-def _fixed_point_teacher_student(op, problem):
-    g = jax.grad(free_entropy_teacher_student)(op, problem)
-    return TSOrderParams(op.q - 2 * g.q_hat, op.R + g.R_hat,
-                         op.q_hat - 2 * g.q, op.R_hat + g.R)
-
-
-_RS_BOUNDS = (RSOrderParams(_EPS, _EPS), RSOrderParams(1 - _EPS, jnp.inf))
-_TS_BOUNDS = (TSOrderParams(_EPS, -1 + _EPS, _EPS, -jnp.inf),
-              TSOrderParams(1 - _EPS, 1 - _EPS, jnp.inf, jnp.inf))
+RS_BOUNDS = (RSOrderParams(_EPS, _EPS), RSOrderParams(1 - _EPS, jnp.inf))
+TS_BOUNDS = (TSOrderParams(_EPS, -1 + _EPS, _EPS, -jnp.inf),
+             TSOrderParams(1 - _EPS, 1 - _EPS, jnp.inf, jnp.inf))
 COLD_START_RS = RSOrderParams(0.01, 0.01)
 COLD_START_TS = TSOrderParams(0.01, 0.01, 0.01, 0.01)
 
 
-def _saddle(free_entropy, fixed_point, bounds, problem, init, damping, max_fp_steps):
-    start = damped_fixed_point(fixed_point, init, problem, damping=damping,
-                               max_steps=max_fp_steps)
-    return newton_saddle(free_entropy, start, problem, bounds=bounds)
+class StorageRS(ReplicaModel):
+    """RS binary storage (``free_entropy_storage``) as a model of the engine."""
+
+    problem: BinaryStorage
+
+    def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
+        return free_entropy_storage(op, self.problem)
+
+    def cold_start(self) -> RSOrderParams:
+        return COLD_START_RS
+
+    def bounds(self):
+        return RS_BOUNDS
+
+    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
+        g = jax.grad(free_entropy_storage)(op, self.problem)
+        return RSOrderParams(op.q - 2 * g.q_hat, op.q_hat - 2 * g.q)
+
+
+class BayesRS(ReplicaModel):
+    """Teacher-student on the Nishimori line (``free_entropy_bayes``) as a model."""
+
+    problem: TeacherStudent
+
+    def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
+        return free_entropy_bayes(op, self.problem)
+
+    def cold_start(self) -> RSOrderParams:
+        return COLD_START_RS
+
+    def bounds(self):
+        return RS_BOUNDS
+
+    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
+        g = jax.grad(free_entropy_bayes)(op, self.problem)
+        return RSOrderParams(op.q + 2 * g.q_hat, op.q_hat + 2 * g.q)
+
+
+class TeacherStudentRS(ReplicaModel):
+    """RS teacher-student with margin kappa (``free_entropy_teacher_student``) as a model."""
+
+    problem: TeacherStudent
+
+    def free_entropy(self, op: TSOrderParams) -> Float[Array, ""]:
+        return free_entropy_teacher_student(op, self.problem)
+
+    def cold_start(self) -> TSOrderParams:
+        return COLD_START_TS
+
+    def bounds(self):
+        return TS_BOUNDS
+
+    def fixed_point(self, op: TSOrderParams) -> TSOrderParams:
+        g = jax.grad(free_entropy_teacher_student)(op, self.problem)
+        return TSOrderParams(op.q - 2 * g.q_hat, op.R + g.R_hat,
+                             op.q_hat - 2 * g.q, op.R_hat + g.R)
 
 
 def saddle_storage(problem: BinaryStorage, init: RSOrderParams = COLD_START_RS, *,
-                   damping: float = 0.5, max_fp_steps: int = 40) -> SaddleSolution:
+                   max_fp_steps: int = 40) -> SaddleSolution:
     """RS saddle point of binary storage: damped RS iteration from ``init``, then Newton.
 
     Jit- and vmap-able; never throws (check ``converged``, or use :func:`solve_storage`)."""
-    return _saddle(free_entropy_storage, _fixed_point_storage, _RS_BOUNDS, problem, init,
-                   damping, max_fp_steps)
+    return saddle(StorageRS(problem), init, warm_up_steps=max_fp_steps)
 
 
 def saddle_bayes(problem: TeacherStudent, init: RSOrderParams = COLD_START_RS, *,
-                 damping: float = 0.5, max_fp_steps: int = 40) -> SaddleSolution:
+                 max_fp_steps: int = 40) -> SaddleSolution:
     """Saddle point on the Nishimori line (kappa = 0). From the cold start the iteration
     follows the poorly generalizing branch, which exists up to the spinodal."""
-    return _saddle(free_entropy_bayes, _fixed_point_bayes, _RS_BOUNDS, problem, init,
-                   damping, max_fp_steps)
+    return saddle(BayesRS(problem), init, warm_up_steps=max_fp_steps)
 
 
 def saddle_teacher_student(problem: TeacherStudent, init: TSOrderParams = COLD_START_TS,
-                           *, damping: float = 0.5,
-                           max_fp_steps: int = 40) -> SaddleSolution:
+                           *, max_fp_steps: int = 40) -> SaddleSolution:
     """RS saddle point of teacher-student with margin kappa, in all four order parameters."""
-    return _saddle(free_entropy_teacher_student, _fixed_point_teacher_student, _TS_BOUNDS,
-                   problem, init, damping, max_fp_steps)
+    return saddle(TeacherStudentRS(problem), init, warm_up_steps=max_fp_steps)
 
 
 # ----------------------------------------------------------------- public solvers
@@ -153,7 +184,7 @@ def solve_storage(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSolution:
     alpha, kappa = _grid(alpha, kappa)
     sol = _saddle_storage_grid(BinaryStorage(alpha, kappa))
     raise_unconverged("solve_storage", sol.converged, sol.residual, sol.newton_steps,
-                      alpha=alpha, kappa=kappa)
+                      status=sol.status, alpha=alpha, kappa=kappa)
     return sol
 
 
@@ -165,15 +196,15 @@ def solve_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSol
     sol = _saddle_ts_grid(TeacherStudent(alpha, kappa))
     raise_unconverged("solve_teacher_student (poorly generalizing branch; at kappa = 0 it "
                       "ends at the spinodal, alpha ~ 1.493)", sol.converged, sol.residual,
-                      sol.newton_steps, alpha=alpha, kappa=kappa)
+                      sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
     return sol
 
 
 def follow_teacher_student(alpha: ArrayLike, kappa: float = 0.0, *,
                            init: TSOrderParams | None = None) -> SaddleSolution:
     """Continuation of one teacher-student branch along an increasing (or decreasing)
-    ``alpha`` grid, warm-started Newton in ``lax.scan``; ``init`` defaults to the cold-start
-    saddle at ``alpha[0]``. Past the branch's end ``converged`` is False (no raise)."""
+    ``alpha`` grid (the engine's ``follow``); ``init`` defaults to the cold-start saddle at
+    ``alpha[0]``. Past the branch's end ``converged`` is False (no raise)."""
     require_x64("follow_teacher_student")
     alpha = jnp.atleast_1d(f64(alpha))
     problems = TeacherStudent(alpha, jnp.full_like(alpha, kappa))
@@ -184,7 +215,7 @@ def follow_teacher_student(alpha: ArrayLike, kappa: float = 0.0, *,
 
 @eqx.filter_jit
 def _follow_ts(problems, init):
-    return continue_branch(free_entropy_teacher_student, problems, init, bounds=_TS_BOUNDS)
+    return follow(TeacherStudentRS(problems), init)[0]
 
 
 PERFECT_GENERALIZATION = TSOrderParams(1.0, 1.0, jnp.inf, jnp.inf)

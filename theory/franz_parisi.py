@@ -40,11 +40,12 @@ from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 
 from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from .binary_perceptron import (_RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
+from .binary_perceptron import (RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
                                 saddle_storage)
 from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
                     newton_saddle, raise_unconverged, residual_norm)
-from .thresholds import _entropy, _storage_threshold
+from .engine import entropy
+from .thresholds import storage_threshold
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -438,7 +439,7 @@ def reference_on_path(Problem, free_entropy, saddle, bounds, alpha, kappa_ref
 def reference_saddle(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolution:
     """RS saddle of the reference sector, $(\\tilde q, \\hat{\\tilde q})$ at
     $(\\alpha, \\tilde\\kappa)$ (``reference_on_path``). Jit/vmap-able, never throws."""
-    return reference_on_path(BinaryStorage, free_entropy_storage, saddle_storage, _RS_BOUNDS,
+    return reference_on_path(BinaryStorage, free_entropy_storage, saddle_storage, RS_BOUNDS,
                              alpha, kappa_ref)
 
 
@@ -717,9 +718,9 @@ _DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
 
 def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
-    from .margins import _kappa_max
+    from .margins import find_kappa_max
 
-    top = _kappa_max("storage", alpha)
+    top = find_kappa_max("storage", alpha)
     kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False
     curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)
     s = curve.slope
@@ -735,7 +736,7 @@ _N_FALSI = 2  # regula falsi steps inside the sweep's bracket before Newton
 
 @eqx.filter_jit
 def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThreshold:
-    alphas = _storage_threshold(kappa, _entropy).alpha * jnp.asarray(_BRACKET_FRACTION)
+    alphas = storage_threshold(kappa, entropy).alpha * jnp.asarray(_BRACKET_FRACTION)
     slopes, where, kappa_refs, curves, ok = jax.vmap(
         lambda a: _min_slope(a, kappa, quad))(alphas)
     # first grid alpha with a non-positive dip: the bracket (alphas[j], alphas[j + 1])

@@ -45,7 +45,7 @@ from atypical import TeacherStudent, f64
 from atypical.gaussian import gaussian_over_H
 
 from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from .binary_perceptron import (_TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
+from .binary_perceptron import (TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
                                 saddle_teacher_student)
 from .franz_parisi import (FPQuadrature, FranzParisiQuery, _graded_y, _trapezoid,
                            reference_on_path)
@@ -245,7 +245,7 @@ def reference_saddle_ts(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolutio
     \\hat{\\tilde q}, \\hat{\\tilde R})$ at $(\\alpha, \\tilde\\kappa)$: the branch connected
     to small kappa (the poorly generalizing one at kappa = 0), continued in kappa."""
     return reference_on_path(TeacherStudent, free_entropy_teacher_student,
-                             saddle_teacher_student, _TS_BOUNDS, alpha, kappa_ref)
+                             saddle_teacher_student, TS_BOUNDS, alpha, kappa_ref)
 
 
 class FranzParisiTeacherStudent(FranzParisiQuery):

@@ -17,10 +17,9 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
-from .binary_perceptron import (_RS_BOUNDS, _TS_BOUNDS, RSOrderParams, TSOrderParams,
-                                free_entropy_storage, free_entropy_teacher_student,
-                                saddle_storage, saddle_teacher_student)
-from .solve import SaddleSolution, continue_branch, newton_root, raise_unconverged
+from .binary_perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
+from .engine import (Control, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
+                     raise_unconverged, saddle, solve_threshold)
 
 TASKS = ("storage", "teacher-student")
 # Bracketing sweep in kappa, per task: (points, top above the annealed root, span). Storage:
@@ -33,13 +32,26 @@ _SWEEP = {"storage": (64, 0.0, 1.5), "teacher-student": (96, 1.0, 3.0)}
 ALPHA_RANGE = {"storage": (0.1, 20.0), "teacher-student": (0.1, 1.5)}
 
 
-def _spec(task: str):
+def model_for(task: str, alpha, kappa) -> ReplicaModel:
+    """The RS model of a task at (alpha, kappa)."""
     if task == "storage":
-        return BinaryStorage, free_entropy_storage, saddle_storage, _RS_BOUNDS
+        return StorageRS(BinaryStorage(alpha, kappa))
     if task == "teacher-student":
-        return (TeacherStudent, free_entropy_teacher_student, saddle_teacher_student,
-                _TS_BOUNDS)
+        return TeacherStudentRS(TeacherStudent(alpha, kappa))
     raise ValueError(f"task={task!r}: must be one of {TASKS}")
+
+
+class Margin(Control):
+    """The margin kappa as the control parameter of a threshold (Newton's coordinate)."""
+
+    def set(self, model: ReplicaModel, u: Array) -> ReplicaModel:
+        return eqx.tree_at(lambda m: m.problem.kappa, model, u)
+
+    def value(self, u: Array) -> Array:
+        return u
+
+    def coordinate(self, a: Array) -> Array:
+        return a
 
 
 def annealed_kappa_max(alpha: ArrayLike) -> Array:
@@ -56,29 +68,18 @@ class MaximalMargin(eqx.Module):
     order_params: RSOrderParams | TSOrderParams
     residual: Float[Array, ""]
     newton_steps: Array
-    converged: Array
+    status: Status
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
 
-def _branch(task: str, alpha: Array, kappas: Array) -> SaddleSolution:
+def _branch(task: str, alpha: Array, kappas: Array) -> tuple[SaddleSolution, RSOrderParams]:
     """RS saddles along an increasing kappa grid at fixed alpha: cold start at the first
-    kappa, warm-started Newton after (``continue_branch``)."""
-    Problem, free_entropy, saddle, bounds = _spec(task)
-    problems = Problem(jnp.full_like(kappas, alpha), kappas)
-    first = saddle(Problem(alpha, kappas[0])).order_params
-    return continue_branch(free_entropy, problems, first, bounds=bounds)
-
-
-def _kappa_max_equations(task: str):
-    Problem, free_entropy, _, _ = _spec(task)
-
-    def equations(x, alpha):
-        # trial kappas replace the field directly: a wild Newton iterate is a failed solve
-        # (reported with its residual), not an input error
-        op, kappa = x
-        problem = eqx.tree_at(lambda p: p.kappa, Problem(alpha, 0.0), kappa)
-        return jax.grad(free_entropy)(op, problem), free_entropy(op, problem)
-
-    return equations
+    kappa, continuation after (the engine's ``follow``)."""
+    path = model_for(task, jnp.full_like(kappas, alpha), kappas)
+    return follow(path, saddle(model_for(task, alpha, kappas[0])).order_params)
 
 
 _N_REFINE = 16  # steps of the second, finer sweep between the last two coarse points
@@ -89,32 +90,34 @@ def _n_leading_positive(sweep: SaddleSolution) -> Array:
     return jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
 
 
-def _kappa_max(task: str, alpha: Array) -> MaximalMargin:
+def find_kappa_max(task: str, alpha: Array) -> MaximalMargin:
+    """$\\kappa_{max}(\\alpha)$ of ``task`` (bracketing sweep in kappa, then Newton on
+    $[\\nabla\\phi = 0;\\ \\phi = 0]$); jit/vmap-able, never throws (see ``status``)."""
     n, above, span = _SWEEP[task]
-    Problem, free_entropy, _, bounds = _spec(task)
     top = annealed_kappa_max(alpha) + above
     kappas = jax.lax.stop_gradient(jnp.linspace(top - span, top, n))
     fixed_alpha = jax.lax.stop_gradient(alpha)
-    sweep = _branch(task, fixed_alpha, kappas)
+    sweep, xs = _branch(task, fixed_alpha, kappas)
     n_positive = _n_leading_positive(sweep)
     i = jnp.clip(n_positive - 1, 0, n - 2)
     # the coarse step (0.03-0.05 in kappa) can lose the branch where q -> 1 before the
     # entropy vanishes (teacher-student at alpha = 0.125): refine between points i and i+1
     fine = jnp.linspace(kappas[i], kappas[i + 1], _N_REFINE + 1)
-    refined = continue_branch(free_entropy, Problem(jnp.full_like(fine, fixed_alpha), fine),
-                              jax.tree.map(lambda x: x[i], sweep.order_params), bounds=bounds)
+    refined, fine_xs = follow(model_for(task, jnp.full_like(fine, fixed_alpha), fine),
+                              jax.tree.map(lambda x: x[i], xs))
     j = jnp.clip(_n_leading_positive(refined) - 1, 0, _N_REFINE - 1)
-    start = (jax.tree.map(lambda x: x[j], refined.order_params), fine[j])
-    (op, kappa), residual, steps, converged = newton_root(
-        _kappa_max_equations(task), start, alpha)
+    start = (jax.tree.map(lambda x: x[j], fine_xs), fine[j])
+    found = solve_threshold(entropy, start, model_for(task, alpha, 0.0), control=Margin())
+    kappa = found.alpha
     # the entropy decreases with kappa, so a root past the last point of positive entropy
     # and below the sweep's top is the one
     bracketed = (n_positive > 0) & (n_positive < n) & (kappa >= fine[j]) & (kappa <= top)
-    return MaximalMargin(alpha, kappa, op, residual, steps, converged & bracketed)
+    return MaximalMargin(alpha, kappa, found.order_params, found.residual, found.newton_steps,
+                         demote(found.status, bracketed, Status.not_bracketed))
 
 
-_kappa_max_jit = eqx.filter_jit(_kappa_max)
-_kappa_max_grid = eqx.filter_jit(jax.vmap(_kappa_max, in_axes=(None, 0)))
+_kappa_max_jit = eqx.filter_jit(find_kappa_max)
+_kappa_max_grid = eqx.filter_jit(jax.vmap(find_kappa_max, in_axes=(None, 0)))
 
 
 def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
@@ -124,7 +127,7 @@ def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
     alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. alpha in ``ALPHA_RANGE[task]``, a
     scalar or an array (one vmapped call)."""
     require_x64("kappa_max")
-    _spec(task)
+    model_for(task, 1.0, 0.0)
     lo, hi = ALPHA_RANGE[task]
     alpha = f64(alpha)
     alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
@@ -134,7 +137,7 @@ def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
     if isinstance(alpha, jax.core.Tracer):
         return result
     raise_unconverged(f"kappa_max(task={task!r})", result.converged, result.residual,
-                      result.newton_steps, alpha=alpha)
+                      result.newton_steps, status=result.status, alpha=alpha)
     return result
 
 
@@ -158,12 +161,12 @@ _MARGIN_PATH = 96  # extra continuation points between the smallest and largest 
 def _margin_entropy(task: str, alpha: Array, kappas: Array) -> MarginEntropy:
     path = jnp.concatenate([kappas, jnp.linspace(kappas.min(), kappas.max(), _MARGIN_PATH)])
     order = jnp.argsort(path)
-    sweep = _branch(task, alpha, path[order])
+    sweep, _ = _branch(task, alpha, path[order])
     position = jnp.argsort(order)[: kappas.shape[0]]  # where each requested kappa landed
     pick = lambda x: x[position]
     return MarginEntropy(alpha, kappas, pick(sweep.free_entropy),
                          jax.tree.map(pick, sweep.order_params), pick(sweep.residual),
-                         pick(sweep.converged), _kappa_max(task, alpha).kappa)
+                         pick(sweep.converged), find_kappa_max(task, alpha).kappa)
 
 
 def margin_entropy(alpha: ArrayLike, kappa: ArrayLike, *,
@@ -174,7 +177,7 @@ def margin_entropy(alpha: ArrayLike, kappa: ArrayLike, *,
     end (``converged`` False). Raises ``SaddlePointError`` naming the kappas
     $\\le \\kappa_{max}$ where the RS branch was lost."""
     require_x64("margin_entropy")
-    _spec(task)
+    model_for(task, 1.0, 0.0)
     alpha, kappas = f64(alpha), jnp.atleast_1d(f64(kappa))
     if alpha.ndim != 0 or kappas.ndim != 1:
         raise ValueError(f"margin_entropy: alpha must be a scalar and kappa a 1-d grid, got "

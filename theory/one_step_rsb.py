@@ -33,9 +33,10 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import f64, require_x64
 from atypical.gaussian import gauss_mean, gauss_nodes, log_2cosh, log_H
 
-from .binary_perceptron import _RS_BOUNDS, COLD_START_RS, RSOrderParams, _saddle
-from .solve import SaddleSolution, raise_unconverged
-from .thresholds import _CAPACITY_GRID, Threshold, _check, threshold_on_branch
+from .binary_perceptron import COLD_START_RS, RS_BOUNDS, RSOrderParams
+from .engine import (ReplicaModel, SaddleSolution, Threshold, raise_unconverged, saddle,
+                     threshold_on_branch)
+from .thresholds import CAPACITY_GRID
 
 
 class OneRSBStorage(eqx.Module):
@@ -87,18 +88,32 @@ def free_entropy_frozen(op: RSOrderParams, problem: OneRSBStorage) -> Float[Arra
     return entropic + problem.alpha * energetic / m
 
 
-def _fixed_point_frozen(op, problem):
-    # q and q_hat enter through the bilinear term m q q_hat / 2 (see binary_perceptron)
-    g = jax.grad(free_entropy_frozen)(op, problem)
-    return RSOrderParams(op.q - 2 * g.q_hat / problem.m, op.q_hat - 2 * g.q / problem.m)
+class FrozenStorage(ReplicaModel):
+    """Frozen 1RSB of binary storage (``free_entropy_frozen``) as a model of the engine."""
+
+    problem: OneRSBStorage
+
+    def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
+        return free_entropy_frozen(op, self.problem)
+
+    def cold_start(self) -> RSOrderParams:
+        return COLD_START_RS
+
+    def bounds(self):
+        return RS_BOUNDS
+
+    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
+        # q and q_hat enter through the bilinear term m q q_hat / 2 (see binary_perceptron)
+        g = jax.grad(free_entropy_frozen)(op, self.problem)
+        m = self.problem.m
+        return RSOrderParams(op.q - 2 * g.q_hat / m, op.q_hat - 2 * g.q / m)
 
 
 def saddle_frozen(problem: OneRSBStorage, init: RSOrderParams = COLD_START_RS
                   ) -> SaddleSolution:
     """Saddle point of $\\Phi_{frozen}$: damped iteration from ``init``, then Newton.
     Jit- and vmap-able; never throws (check ``converged``)."""
-    return _saddle(free_entropy_frozen, _fixed_point_frozen, _RS_BOUNDS, problem, init,
-                   0.5, 40)
+    return saddle(FrozenStorage(problem), init)
 
 
 def _psi(op: RSOrderParams, problem: OneRSBStorage) -> Array:
@@ -141,21 +156,19 @@ def frozen_1rsb(alpha: ArrayLike, kappa: ArrayLike = 0.0, m: ArrayLike = 1.0) ->
     shape = alpha.shape
     result = _frozen_grid(OneRSBStorage(alpha.ravel(), kappa.ravel(), m.ravel()))
     raise_unconverged("frozen_1rsb", result.saddle.converged, result.saddle.residual,
-                      result.saddle.newton_steps, alpha=alpha.ravel(), kappa=kappa.ravel(),
+                      result.saddle.newton_steps, status=result.saddle.status, alpha=alpha.ravel(), kappa=kappa.ravel(),
                       m=m.ravel())
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), result)
 
 
-def _complexity_condition(free_entropy, op, problem):
-    return complexity(op, problem)
+def _complexity_condition(model: FrozenStorage, op: RSOrderParams) -> Array:
+    return complexity(op, model.problem)
 
 
 @eqx.filter_jit
 def _frozen_capacity(kappa: Array, m: Array) -> Threshold:
-    problems = OneRSBStorage(_CAPACITY_GRID, jnp.full_like(_CAPACITY_GRID, kappa),
-                             jnp.full_like(_CAPACITY_GRID, m))
-    return threshold_on_branch(free_entropy_frozen, saddle_frozen, _complexity_condition,
-                               problems, OneRSBStorage(1.0, kappa, m))
+    return threshold_on_branch(FrozenStorage(OneRSBStorage(1.0, kappa, m)),
+                               CAPACITY_GRID, _complexity_condition)
 
 
 def frozen_1rsb_capacity(kappa: ArrayLike = 0.0, m: ArrayLike = 1.0) -> Threshold:
@@ -166,4 +179,6 @@ def frozen_1rsb_capacity(kappa: ArrayLike = 0.0, m: ArrayLike = 1.0) -> Threshol
     result = _frozen_capacity(kappa, m)
     if isinstance(kappa, jax.core.Tracer):
         return result
-    return _check(result, "frozen_1rsb_capacity", kappa=kappa, m=m)
+    raise_unconverged("frozen_1rsb_capacity", result.converged, result.residual,
+                      result.newton_steps, status=result.status, kappa=kappa, m=m)
+    return result
