@@ -24,7 +24,7 @@ import atypical  # noqa: E402,F401  (enables float64)
 import jax  # noqa: E402
 
 from atypical.problems import two_layer_preset  # noqa: E402
-from theory.dmft import _buffer_size, solve_dmft  # noqa: E402
+from theory.dynamics.dmft import _buffer_size, solve_dmft  # noqa: E402
 
 
 def dmft_euler_numpy(problem, *, t_max: float, dt: float) -> dict:
@@ -143,7 +143,7 @@ def long_times(ms, budget_s: float) -> list[dict]:
     0.4 / 2^k (stable: no DMFTBlowUpError and e_tr, e_ts at t = 5 within 0.01 of the
     run at dt/2), then at N = 100 * 2^(k/2) steps while the predicted time (cubic in N) stays
     within the budget; a later blow-up halves dt and starts the series again."""
-    from theory.dmft import DMFTBlowUpError
+    from theory.dynamics.dmft import DMFTBlowUpError
 
     out = []
     print("| m | scheme | dt | N | t reached | wall (s) | "

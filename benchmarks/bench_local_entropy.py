@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import optimize
 
-import theory.franz_parisi as fp
-from theory.margins import _kappa_max
+import theory.local_entropy.franz_parisi as fp
+from theory.models.margins import _kappa_max
 
 from _machine import describe
 

@@ -15,7 +15,7 @@ from atypical.plotting import figure_parser, save_figure, sim_markers, theory_li
 from atypical.results import ResultsCache
 from sim.amp import AMPConfig, run_amp_instances
 from sim.enumerate import sample_instances
-from theory.state_evolution import state_evolution
+from theory.dynamics.state_evolution import state_evolution
 
 FULL = dict(alphas=(1.2, 1.45, 1.55, 1.8), N=4000, instances=16, iterations=30)
 QUICK = dict(alphas=(1.2, 1.8), N=300, instances=3, iterations=10)

@@ -23,7 +23,7 @@ import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from paper_figures.fig_dmft_mean_field import (dmft_job, figure_main, log_spaced, network_gaps,
                                                network_job, preset, spec)
-from theory.dmft_limits import lazy_plateau_test_error, lazy_short_time_overlap
+from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_overlap
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=True)
 # init label -> gamma0 (None: mean field, a(0) = 1)

@@ -26,7 +26,7 @@ import numpy as np
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
 from paper_figures.fig_dmft_mean_field import dmft_job, figure_main, preset, spec
-from theory.dmft_limits import lazy_plateau_test_error, lazy_short_time_error
+from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_error
 
 PROBLEM = dict(kernel="cubic", alpha=0.3, tau=0.6, teacher=True)
 GAMMA0 = 0.5

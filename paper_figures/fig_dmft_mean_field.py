@@ -29,8 +29,8 @@ from atypical.plotting import figure_parser, save_figure, sim_markers, theory_li
 from atypical.problems import two_layer_preset
 from atypical.results import ResultsCache
 from sim.two_layer import mean_sem, train_two_layer
-from theory.dmft import DMFTBlowUpError, solve_dmft
-from theory.dmft_limits import solve_mean_field
+from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
+from theory.dynamics.dmft_limits import solve_mean_field
 
 PROBLEM = dict(kernel="cubic", alpha=0.3, tau=0.6, a0=1.0)
 # per m: DMFT (t_max, dt); the network runs GD with step gd_dt on the same [0, t_max]

@@ -20,7 +20,7 @@ import atypical  # noqa: F401
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.problems import TWO_LAYER_KERNELS, TwoLayerGradientFlow, two_layer_preset
 from sim.two_layer import mean_sem, train_two_layer
-from theory.dmft import solve_dmft
+from theory.dynamics.dmft import solve_dmft
 
 FULL = dict(d=200, seeds=32, t_max=5.0)
 QUICK = dict(d=40, seeds=4, t_max=1.5)

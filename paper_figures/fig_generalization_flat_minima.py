@@ -9,7 +9,7 @@ above alpha = 1.245, where its zero-margin entropy is negative; dotted), and the
 solutions at Hamming fraction d around maximal-margin references (Franz-Parisi, task
 teacher-student; alpha < 1.245, where kappa_max > 0): the dense regions of solutions; and
 the high-local-entropy solutions of large deviations at y -> infinity (d = 0.05 from the
-reference that maximizes the local entropy, ``theory.large_deviation_limit``), with that
+reference that maximizes the local entropy, ``theory.local_entropy.large_deviation_limit``), with that
 reference's own error (the sign of the replicas' cavity field, a centre of the dense region).
 Markers: solutions found by SGD, replicated SGD and focusing BP (library defaults,
 N = 1001), exact error arccos(W.W_T/N)/pi, mean +- sem over the solved instances.
@@ -32,9 +32,9 @@ from atypical import TeacherStudent  # importing atypical turns on float64
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
-from theory.franz_parisi import franz_parisi_curve
-from theory.large_deviation_limit import large_deviation_limit_curve
-from theory.margins import kappa_max
+from theory.local_entropy.franz_parisi import franz_parisi_curve
+from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
+from theory.models.margins import kappa_max
 
 FULL = dict(name="generalization_flat_minima", line_alpha=np.linspace(0.1, 1.48, 70).tolist(),
             fp_alpha=(0.2, 0.4, 0.6, 0.8, 1.0, 1.2), fp_d=(0.002, 0.01, 0.05),

@@ -1,7 +1,7 @@
 """Large-deviation local entropy at y -> infinity [P1] (RS theory, binary storage, kappa = 0).
 
 (a) S_inf(d), the largest local entropy of any reference at distance d
-(``theory.large_deviation_limit``), for several alpha, with the counting bound
+(``theory.local_entropy.large_deviation_limit``), for several alpha, with the counting bound
 -d ln d - (1-d) ln(1-d): below the threshold alpha_U the curve follows the bound at small d
 (dense regions) and rises monotonically; above it the dense small-d branch and the large-d
 branch no longer meet (a gap in d without RS saddle). Curves end where the continuation
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
-from theory.large_deviation_limit import large_deviation_limit_curve, large_deviation_threshold
+from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve, large_deviation_threshold
 
 FULL = dict(alpha=(0.5, 0.6, 0.7, 0.75, 0.77, 0.8), d=np.geomspace(1e-3, 0.2, 60).tolist(),
             threshold=True)

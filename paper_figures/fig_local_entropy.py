@@ -24,13 +24,13 @@ import jax.random as jr
 import numpy as np
 from tqdm import tqdm
 
-import theory.franz_parisi as fp
+import theory.local_entropy.franz_parisi as fp
 from atypical import BinaryStorage
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import exact_local_entropy
 from sim.enumerate import configuration, configuration_margins, sample_instances
-from theory import margins
+from theory.models import margins
 
 FULL = dict(alpha=0.5, ref_fractions=(0.0, 0.25, 0.5, 0.75, 0.98), ladder=(0.0, 0.1, 0.2, 0.3),
             d=np.geomspace(2e-3, 0.5, 36).tolist(), n_fill=16,

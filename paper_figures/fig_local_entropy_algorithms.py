@@ -3,7 +3,7 @@
 (a) S(d) measured by belief propagation (``sim.bp_local_entropy``) around solutions found by
 SGD, replicated SGD, focusing BP and simulated annealing (markers: mean and standard error
 over instances, each instance the mean of its solved runs; every algorithm runs on the same
-instances), against the RS Franz-Parisi curves (``theory.franz_parisi``) around typical
+instances), against the RS Franz-Parisi curves (``theory.local_entropy.franz_parisi``) around typical
 solutions (kappa_ref = 0) and around references of growing margin up to kappa_max, with the
 counting bound H2(d) = -d ln d - (1-d) ln(1-d);
 (b) the deficit H2(d) - S(d) on log scales: zero-margin solutions fill almost the whole
@@ -30,14 +30,14 @@ import numpy as np
 from tqdm import tqdm
 
 import atypical
-import theory.franz_parisi as fp
+import theory.local_entropy.franz_parisi as fp
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
 from sim.data import Dataset, sample_storage
 from sim.measure import local_energy_by_flips
 from sim.run import default_config, run_algorithm
-from theory import margins
+from theory.models import margins
 
 FULL = dict(alpha=0.5, N=1001, algos=("sgd", "rsgd", "fbp", "sa"), seeds=8, replicas=4,
             ref_fractions=(0.0, 0.5, 0.9, 0.99), n_d=14,

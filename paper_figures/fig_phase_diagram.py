@@ -5,10 +5,10 @@ maximal margin kappa_max(alpha) and the frozen-1RSB capacity (complexity of isol
 solutions = 0); the RS (de Almeida-Thouless) instability, beyond the capacity; and the
 Franz-Parisi monotonicity threshold alpha_U(kappa), where S(d) around maximal-margin
 references gets a dip: wide flat minima of margin-kappa solutions exist only at
-alpha < alpha_U (RS Franz-Parisi; ``theory.franz_parisi.monotonicity_threshold``, at the
+alpha < alpha_U (RS Franz-Parisi; ``theory.local_entropy.franz_parisi.monotonicity_threshold``, at the
 margins where its bracketing was validated). The RS instability is drawn for kappa <= 0.8,
 where the storage RS branch is tracked (Newton loses it above). Large-deviation threshold
-(y -> infinity, ``theory.large_deviation_limit.large_deviation_threshold``): where the
+(y -> infinity, ``theory.local_entropy.large_deviation_limit.large_deviation_threshold``): where the
 largest local entropy of any reference, S_inf(d), stops being monotone and breaks into two
 branches with a gap (kappa = -0.3 ... 0.5; at kappa = -0.6 the bisection bracket
 0.85-0.97 alpha_c failed and the point is left out).
@@ -34,8 +34,8 @@ from atypical import SaddlePointError
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
-from theory.franz_parisi import monotonicity_threshold
-from theory.large_deviation_limit import large_deviation_threshold
+from theory.local_entropy.franz_parisi import monotonicity_threshold
+from theory.local_entropy.large_deviation_limit import large_deviation_threshold
 
 FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
             kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5), kappa_ld=(-0.3, 0.0, 0.3, 0.5),

@@ -5,7 +5,7 @@ Generalization error versus overparameterization N/D at fixed alpha_D = P/D = 2 
 D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinity, float64):
 
 - typical solutions (uniform over the zero-training-error students, Gibbs error;
-  ``theory.random_features.follow_rf`` then ``gen_error_rf``), drawn only above the RS
+  ``theory.models.random_features.follow_rf`` then ``gen_error_rf``), drawn only above the RS
   interpolation point (N/D)_c (``rf_interpolation_threshold``), below which no
   zero-training-error student exists;
 - maximal-margin solutions: the RS saddle at kappa_max(alpha, alpha_D) (``rf_kappa_max``),
@@ -13,10 +13,10 @@ D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinit
   typical line;
 - densest regions: zero-margin students at Hamming fraction d around the references of
   largest local entropy (y -> infinity large deviations,
-  ``theory.rf_large_deviation_limit.rf_large_deviation_limit_curve``; nan where the branch
+  ``theory.local_entropy.rf_large_deviation_limit.rf_large_deviation_limit_curve``; nan where the branch
   is not reached);
 - atypical solutions: zero-margin students at Hamming fraction d around maximal-margin
-  references (RS Franz-Parisi, ``theory.rf_franz_parisi.rf_franz_parisi_curve``, reference
+  references (RS Franz-Parisi, ``theory.local_entropy.rf_franz_parisi.rf_franz_parisi_curve``, reference
   margin kappa_max or 1e-6 below it when the reference entropy rounds negative), i.e. the
   wide flat (dense) regions of solutions; they exist above the atypical transition (N/D =
   2.2085 at alpha_D = 2, panel (b) of ``fig_rf_phase_diagram.py``), where S(d) > 0 rises
@@ -24,9 +24,9 @@ D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinit
 
 - the vote of the typical solutions, the sign of the average of sign(W . x) over all
   zero-training-error students: the Bayes prediction of the student model (uniform
-  prior over binary W), ``theory.random_features.vote_gen_error_rf``;
+  prior over binary W), ``theory.models.random_features.vote_gen_error_rf``;
 - Bayes-optimal: the posterior-mean predictor of a learner that sees the latents c and
-  knows the teacher's Gaussian prior (``theory.bayes_optimal.bayes_optimal_error`` at
+  knows the teacher's Gaussian prior (``theory.models.bayes_optimal.bayes_optimal_error`` at
   alpha_D). The features are a function of c, so this is a lower bound for every student,
   flat in N/D; no Bayes-optimal theory of learners restricted to the features is in the
   library.
@@ -62,11 +62,11 @@ from atypical import RandomFeatures, SaddlePointError  # importing atypical turn
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from paper_figures import fig_rf_phase_diagram as phase
-from theory.bayes_optimal import bayes_optimal_error
-from theory.random_features import (follow_rf, gen_error_rf, rf_interpolation_threshold,
+from theory.models.bayes_optimal import bayes_optimal_error
+from theory.models.random_features import (follow_rf, gen_error_rf, rf_interpolation_threshold,
                                     rf_kappa_max, vote_gen_error_rf)
-from theory.rf_franz_parisi import rf_franz_parisi_curve
-from theory.rf_large_deviation_limit import rf_large_deviation_limit_curve
+from theory.local_entropy.rf_franz_parisi import rf_franz_parisi_curve
+from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_limit_curve
 
 FULL = dict(name="rf_generalization", sigma="sign", alpha_D=2.0, n_over_d_max=4.8, n_line=50,
             fp_n_over_d=(2.3, 2.5, 3.0, 3.5, 4.0, 4.5), fp_d=(0.005, 0.02),

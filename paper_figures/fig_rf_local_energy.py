@@ -2,12 +2,12 @@
 solutions that algorithms find, against typical and atypical solutions (issue 6; sign
 features, margin 0, alpha_D = P/D = 2, N/D = 3, above the atypical transition N/D = 2.21).
 
-(a) local entropy S(d), RS Franz-Parisi (``theory.rf_franz_parisi.rf_franz_parisi_curve``):
+(a) local entropy S(d), RS Franz-Parisi (``theory.local_entropy.rf_franz_parisi.rf_franz_parisi_curve``):
 zero-margin solutions at Hamming fraction d around typical solutions (kappa_ref = 0) and
 around maximal-margin references (kappa_ref = kappa_max), with the counting bound H2(d) = -d ln d - (1-d) ln(1-d). Typical
 solutions are isolated (S < 0 at small d); the maximal-margin ones are the centres of wide
 flat regions (S close to H2). The largest local entropy of any reference, S_inf(d) of the
-y -> infinity large deviations (``theory.rf_large_deviation_limit``), bounds both from above
+y -> infinity large deviations (``theory.local_entropy.rf_large_deviation_limit``), bounds both from above
 (nan where its branch is not reached). Markers: belief-propagation local entropy
 (``sim.bp_local_entropy``, Legendre transform over an external field) around the solutions
 the algorithms find, mean +- sem over solved instances (lambda points where BP did not
@@ -16,7 +16,7 @@ alpha_D = 2, N/D = 3, its S differs from exact enumeration by 0.035 on average (
 most; storage at the same alpha: 0.025, 0.044), an O(1/N) error.
 (b) local energy dE(d): the training error after flipping a random fraction d of the
 weights, from the training stabilities (``atypical.observables.local_energy``). Lines: RS
-stability densities (``theory.random_features.stability_quadrature_rf``) of typical and of
+stability densities (``theory.models.random_features.stability_quadrature_rf``) of typical and of
 maximal-margin solutions. Markers: the zero-training-error solutions that SGD and replicated
 SGD (library defaults, 500 epochs) find, mean +- sem over the solved instances
 (``sim.rf_sweep.rf_algorithm_point``): on exact sign features at D = 50 and 100, and on
@@ -53,9 +53,9 @@ from sim.data import Dataset
 from sim.rf_sweep import rf_algorithm_point, rf_instances
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
-from theory.random_features import rf_kappa_max, solve_rf, stability_quadrature_rf
-from theory.rf_franz_parisi import rf_franz_parisi_curve
-from theory.rf_large_deviation_limit import rf_large_deviation_limit_curve
+from theory.models.random_features import rf_kappa_max, solve_rf, stability_quadrature_rf
+from theory.local_entropy.rf_franz_parisi import rf_franz_parisi_curve
+from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_limit_curve
 
 FULL = dict(name="rf_local_energy", sigma="sign", alpha_D=2.0, n_over_d=3.0,
             entropy_d=np.geomspace(2e-3, 0.3, 24).tolist(),

@@ -25,7 +25,7 @@ from sim.anneal import AnnealConfig
 from sim.rf_sweep import rf_algorithm_point
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
-from theory.random_features import follow_rf, gen_error_rf, rf_interpolation_threshold
+from theory.models.random_features import follow_rf, gen_error_rf, rf_interpolation_threshold
 
 FULL = dict(alpha_D=2.0, D=200, seeds=32, epochs=500, sa_sweeps=2000, sa_walk=500,
             P_test=5000, sigma="sign",

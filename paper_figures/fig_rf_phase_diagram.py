@@ -3,12 +3,12 @@ entropies at fixed alpha_D (issue 6, figures (a) and (b)); sign features, margin
 
 (a) The (alpha_D, N/D) plane, alpha_D = P/D, N/D = alpha_D/alpha: the RS interpolation line
 (N/D)_c(alpha_D), below which no zero-training-error student exists
-(``theory.random_features.rf_interpolation_threshold``; its replicon is negative, RS is
-stable there); the atypical (local-entropy) transition (``theory.rf_franz_parisi.
+(``theory.models.random_features.rf_interpolation_threshold``; its replicon is negative, RS is
+stable there); the atypical (local-entropy) transition (``theory.local_entropy.rf_franz_parisi.
 rf_atypical_threshold``): above it the Franz-Parisi S(d) of zero-margin students around
 maximal-margin references is monotone in d (wide flat regions of solutions exist); the same
 transition from the y -> infinity large-deviation local entropy (the densest references:
-``theory.rf_large_deviation_limit.rf_large_deviation_threshold``, 1-2 min per alpha_D); and,
+``theory.local_entropy.rf_large_deviation_limit.rf_large_deviation_threshold``, 1-2 min per alpha_D); and,
 as coloured markers, the measured probability that SGD / replicated SGD (library
 defaults) reach zero training error on exact sign features. The simulations are FINITE
 SIZE (D = 50 latents, P = alpha_D D examples, N = (N/D) D weights, 16 instances per point
@@ -46,9 +46,9 @@ from atypical.results import ResultsCache
 from sim.rf_sweep import rf_algorithm_point
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
-from theory.random_features import follow_rf, rf_interpolation_threshold, rf_kappa_max
-from theory.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_curve
-from theory.rf_large_deviation_limit import rf_large_deviation_threshold
+from theory.models.random_features import follow_rf, rf_interpolation_threshold, rf_kappa_max
+from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_curve
+from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_threshold
 
 FULL = dict(
     name="rf_phase_diagram", sigma="sign",

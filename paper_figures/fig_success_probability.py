@@ -68,7 +68,7 @@ def describe(config) -> dict:
 
 def theory_lines(cache: ResultsCache, quick: bool) -> dict:
     """alpha_c from ``theory.storage_capacity``; the Franz-Parisi monotonicity threshold
-    from ``theory.franz_parisi.monotonicity_threshold`` when it can be imported, except in
+    from ``theory.local_entropy.franz_parisi.monotonicity_threshold`` when it can be imported, except in
     quick mode (its augmented Newton solve takes minutes on a CPU)."""
     def capacity():
         import theory
@@ -76,7 +76,7 @@ def theory_lines(cache: ResultsCache, quick: bool) -> dict:
         return {"alpha": float(theory.storage_capacity(0.0).alpha)}
 
     def franz_parisi():
-        from theory.franz_parisi import monotonicity_threshold
+        from theory.local_entropy.franz_parisi import monotonicity_threshold
 
         return {"alpha": float(monotonicity_threshold(0.0).alpha)}
 
@@ -86,9 +86,9 @@ def theory_lines(cache: ResultsCache, quick: bool) -> dict:
               file=sys.stderr)
         return out
     try:
-        import theory.franz_parisi  # noqa: F401
+        import theory.local_entropy.franz_parisi  # noqa: F401
     except ImportError:
-        print("theory.franz_parisi not importable: no Franz-Parisi line", file=sys.stderr)
+        print("theory.local_entropy.franz_parisi not importable: no Franz-Parisi line", file=sys.stderr)
         return out
     print("Franz-Parisi monotonicity threshold (computed once, then cached; minutes)...",
           file=sys.stderr, flush=True)

@@ -9,7 +9,7 @@ $g^t_\\mu = \\frac{y_\\mu}{\\sqrt{V^t}}\\frac{G(u_\\mu)}{H(u_\\mu)}$ with $u_\\m
 $A^t = -\\frac1N\\sum_\\mu \\partial_\\omega g^t_\\mu$, $B^t = F^\\top g^t + A^t\\hat w^t$,
 $\\hat w^{t+1} = \\tanh B^t$, $v^{t+1} = 1 - (\\hat w^{t+1})^2$.
 
-Its teacher overlap $\\hat w^t\\cdot W_T/N$ follows ``theory.state_evolution``
+Its teacher overlap $\\hat w^t\\cdot W_T/N$ follows ``theory.dynamics.state_evolution``
 (Zdeborova-Krzakala, Adv. Phys. 65, 453 (2016), sec. 6). Once $V$ is below the working
 precision the posterior is a point mass and the iteration stops (state frozen): beyond it
 $g_{\\rm out}$ divides by $\\sqrt V \\to 0$.

@@ -104,9 +104,9 @@ class RFEnumeration(eqx.Module):
     """Exact count of solutions of one instance and the mean over them of the GET
     generalization error (``get_gen_error``) and, if a test set was given, of the test error
     and the test error of their majority vote $\\mathrm{sign}\\sum_W \\mathrm{sign}(W\\cdot x)$
-    (ties count 1/2; theory: ``theory.random_features.vote_gen_error_rf``); and the mean
+    (ties count 1/2; theory: ``theory.models.random_features.vote_gen_error_rf``); and the mean
     local energy at the distances ``d`` (``atypical.observables.local_energy`` of the
-    stabilities $yW\\cdot x/|x|$; theory: ``theory.random_features.stability_quadrature_rf``)."""
+    stabilities $yW\\cdot x/|x|$; theory: ``theory.models.random_features.stability_quadrature_rf``)."""
 
     count: Int[Array, ""]
     gibbs_get_error: Float[Array, ""]

@@ -26,7 +26,7 @@ def test_rf_json_contract(capsys):
     assert result["entropy"] == pytest.approx(0.500944, abs=1e-6)
     assert result["gen_error"] == pytest.approx(0.4025, abs=1e-4)
     assert result["vote_gen_error"] == pytest.approx(0.32156, abs=1e-5)
-    # theory.bayes_optimal at alpha_D = 1 (alpha = P/D for a learner that sees the latents)
+    # theory.models.bayes_optimal at alpha_D = 1 (alpha = P/D for a learner that sees the latents)
     assert result["bayes_gen_error"] == pytest.approx(0.254373, abs=1e-6)
     assert 0 < result["q"] < 1 and result["r"] > 0 and 0 < result["m"] < 1
 

@@ -49,7 +49,7 @@ def _problem(args):
 def _theory_handler(args) -> None:
     import numpy as np
 
-    from theory.dmft import DMFTBlowUpError, solve_dmft
+    from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
 
     problem = _problem(args)
     if args.steps_limit and round(args.t_max / args.dt) > args.steps_limit:

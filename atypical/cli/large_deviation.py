@@ -70,7 +70,7 @@ def _large_deviation(args: argparse.Namespace) -> None:
         raise CLIError(f"--y {args.y}: must be finite or inf")
     import numpy as np
 
-    from theory.large_deviation import large_deviation_curve
+    from theory.local_entropy.large_deviation import large_deviation_curve
 
     try:
         curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa, task=args.task)
@@ -102,7 +102,7 @@ def _infinite_y(args: argparse.Namespace) -> None:
     """``--y inf``: the y -> infinity local entropy $S_\\infty(d)$ and its order parameters."""
     import numpy as np
 
-    from theory.large_deviation_limit import large_deviation_limit_curve
+    from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
 
     try:
         curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa, task=args.task)

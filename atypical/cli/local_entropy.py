@@ -78,9 +78,9 @@ def _check_finite(**values) -> None:
 def _kappa_max(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    from theory import local_entropy_summaries as summaries
+    from . import local_entropy_summaries as summaries
 
-    from theory.margins import ALPHA_RANGE
+    from theory.models.margins import ALPHA_RANGE
 
     _check_finite(alpha=args.alpha)
     lo, hi = ALPHA_RANGE[args.task]
@@ -96,7 +96,7 @@ def _kappa_max(args: argparse.Namespace) -> None:
 def _local_entropy(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    from theory import local_entropy_summaries as summaries
+    from . import local_entropy_summaries as summaries
 
     _check_finite(alpha=args.alpha, kappa_ref=args.kappa_ref, kappa=args.kappa)
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
@@ -119,7 +119,7 @@ def _local_entropy(args: argparse.Namespace) -> None:
 def _monotonicity_threshold(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    from theory import local_entropy_summaries as summaries
+    from . import local_entropy_summaries as summaries
 
     _check_finite(kappa=args.kappa)
     if not -0.6 <= args.kappa <= 0.5:

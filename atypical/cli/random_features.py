@@ -218,8 +218,8 @@ def _positive(name: str, value: float) -> None:
 def _rf(args: argparse.Namespace) -> None:
     from atypical import RandomFeatures, SaddlePointError
 
-    from theory.bayes_optimal import bayes_optimal_error
-    from theory.random_features import gen_error_rf, solve_rf, vote_gen_error_rf
+    from theory.models.bayes_optimal import bayes_optimal_error
+    from theory.models.random_features import gen_error_rf, solve_rf, vote_gen_error_rf
 
     _positive("--alpha", args.alpha)
     _positive("--alpha-d", args.alpha_d)
@@ -242,7 +242,7 @@ def _rf(args: argparse.Namespace) -> None:
 def _interpolation(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    from theory.random_features import rf_interpolation_threshold
+    from theory.models.random_features import rf_interpolation_threshold
 
     _positive("--alpha-d", args.alpha_d)
     try:
@@ -255,8 +255,8 @@ def _interpolation(args: argparse.Namespace) -> None:
 def _atypical(args: argparse.Namespace) -> None:
     from atypical import SaddlePointError
 
-    from theory.rf_franz_parisi import rf_atypical_threshold
-    from theory.rf_large_deviation_limit import rf_large_deviation_threshold
+    from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold
+    from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_threshold
 
     _positive("--alpha-d", args.alpha_d)
     try:

@@ -64,7 +64,7 @@ def _rs(args: argparse.Namespace) -> None:
 
     from atypical import SaddlePointError
 
-    from theory import summaries
+    from . import summaries
 
     _check_inputs(args.alpha, args.kappa)
     try:
@@ -78,7 +78,7 @@ def _rs(args: argparse.Namespace) -> None:
 
 
 def _capacity(args: argparse.Namespace) -> None:
-    from theory import summaries
+    from . import summaries
 
     if not -2 <= args.kappa <= 2:
         raise CLIError(f"--kappa {args.kappa}: must lie in [-2, 2]")
@@ -86,7 +86,7 @@ def _capacity(args: argparse.Namespace) -> None:
 
 
 def _ts_transitions(args: argparse.Namespace) -> None:
-    from theory import summaries
+    from . import summaries
 
     emit(summaries.transitions_summary(), args.json)
 

@@ -10,7 +10,7 @@ from atypical import BinaryStorage, TeacherStudent
 from sim.amp import AMPConfig, amp_one, run_amp_instances
 from sim.data import sample_storage, sample_teacher_student
 from sim.enumerate import sample_instances
-from theory.state_evolution import state_evolution
+from theory.dynamics.state_evolution import state_evolution
 
 N = 2000
 SEEDS = 6

@@ -76,7 +76,7 @@ def test_enumeration_agrees_with_rs():
     0.02 in eps_g (O(1/sqrt D) at D = 10) and 0.01 in the local energy (its N = 16 -> 20
     drift is 0.003)."""
     from atypical.observables import local_energy
-    from theory.random_features import (gen_error_rf, solve_rf, stability_quadrature_rf,
+    from theory.models.random_features import (gen_error_rf, solve_rf, stability_quadrature_rf,
                                         vote_gen_error_rf)
 
     problem = RandomFeatures(0.5, 1.0)

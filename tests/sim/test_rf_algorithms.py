@@ -169,7 +169,7 @@ def test_sgd_solutions_generalize_better_than_typical(surrogate):
     0.263 (exact) and 0.270 (surrogate), 16 seeds, sem 0.005. Margin: 3 sem plus 0.02 for
     the finite-N error of the Gibbs value (enumeration at N ~ 20, tests/sim/
     test_random_features_sim.py)."""
-    from theory.random_features import gen_error_rf, solve_rf
+    from theory.models.random_features import gen_error_rf, solve_rf
 
     gibbs = float(gen_error_rf(solve_rf(0.25, 2.0).order_params, RandomFeatures(0.25, 2.0))[0])
     point = rf_algorithm_point(jr.key(9), "sgd", 800, 200, 100, 16, surrogate=surrogate,
@@ -191,7 +191,7 @@ def test_annealed_solutions_are_typical_and_sgd_ones_are_not():
     0.339. Allowance for annealing vs RS: 3 sem plus 0.02 (finite N, see
     test_enumeration_agrees_with_rs); SGD must lie 3 combined sem below annealing."""
     from sim.anneal import AnnealConfig
-    from theory.random_features import gen_error_rf, solve_rf
+    from theory.models.random_features import gen_error_rf, solve_rf
 
     gibbs = float(gen_error_rf(solve_rf(0.25, 2.0).order_params, RandomFeatures(0.25, 2.0))[0])
     stats_of = {}

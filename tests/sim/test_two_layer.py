@@ -11,7 +11,7 @@ import pytest
 from atypical.problems import TWO_LAYER_KERNELS, TwoLayerGradientFlow, two_layer_preset
 from sim.two_layer import (_degrees, _features, _gaussian_grad, hermite_series,
                            init_two_layer, mean_sem, sample_two_layer, train_two_layer)
-from theory.dmft import solve_dmft
+from theory.dynamics.dmft import solve_dmft
 
 
 def _pure_noise_unequal():

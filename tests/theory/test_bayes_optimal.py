@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from atypical import SaddlePointError  # noqa: F401  (float64 on)
-from theory.bayes_optimal import (_saddle_gaussian, bayes_optimal_error, bayes_optimal_overlap,
+from theory.models.bayes_optimal import (_saddle_gaussian, bayes_optimal_error, bayes_optimal_overlap,
                                   sign_channel_entropy)
-from theory.state_evolution import channel_q_hat
+from theory.dynamics.state_evolution import channel_q_hat
 
 
 def test_channel_derivative_is_the_amp_channel_update():

@@ -141,7 +141,7 @@ def test_teacher_student_gen_error_decreases_and_starts_at_half():
 def test_both_branches_are_reachable_and_labelled():
     # between Gyorgyi's 1.245 and the spinodal 1.493 the poor branch (q < 1, negative
     # entropy) coexists with perfect generalization (q = R = 1, entropy 0)
-    from theory.summaries import rs_summary
+    from atypical.cli.summaries import rs_summary
     poor, = rs_summary("teacher-student", np.array([1.35]), branch="poor")
     good, = rs_summary("teacher-student", np.array([1.35]), branch="good")
     assert poor["branch"] == "poor" and poor["entropy"] < 0 and poor["gen_error"] > 0.1

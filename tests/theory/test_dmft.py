@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from atypical.problems import TwoLayerGradientFlow, two_layer_preset, TWO_LAYER_KERNELS
-from theory import dmft as dmft_mod
-from theory.dmft import DMFTBlowUpError, solve_dmft
-from theory.dmft_limits import (lazy_plateau_test_error, lazy_short_time_error,
+from theory.dynamics import dmft as dmft_mod
+from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
+from theory.dynamics.dmft_limits import (lazy_plateau_test_error, lazy_short_time_error,
                                 solve_mean_field)
 
 

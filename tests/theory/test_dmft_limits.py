@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from atypical.problems import two_layer_preset
-from theory.dmft import solve_dmft
-from theory.dmft_limits import (lazy_plateau_test_error, lazy_short_time_error,
+from theory.dynamics.dmft import solve_dmft
+from theory.dynamics.dmft_limits import (lazy_plateau_test_error, lazy_short_time_error,
                                 lazy_short_time_overlap)
 
 

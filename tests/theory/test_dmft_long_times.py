@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from atypical.problems import TwoLayerGradientFlow, TWO_LAYER_KERNELS, two_layer_preset
-from theory.dmft import DMFTBlowUpError, solve_dmft
+from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
 
 
 def _end(sol):

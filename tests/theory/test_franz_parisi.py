@@ -10,9 +10,9 @@ from scipy import integrate, stats
 
 import atypical
 import theory
-from theory import franz_parisi as fp
-from theory import margins
-from theory._smoothing import gaussian_smoothing
+from theory.local_entropy import franz_parisi as fp
+from theory.models import margins
+from theory.local_entropy.smoothing import gaussian_smoothing
 
 RESIDUAL = 1e-10  # stationarity required of every returned saddle point
 ALPHA = 0.5

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import theory
-from theory import franz_parisi as fp
-from theory import franz_parisi_teacher as ts
-from theory import margins
+from theory.local_entropy import franz_parisi as fp
+from theory.local_entropy import franz_parisi_teacher as ts
+from theory.models import margins
 
 RESIDUAL = 1e-10  # stationarity required of every returned saddle point
 ALPHA = 0.5

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import theory
-from theory import franz_parisi as fp
-from theory import franz_parisi_teacher as ts
-from theory import large_deviation as ld
+from theory.local_entropy import franz_parisi as fp
+from theory.local_entropy import franz_parisi_teacher as ts
+from theory.local_entropy import large_deviation as ld
 
 RESIDUAL = 1e-10  # stationarity required of every returned saddle point
 ALPHA = 0.5
@@ -84,7 +84,7 @@ def test_local_entropy_grows_with_y(curves):
 @pytest.mark.slow
 def test_small_y_is_franz_parisi():
     """y -> 0: Sigma -> phi_RS (the references are typical solutions) and S_loc -> the
-    Franz-Parisi local entropy around typical solutions (theory.franz_parisi with
+    Franz-Parisi local entropy around typical solutions (theory.local_entropy.franz_parisi with
     kappa_ref = kappa = 0). Richardson in y (2 S(y) - S(2y)) removes the O(y) term."""
     y = 0.02
     d = [0.05, 0.15]
@@ -124,7 +124,7 @@ def test_bad_input_messages():
         ld.large_deviation_curve(ALPHA, [0.1, 0.6], 2.0)
     with pytest.raises(ValueError, match="not within 1e-3 of 1"):
         ld.large_deviation_curve(ALPHA, [0.1], 1.0)
-    with pytest.raises(ValueError, match="y = infinity: theory.large_deviation_limit"):
+    with pytest.raises(ValueError, match="y = infinity: theory.local_entropy.large_deviation_limit"):
         ld.large_deviation_curve(ALPHA, [0.1], np.inf)
     with pytest.raises(ValueError, match="alpha = P/N must be finite and > 0"):
         ld.large_deviation_curve(0.0, [0.1], 2.0)

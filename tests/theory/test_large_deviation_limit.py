@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from theory.franz_parisi import reference_saddle
-from theory.franz_parisi_teacher import reference_saddle_ts
-from theory.large_deviation_limit import (DEFAULT_QUADRATURE, _anchor, _continue, _solve,
+from theory.local_entropy.franz_parisi import reference_saddle
+from theory.local_entropy.franz_parisi_teacher import reference_saddle_ts
+from theory.local_entropy.large_deviation_limit import (DEFAULT_QUADRATURE, _anchor, _continue, _solve,
                                           _to_order_params, large_deviation_limit_curve,
                                           large_deviation_threshold)
 
@@ -81,7 +81,7 @@ def test_finite_y_approaches_from_below(curve_06):
     """Phi(y) is convex in y, so S_loc = dPhi/dy rises with y towards S_inf: at alpha = 0.6,
     d = 0.05, S_loc(2) < S_loc(3) < S_inf = 0.1301 (measured further: S_loc(7) = 0.1174,
     y (S_inf - S_loc) between 0.089 and 0.100 for y = 3 ... 7)."""
-    from theory.large_deviation import large_deviation_curve
+    from theory.local_entropy.large_deviation import large_deviation_curve
 
     finite = large_deviation_curve(0.6, [0.05], [2.0, 3.0]).local_entropy[:, 0]
     assert finite[0] < finite[1] < curve_06.local_entropy[3]
@@ -99,7 +99,7 @@ def test_rs_limit_needs_negative_reference_entropy(curve_06):
     finite-y solver's reach: Newton loses the branch at y = 7.25)."""
     import jax
 
-    from theory.large_deviation import (LargeDeviationStorage, large_deviation_curve,
+    from theory.local_entropy.large_deviation import (LargeDeviationStorage, large_deviation_curve,
                                         local_entropy, saddle_large_deviation)
 
     op = jax.tree.map(lambda x: x.reshape(-1)[0],

@@ -8,7 +8,7 @@ import pytest
 
 import atypical
 import theory
-from theory import margins
+from theory.models import margins
 
 RESIDUAL = 1e-10
 
@@ -33,7 +33,7 @@ def test_kappa_max_is_a_root_of_the_rs_entropy(storage_half):
 
 def test_kappa_max_inverts_the_capacity():
     """kappa_max(alpha_c(kappa)) = kappa: two independent root searches (a sweep in alpha in
-    theory.thresholds, one in kappa here) of the same RS entropy; both converge to 1e-10 in
+    theory.models.thresholds, one in kappa here) of the same RS entropy; both converge to 1e-10 in
     the residual, so they agree to ~1e-10/|d phi/d kappa| ~ 1e-9."""
     for kappa in (0.0, 0.3):
         alpha_c = float(theory.storage_capacity(kappa).alpha)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from atypical import BinaryStorage
-from theory.binary_perceptron import RSOrderParams, free_entropy_storage, solve_storage
-from theory.one_step_rsb import (OneRSBOrderParams, OneRSBStorage, free_entropy_1rsb,
+from theory.models.perceptron import RSOrderParams, free_entropy_storage, solve_storage
+from theory.models.one_step_rsb import (OneRSBOrderParams, OneRSBStorage, free_entropy_1rsb,
                                  free_entropy_frozen, frozen_1rsb, frozen_1rsb_capacity)
 
 

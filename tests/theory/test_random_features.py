@@ -13,8 +13,8 @@ import theory
 from atypical import BinaryStorage, RandomFeatures
 from atypical.observables import local_energy
 from atypical.problems import RF_ACTIVATIONS
-from theory.bayes_optimal import bayes_optimal_error, bayes_optimal_overlap
-from theory.random_features import (RFOrderParams, follow_rf, free_entropy_rf, gen_error_rf,
+from theory.models.bayes_optimal import bayes_optimal_error, bayes_optimal_overlap
+from theory.models.random_features import (RFOrderParams, follow_rf, free_entropy_rf, gen_error_rf,
                                     replicon_rf, rf_interpolation_threshold, saddle_rf,
                                     solve_rf, stability_quadrature_rf, vote_gen_error_rf,
                                     wishart_rate)
@@ -117,7 +117,7 @@ def test_saddle_equations_of_the_note(grid_solution):
     op = jax.tree.map(lambda x: x[i], sol.order_params)
     mu1, ms2 = problem.mu1, problem.mu_star**2
     Q = (mu1**2 * op.r + ms2, mu1**2 * op.p + ms2 * op.q, mu1 * op.m)
-    G0, G1, GM = jax.grad(theory.random_features.energetic_rf, argnums=(0, 1, 2))(
+    G0, G1, GM = jax.grad(theory.models.random_features.energetic_rf, argnums=(0, 1, 2))(
         *Q, problem.kappa)
     delta, aD, q = op.r - op.p, problem.alpha_D, op.q
     # tolerance: residual 1e-10 of grad phi times O(10) Jacobian entries
@@ -210,7 +210,7 @@ def test_linear_features_infinitely_wide_is_gibbs_teacher_student(alpha_D):
 
 
 def test_bayes_optimal_overlap_is_gyorgyi_tishby():
-    """The Gaussian-prior Bayes-optimal overlap of ``theory.bayes_optimal`` (Newton on
+    """The Gaussian-prior Bayes-optimal overlap of ``theory.models.bayes_optimal`` (Newton on
     the autodiff free entropy) against the textbook equation (SciPy quad and brentq)."""
     for alpha_D in (0.5, 2.0):
         assert float(bayes_optimal_overlap(alpha_D)) == pytest.approx(

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from atypical import RandomFeatures
-from theory import franz_parisi as fp
-from theory import rf_franz_parisi as rfp
-from theory.franz_parisi_teacher import half_normal_rule
-from theory.random_features import (RFOrderParams, rf_interpolation_threshold, rf_kappa_max,
+from theory.local_entropy import franz_parisi as fp
+from theory.local_entropy import rf_franz_parisi as rfp
+from theory.local_entropy.franz_parisi_teacher import half_normal_rule
+from theory.models.random_features import (RFOrderParams, rf_interpolation_threshold, rf_kappa_max,
                                     saddle_rf, wishart_rate)
 
 RESIDUAL = 1e-10  # stationarity required of every returned saddle point
@@ -334,6 +334,6 @@ def test_atypical_transition_precedes_interpolation():
 
 
 def test_features_without_linear_part_are_rejected():
-    # mu1 = 0 (quadratic features): exactly the storage problem, theory.franz_parisi
+    # mu1 = 0 (quadratic features): exactly the storage problem, theory.local_entropy.franz_parisi
     with pytest.raises(ValueError, match="sigma must be one of"):
         rfp.RFFranzParisi(0.5, 2.0, 0.2, 0.0, 0.1, sigma="quadratic")

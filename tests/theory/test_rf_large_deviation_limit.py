@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from atypical import RandomFeatures
-from theory.random_features import RFOrderParams, solve_rf, wishart_rate
-from theory.rf_large_deviation_limit import (DEFAULT_QUADRATURE, RFLDLimitOrderParams, _anchor,
+from theory.models.random_features import RFOrderParams, solve_rf, wishart_rate
+from theory.local_entropy.rf_large_deviation_limit import (DEFAULT_QUADRATURE, RFLDLimitOrderParams, _anchor,
                                              _continue, _solve, _to_order_params,
                                              free_entropy_rf_large_deviation_limit,
                                              rf_large_deviation_limit_curve,
@@ -61,7 +61,7 @@ def test_stationary_below_the_bound_and_slope(curve):
     assert fd == pytest.approx(curve.slope[1], abs=1e-6)
     # the dense regions' solutions generalize better than typical ones (Gibbs 0.3394 here)
     problem = RandomFeatures(0.6, 2.0)
-    from theory.random_features import gen_error_rf
+    from theory.models.random_features import gen_error_rf
     typical = float(gen_error_rf(jax.tree.map(lambda x: x[0], solve_rf(0.6, 2.0).order_params),
                                  problem))
     assert (curve.gen_error < typical).all()
@@ -100,8 +100,8 @@ def test_densest_references_beat_maximal_margin_ones(curve):
     """S_inf is the largest local entropy of any reference, so it lies above the
     Franz-Parisi S(d) around maximal-margin references at the same point (alpha = 0.6,
     alpha_D = 2, d = 0.05; as for storage: 0.1835 vs 0.1777 at alpha = 0.5)."""
-    from theory.random_features import rf_kappa_max
-    from theory.rf_franz_parisi import rf_franz_parisi_curve
+    from theory.models.random_features import rf_kappa_max
+    from theory.local_entropy.rf_franz_parisi import rf_franz_parisi_curve
 
     kappa_max = float(rf_kappa_max(0.6, 2.0).kappa)
     fp = rf_franz_parisi_curve(0.6, 2.0, kappa_max - 1e-6, 0.0, [0.05])

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from atypical import TeacherStudent
-from theory.binary_perceptron import RSOrderParams, _fixed_point_bayes, saddle_bayes
-from theory.state_evolution import (channel_q_hat, clipped_overlap, prior_q,
+from theory.models.perceptron import BayesRS, RSOrderParams, saddle_bayes
+from theory.dynamics.state_evolution import (channel_q_hat, clipped_overlap, prior_q,
                                     state_evolution, state_evolution_step)
 
 ALPHAS = (0.5, 1.0, 1.3, 1.7)
-_rs_map = eqx.filter_jit(_fixed_point_bayes)
+_rs_map = eqx.filter_jit(lambda op, problem: BayesRS(problem).fixed_point(op))
 
 
 @pytest.mark.parametrize("alpha", ALPHAS)

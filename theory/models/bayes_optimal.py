@@ -31,8 +31,8 @@ from atypical import TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_H
 from atypical.observables import bayes_optimal_gen_error
 
-from .binary_perceptron import RSOrderParams, saddle_bayes
-from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
+from .perceptron import RSOrderParams, saddle_bayes
+from ..solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
 from .thresholds import teacher_student_transitions
 
 PRIORS = ("gaussian", "binary")

@@ -61,14 +61,14 @@ from atypical import f64, require_x64
 from atypical.observables import gen_error_from_overlap
 from atypical.problems import RF_ACTIVATIONS
 
-from ._smoothing import LOG_H_RELIABLE
-from .binary_perceptron import RSOrderParams
+from .smoothing import LOG_H_RELIABLE
+from ..models.perceptron import RSOrderParams
 from .franz_parisi import (FPOrderParams, _advance, _entropic, _follow_from, _iterate, _polish,
                            checked_query)
 from .franz_parisi import slope as generic_slope
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
-from .random_features import RFOrderParams
-from .solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged
+from ..models.random_features import RFOrderParams
+from ..solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -89,7 +89,7 @@ class RFFranzParisi(eqx.Module):
         who = "RFFranzParisi"
         if self.sigma not in RF_ACTIVATIONS or RF_ACTIVATIONS[self.sigma][1] == 0:
             # mu1 = 0: the projections decouple and the model is exactly storage
-            # (theory.franz_parisi); the Newton coordinates divide by mu1^2
+            # (theory.local_entropy.franz_parisi); the Newton coordinates divide by mu1^2
             raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
                              f"{sorted(k for k, v in RF_ACTIVATIONS.items() if v[1] != 0)}")
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
@@ -359,7 +359,7 @@ _curve_jit = eqx.filter_jit(_curve)
 def _reference(alpha: float, alpha_D: float, kappa_ref: float, sigma: str):
     """Typical RS saddle at margin kappa_ref, by continuation in kappa from
     min(kappa_ref, 0) (a cold start fails near the maximal margin)."""
-    from .random_features import follow_rf
+    from ..models.random_features import follow_rf
 
     kappas = np.linspace(min(kappa_ref, 0.0), kappa_ref, 24)
     branch = follow_rf(alpha, alpha_D, kappas, sigma=sigma)
@@ -437,7 +437,7 @@ def _interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
 @eqx.filter_jit
 def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFFPQuadrature):
     """S(d) on the dip grid around references at the RF maximal margin kappa_max(alpha)."""
-    from .random_features import _kappa_max_rf
+    from ..models.random_features import _kappa_max_rf
 
     top = _kappa_max_rf(alpha, alpha_D, sigma)
     base = RFFranzParisi(alpha, alpha_D, top.kappa, kappa, 0.5, sigma=sigma)
@@ -449,7 +449,7 @@ def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFF
 def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
     """The dip-grid curve continued to a new alpha (reference at the new kappa_max): one
     predictor-corrector leg per distance (vmapped) instead of a curve from scratch."""
-    from .random_features import _kappa_max_rf
+    from ..models.random_features import _kappa_max_rf
 
     old = curve.problem
     top = _kappa_max_rf(alpha, old.alpha_D[0], old.sigma)
@@ -487,7 +487,7 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
     require_x64("rf_atypical_threshold")
     from atypical import SaddlePointError
 
-    from .random_features import rf_interpolation_threshold, rf_kappa_max
+    from ..models.random_features import rf_interpolation_threshold, rf_kappa_max
 
     if not (np.isfinite(alpha_D) and alpha_D > 0):
         raise ValueError(f"rf_atypical_threshold(alpha_D={alpha_D}): alpha_D = P/D must be "

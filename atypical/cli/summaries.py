@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .binary_perceptron import (PERFECT_GENERALIZATION, gen_error, replicon, solve_storage,
+from theory.models.perceptron import (PERFECT_GENERALIZATION, gen_error, replicon, solve_storage,
                                 solve_teacher_student)
-from .thresholds import storage_capacity, teacher_student_transitions
+from theory.models.thresholds import storage_capacity, teacher_student_transitions
 
 
 def _row(sol, i: int, **extra) -> dict:

@@ -75,7 +75,7 @@ from atypical.observables import gen_error_from_overlap
 
 from .franz_parisi_teacher import half_normal_rule
 from .large_deviation import _hermite
-from .solve import RESIDUAL_TOL
+from ..solve import RESIDUAL_TOL
 
 
 class LDLimitOrderParams(eqx.Module):

@@ -21,8 +21,8 @@ from atypical import RandomFeatures, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from .binary_perceptron import TSOrderParams, stability_quadrature
-from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, damped_fixed_point,
+from .perceptron import TSOrderParams, stability_quadrature
+from ..solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, damped_fixed_point,
                     newton_root, newton_saddle, raise_unconverged, residual_norm)
 
 

@@ -44,12 +44,12 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import TeacherStudent, f64
 from atypical.gaussian import gaussian_over_H
 
-from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from .binary_perceptron import (TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
+from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
+from ..models.perceptron import (TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
                                 saddle_teacher_student)
 from .franz_parisi import (FPQuadrature, FranzParisiQuery, _graded_y, _trapezoid,
                            reference_on_path)
-from .solve import SaddleSolution
+from ..solve import SaddleSolution
 
 # ------------------------------------------------- teacher-field quadrature (shared with RF)
 

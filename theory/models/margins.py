@@ -17,8 +17,8 @@ from jaxtyping import Array, ArrayLike, Float
 
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
-from .binary_perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
-from .engine import (Control, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
+from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
+from ..engine import (Control, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
                      raise_unconverged, saddle, solve_threshold)
 
 TASKS = ("storage", "teacher-student")

@@ -13,7 +13,7 @@ from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from .engine import ReplicaModel, SaddleSolution, follow, raise_unconverged, saddle
+from ..engine import ReplicaModel, SaddleSolution, follow, raise_unconverged, saddle
 
 _EPS = 1e-14
 

@@ -14,8 +14,8 @@ from jaxtyping import Array, ArrayLike
 
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
-from .binary_perceptron import BayesRS, RSOrderParams, StorageRS, replicon
-from .engine import (Threshold, branch_sweep, entropy, hessian_determinant, last_before,
+from .perceptron import BayesRS, RSOrderParams, StorageRS, replicon
+from ..engine import (Threshold, branch_sweep, entropy, hessian_determinant, last_before,
                      raise_unconverged, solve_threshold, threshold_on_branch)
 
 

@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .franz_parisi import franz_parisi_curve, monotonicity_threshold
-from .margins import kappa_max
+from theory.local_entropy.franz_parisi import franz_parisi_curve, monotonicity_threshold
+from theory.models.margins import kappa_max
 
 
 def kappa_max_summary(task: str, alpha: float) -> dict:

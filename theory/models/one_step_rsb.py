@@ -33,8 +33,8 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import f64, require_x64
 from atypical.gaussian import gauss_mean, gauss_nodes, log_2cosh, log_H
 
-from .binary_perceptron import COLD_START_RS, RS_BOUNDS, RSOrderParams
-from .engine import (ReplicaModel, SaddleSolution, Threshold, raise_unconverged, saddle,
+from .perceptron import COLD_START_RS, RS_BOUNDS, RSOrderParams
+from ..engine import (ReplicaModel, SaddleSolution, Threshold, raise_unconverged, saddle,
                      threshold_on_branch)
 from .thresholds import CAPACITY_GRID
 

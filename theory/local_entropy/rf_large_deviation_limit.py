@@ -50,8 +50,8 @@ from atypical.observables import gen_error_from_overlap
 from .large_deviation_limit import (_SEEDS, DEFAULT_QUADRATURE, LDLimitOrderParams,
                                     LDLimitQuadrature, _continue, energetic_limit,
                                     entropic_limit, halving_newton)
-from .random_features import rf_interpolation_threshold
-from .solve import RESIDUAL_TOL
+from ..models.random_features import rf_interpolation_threshold
+from ..solve import RESIDUAL_TOL
 
 
 class RFLDLimitOrderParams(LDLimitOrderParams):

@@ -77,7 +77,7 @@ from atypical.observables import gen_error_from_overlap
 
 from .franz_parisi import FPQuadrature, _graded_y, checked_query, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from .solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
+from ..solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -86,7 +86,7 @@ class LargeDeviationStorage(eqx.Module):
     """Large-deviation query on binary storage: references are solutions of margin
     ``kappa_ref`` weighted by $e^{yNS}$; S counts margin-``kappa`` solutions at Hamming
     fraction ``d`` in (0, 1/2); ``y`` in (0, 8], y != 1 (y -> infinity:
-    ``theory.large_deviation_limit``)."""
+    ``theory.local_entropy.large_deviation_limit``)."""
 
     alpha: Float[Array, ""] = eqx.field(converter=f64)
     kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
@@ -606,7 +606,7 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
             f"large_deviation_curve(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not "
             "within 1e-3 of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop "
             "out of Phi and the Hessian is singular); y = infinity: "
-            "theory.large_deviation_limit.large_deviation_limit_curve")
+            "theory.local_entropy.large_deviation_limit.large_deviation_limit_curve")
     curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
     grid = lambda v: np.broadcast_to(v, curve.converged.shape).ravel()

@@ -39,13 +39,13 @@ from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 
-from ._smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from .binary_perceptron import (RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
+from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
+from ..models.perceptron import (RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
                                 saddle_storage)
-from .solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
+from ..solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
                     newton_saddle, raise_unconverged, residual_norm)
-from .engine import entropy
-from .thresholds import storage_threshold
+from ..engine import entropy
+from ..models.thresholds import storage_threshold
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -635,7 +635,7 @@ def _check_references(references: SaddleSolution, alpha: np.ndarray,
     bad = np.flatnonzero(entropy < -RESIDUAL_TOL)
     if bad.size == 0:
         return
-    from .margins import kappa_max
+    from ..models.margins import kappa_max
 
     i = int(bad[0])
     try:
@@ -718,7 +718,7 @@ _DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
 
 def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
-    from .margins import find_kappa_max
+    from ..models.margins import find_kappa_max
 
     top = find_kappa_max("storage", alpha)
     kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False

@@ -1,0 +1,1 @@
+"""Dynamics: DMFT of two-layer gradient flow, its limits, and AMP state evolution."""
