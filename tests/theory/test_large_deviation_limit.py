@@ -7,9 +7,8 @@ import pytest
 
 from theory.local_entropy.franz_parisi import reference_saddle
 from theory.local_entropy.franz_parisi_teacher import reference_saddle_ts
-from theory.local_entropy.large_deviation_limit import (DEFAULT_QUADRATURE, _anchor, _continue, _solve,
-                                          _to_order_params, large_deviation_limit_curve,
-                                          large_deviation_threshold)
+from theory.local_entropy.large_deviation_limit import (large_deviation_limit_curve,
+                                                       large_deviation_threshold, limit_branch)
 
 H2 = lambda d: -d * np.log(d) - (1 - d) * np.log1p(-d)
 
@@ -42,12 +41,9 @@ def test_branch_ends_on_the_equilibrium_entropy():
     a local entropy can take (all solutions at that distance), and never exceeds it
     (alpha = 0.6: phi_RS = 0.2277850, end at d = 0.2234)."""
     phi = float(reference_saddle(0.6, 0.0).free_entropy)
-    u = _anchor(0.6, 0.0, 0.15, DEFAULT_QUADRATURE)
-    values = []
-    solve = lambda u, v: _solve(u, 0.6, 0.0, math.exp(v), DEFAULT_QUADRATURE)
-    _, at = _continue(u, solve, math.log(0.15), math.log(0.3), 0.05,
-                      record=lambda at, u, value: values.append(value))
-    assert 0.222 < math.exp(at) < 0.225
+    branch = limit_branch(0.6, 0.0, 0.15, 0.3)
+    values = [*branch.local_entropy, branch.end_local_entropy]
+    assert 0.222 < branch.d_end < 0.225
     assert max(values) <= phi + 1e-12 and values[-1] == pytest.approx(phi, abs=1e-9)
 
 
@@ -121,16 +117,13 @@ def test_teacher_student_branch_ends_on_the_gibbs_measure():
     teacher-student entropy phi_TS with the Gibbs teacher overlap R (alpha = 0.5: end at
     d = 0.2652, phi_TS = 0.3721328, R = 0.29309)."""
     reference = reference_saddle_ts(0.5, 0.0)
-    u = _anchor(0.5, 0.0, 0.15, DEFAULT_QUADRATURE, "teacher-student")
-    values = []
-    solve = lambda u, v: _solve(u, 0.5, 0.0, math.exp(v), DEFAULT_QUADRATURE)
-    u, at = _continue(u, solve, math.log(0.15), math.log(0.4), 0.05,
-                      record=lambda at, u, value: values.append(value))
+    branch = limit_branch(0.5, 0.0, 0.15, 0.4, task="teacher-student")
+    values = [*branch.local_entropy, branch.end_local_entropy]
     phi = float(reference.free_entropy)
-    assert 0.26 < math.exp(at) < 0.27
+    assert 0.26 < branch.d_end < 0.27
     assert max(values) <= phi + 1e-12 and values[-1] == pytest.approx(phi, abs=1e-9)
-    assert float(_to_order_params(u).R) == pytest.approx(float(reference.order_params.R),
-                                                         abs=1e-5)
+    assert float(branch.end_order_params.R) == pytest.approx(float(reference.order_params.R),
+                                                             abs=1e-5)
 
 
 def test_teacher_student_dense_regions_generalize_better():

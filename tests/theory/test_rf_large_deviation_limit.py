@@ -9,11 +9,9 @@ import pytest
 
 from atypical import RandomFeatures
 from theory.models.random_features import RFOrderParams, solve_rf, wishart_rate
-from theory.local_entropy.rf_large_deviation_limit import (DEFAULT_QUADRATURE, RFLDLimitOrderParams, _anchor,
-                                             _continue, _solve, _to_order_params,
-                                             free_entropy_rf_large_deviation_limit,
-                                             rf_large_deviation_limit_curve,
-                                             rf_large_deviation_threshold, wishart_rate_limit)
+from theory.local_entropy.rf_large_deviation_limit import (
+    RFLDLimitOrderParams, free_entropy_rf_large_deviation_limit, rf_large_deviation_limit_curve,
+    rf_large_deviation_threshold, rf_limit_branch, wishart_rate_limit)
 
 STORAGE_S_INF = 0.1300822560  # storage S_inf at alpha = 0.6, d = 0.05 (test_large_deviation_limit)
 H2 = lambda d: -d * np.log(d) - (1 - d) * np.log1p(-d)
@@ -38,10 +36,9 @@ def test_small_alpha_D_is_the_storage_limit():
     extrapolation from 1e-3 and 2e-3 agrees to 1e-6."""
     values = []
     for alpha_D in (1e-3, 2e-3):
-        u = _anchor(0.6, alpha_D, 0.05, "sign", DEFAULT_QUADRATURE)
-        _, residual, value = _solve(u, 0.6, alpha_D, 0.05, "sign", DEFAULT_QUADRATURE)
-        assert residual < 1e-10
-        values.append(value)
+        curve = rf_large_deviation_limit_curve(0.6, alpha_D, [0.05])
+        assert curve.residual[0] < 1e-10
+        values.append(curve.local_entropy[0])
     assert 2 * values[0] - values[1] == pytest.approx(STORAGE_S_INF, abs=1e-6)
 
 
@@ -71,13 +68,10 @@ def test_branch_ends_on_the_rs_entropy():
     """Identity: continued up in d, the branch ends (delta, delta_rho -> 0) on the RS
     entropy of the random-features model, the largest value a local entropy can take."""
     phi = float(solve_rf(0.6, 2.0).free_entropy[0])
-    u = _anchor(0.6, 2.0, 0.15, "sign", DEFAULT_QUADRATURE)
-    values = []
-    solve = lambda u, v: _solve(u, 0.6, 2.0, math.exp(v), "sign", DEFAULT_QUADRATURE)
-    u, _ = _continue(u, solve, math.log(0.15), math.log(0.45), 0.05,
-                     record=lambda at, u, value: values.append(value))
+    branch = rf_limit_branch(0.6, 2.0, 0.15, 0.45)
+    values = [*branch.local_entropy, branch.end_local_entropy]
     assert max(values) <= phi + 1e-12 and values[-1] == pytest.approx(phi, abs=1e-9)
-    assert float(_to_order_params(u).delta) < 1e-3
+    assert float(branch.end_order_params.delta) < 1e-3
 
 
 def test_free_entropy_is_nan_outside_the_admissible_set():

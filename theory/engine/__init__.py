@@ -15,7 +15,10 @@ from .results import Threshold as Threshold
 from .results import demote as demote
 from .results import raise_unconverged as raise_unconverged
 from .results import residual_norm as residual_norm
+from .results import select as select
 from .results import status_from as status_from
+from .saddle import Continuation as Continuation
+from .saddle import continue_to as continue_to
 from .saddle import follow as follow
 from .saddle import saddle as saddle
 from .saddle import solution_at as solution_at
@@ -29,5 +32,6 @@ from .threshold import last_before as last_before
 from .threshold import solve_threshold as solve_threshold
 from .threshold import threshold_on_branch as threshold_on_branch
 from .threshold import LOG_ALPHA as LOG_ALPHA
+from .threshold import MARGIN as MARGIN
 from .threshold import Control as Control
 from .threshold import along as along

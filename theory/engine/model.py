@@ -2,6 +2,7 @@
 for its saddle point."""
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -18,9 +19,18 @@ class ReplicaModel(eqx.Module):
     damped ``fixed_point`` map that brings a cold start into Newton's basin (identity by
     default), and ``resolved(op)``, whether its quadrature resolves the integrand at
     ``op`` (True by default). The saddle-point equations are ``jax.grad`` of
-    ``free_entropy`` in solver coordinates; everything else is the engine's."""
+    ``free_entropy`` in solver coordinates; everything else is the engine's.
+
+    Class settings: ``line_search`` (Newton halves steps that do not decrease the
+    residual), ``max_newton_steps`` (of a solve) and ``corrector_steps`` (of a continuation
+    corrector), ``warm_up_damping`` and ``warm_up_tol`` of the damped fixed-point iteration."""
 
     problem: eqx.AbstractVar[PyTree]
+    line_search: ClassVar[bool] = False
+    max_newton_steps: ClassVar[int] = 64
+    corrector_steps: ClassVar[int] = 24
+    warm_up_damping: ClassVar[float] = 0.5
+    warm_up_tol: ClassVar[float] = 1e-6
 
     @abc.abstractmethod
     def free_entropy(self, op: PyTree) -> Float[Array, ""]:

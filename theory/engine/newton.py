@@ -22,6 +22,7 @@ class _BoxNewtonState(eqx.Module):
     best: PyTree
     best_residual: Float[Array, ""]
     previous: PyTree
+    previous_residual: Float[Array, ""]
     direction: PyTree
     scale: Float[Array, ""]
     halvings: Int[Array, ""]
@@ -30,8 +31,10 @@ class _BoxNewtonState(eqx.Module):
 class BoxNewton(optx.AbstractRootFinder):
     """Newton's method on $f(y) = 0$: $y \\leftarrow \\Pi(y - J^{-1} f(y))$ with $\\Pi$ the
     projection on the box ``options = dict(lower=..., upper=...)`` (either may be absent).
-    Where $f$ at a trial is not finite, the trial is replaced by the previous iterate plus
-    half the previous step (``max_halvings`` times at most in a row). Stops when
+    Where $f$ at a trial is not finite (the trial left the domain), or with
+    ``line_search`` where $\\|f\\|_\\infty$ did not decrease, the trial is replaced by the
+    previous iterate plus half the previous step, ``max_halvings`` times at most in a row
+    (then a finite trial is accepted, a non-finite one ends the solve). Stops when
     $\\|f\\|_\\infty <$ ``atol`` and returns the iterate with the smallest residual seen (a
     root on a face of the box, found to rounding, may lie just outside it)."""
 
@@ -39,11 +42,13 @@ class BoxNewton(optx.AbstractRootFinder):
     atol: float = RESIDUAL_TOL / 100
     norm: Callable = optx.max_norm
     max_halvings: int = 8
+    line_search: bool = False
 
     def init(self, fn, y, args, options, f_struct, aux_struct, tags):
         del fn, args, options, f_struct, aux_struct, tags
         zero = jax.tree.map(jnp.zeros_like, y)
-        return _BoxNewtonState(y, jnp.array(jnp.inf), y, zero, jnp.array(1.0), jnp.array(0))
+        inf = jnp.array(jnp.inf)
+        return _BoxNewtonState(y, inf, y, inf, zero, jnp.array(1.0), jnp.array(0))
 
     def step(self, fn, y, args, options, state: _BoxNewtonState, tags):
         del tags
@@ -55,21 +60,27 @@ class BoxNewton(optx.AbstractRootFinder):
             return f, (f, aux)
 
         jac, (f, aux) = jax.jacfwd(flat_fn, has_aux=True)(flat)
-        residual = self.norm(f)
+        residual = jnp.where(jnp.all(jnp.isfinite(f)), self.norm(f), jnp.inf)
         finite = jnp.isfinite(residual)
         better = finite & (residual < state.best_residual)
+        accept = finite
+        if self.line_search:
+            accept = accept & ((residual < state.previous_residual)
+                               | (state.halvings >= self.max_halvings))
         pick = lambda a, b, c: jax.tree.map(lambda u, v: jnp.where(c, u, v), a, b)
         newton = unravel(jnp.linalg.solve(jac, f))
-        # a finite point: a full Newton step from it; otherwise halve the last step
-        scale = jnp.where(finite, 1.0, state.scale / 2)
-        previous = pick(y, state.previous, finite)
-        direction = pick(newton, state.direction, finite)
+        # an accepted point: a full Newton step from it; otherwise halve the last step
+        scale = jnp.where(accept, 1.0, state.scale / 2)
+        previous = pick(y, state.previous, accept)
+        direction = pick(newton, state.direction, accept)
         trial = jax.tree.map(lambda a, d: a - scale * d, previous, direction)
         trial = _project(trial, options)
         new_state = _BoxNewtonState(pick(y, state.best, better),
                                     jnp.where(better, residual, state.best_residual),
-                                    previous, direction, scale,
-                                    jnp.where(finite, 0, state.halvings + 1))
+                                    previous,
+                                    jnp.where(accept, residual, state.previous_residual),
+                                    direction, scale,
+                                    jnp.where(accept, 0, state.halvings + 1))
         return trial, new_state, aux
 
     def terminate(self, fn, y, args, options, state: _BoxNewtonState, tags):
@@ -110,15 +121,17 @@ class Root(eqx.Module):
 
 def solve_root(equations: Callable, init: PyTree, args: PyTree, *,
                bounds: tuple[PyTree, PyTree] | None = None,
-               max_steps: int = MAX_NEWTON_STEPS, max_halvings: int = 8) -> Root:
+               max_steps: int = MAX_NEWTON_STEPS, max_halvings: int = 8,
+               line_search: bool = False) -> Root:
     """Solve ``equations(x, args) = 0`` by :class:`BoxNewton` from ``init`` (no gradient
     flows through the start), inside the box ``bounds = (lower, upper)`` if given. Never
     throws: a point counts as converged when its residual is below ``RESIDUAL_TOL``."""
     options = {} if bounds is None else dict(lower=bounds[0], upper=bounds[1])
     init = jax.lax.stop_gradient(init) if bounds is None else _project(
         jax.lax.stop_gradient(init), options)
-    sol = optx.root_find(equations, BoxNewton(max_halvings=max_halvings), init, args=args,
-                         options=options, max_steps=max_steps, throw=False)
+    solver = BoxNewton(max_halvings=max_halvings, line_search=line_search)
+    sol = optx.root_find(equations, solver, init, args=args, options=options,
+                         max_steps=max_steps, throw=False)
     residual = residual_norm(equations(sol.value, args))
     return Root(sol.value, residual, sol.stats["num_steps"],
                 status_from(residual < RESIDUAL_TOL, residual))

@@ -34,16 +34,22 @@ class Status(eqx.Enumeration):
     not_bracketed = _REASONS["not_bracketed"]
 
 
+def select(pred: Bool[Array, "..."], a: Status, b: Status) -> Status:
+    """Elementwise ``a`` where ``pred``, else ``b`` (``Status.where`` takes one scalar)."""
+    code_b = jax.tree.leaves(b)[0]
+    return jax.tree.map(lambda code_a: jnp.where(pred, code_a, code_b), a)
+
+
 def status_from(converged: Bool[Array, "..."], residual: Float[Array, "..."]) -> Status:
     """``Status.converged`` where ``converged``, else ``nonfinite`` or ``not_converged``
     according to the residual."""
-    failed = Status.where(jnp.isfinite(residual), Status.not_converged, Status.nonfinite)
-    return Status.where(converged, Status.converged, failed)
+    failed = select(jnp.isfinite(residual), Status.not_converged, Status.nonfinite)
+    return select(~converged, failed, Status.converged)
 
 
 def demote(status: Status, keep: Bool[Array, "..."], reason: Status) -> Status:
     """``status`` where ``keep``; elsewhere ``reason`` unless the point had already failed."""
-    return Status.where(keep | (status != Status.converged), status, reason)
+    return select(keep | (status != Status.converged), status, reason)
 
 
 class SaddleSolution(eqx.Module):

@@ -7,20 +7,22 @@ models: each leg is a predictor (the tangent $-H^{-1}\\partial\\nabla\\phi\\cdot
 and a Newton corrector, the step halved after a failure and doubled after a success; the
 branch ends at its first failure."""
 
+import math
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Bool, PyTree
 
 from .model import ReplicaModel
-from .newton import MAX_NEWTON_STEPS, damped_fixed_point, solve_root
-from .results import SaddleSolution, Status, demote, residual_norm
+from .newton import damped_fixed_point, solve_root
+from .results import SaddleSolution, Status, demote, residual_norm, status_from
 
 WARM_UP_STEPS = 40
-WARM_UP_DAMPING = 0.5
-CORRECTOR_STEPS = 24  # Newton iterations per corrector attempt (quadratic: about 5)
 MAX_HALVINGS = 6  # a continuation leg may be halved this many times in a row
 MAX_LEG_STEPS = 96  # Newton iterations per leg, all attempts together
 
@@ -30,23 +32,19 @@ def stationarity(x: PyTree, model: ReplicaModel) -> PyTree:
     return jax.grad(lambda v: model.free_entropy(model.to_order_params(v)))(x)
 
 
-def solution_at(model: ReplicaModel, x: PyTree, newton_steps: Array,
-                status: Status | None = None) -> SaddleSolution:
+def solution_at(model: ReplicaModel, x: PyTree, newton_steps: Array) -> SaddleSolution:
     """Package the solver coordinates ``x`` as a saddle point of ``model``, differentiable
     in the model's parameters through the implicit function theorem (optimistix'
     ``implicit_jvp``). The status is ``converged`` where the residual is below tolerance,
-    the free entropy finite and the quadrature resolved, and ``status`` allows it."""
+    the free entropy finite and the quadrature resolved."""
     x = _implicit(jax.lax.stop_gradient(x), model)
     residual = residual_norm(stationarity(x, model))
     op = model.to_order_params(x)
     value = model.free_entropy(op)
     ok = residual < 1e-10
-    own = Status.where(ok & jnp.isfinite(value), Status.converged,
-                       Status.where(jnp.isfinite(residual) & jnp.isfinite(value),
-                                    Status.not_converged, Status.nonfinite))
+    own = status_from(ok & jnp.isfinite(value), jnp.where(jnp.isfinite(value), residual,
+                                                          jnp.inf))
     own = demote(own, model.resolved(op), Status.unresolved)
-    if status is not None:
-        own = Status.where(own == Status.converged, status, own)
     return SaddleSolution(model.problem, op, value, residual, newton_steps, own)
 
 
@@ -67,18 +65,24 @@ def _implicit(x: PyTree, model: ReplicaModel) -> PyTree:
 
 
 def saddle(model: ReplicaModel, init: PyTree | None = None, *,
-           warm_up_steps: int = WARM_UP_STEPS, max_steps: int = MAX_NEWTON_STEPS
+           warm_up_steps: int = WARM_UP_STEPS, max_steps: int | None = None
            ) -> SaddleSolution:
     """The saddle point of ``model`` reached from ``init`` (order parameters; default the
-    model's cold start): ``warm_up_steps`` damped fixed-point steps, then Newton.
-    Jit- and vmap-able; never throws (see ``status``)."""
+    model's cold start): ``warm_up_steps`` damped fixed-point steps, then Newton (at most
+    ``max_steps``, default the model's). Jit- and vmap-able; never throws (see ``status``)."""
     op = model.cold_start() if init is None else init
     if warm_up_steps:
         op = damped_fixed_point(lambda o, m: m.fixed_point(o), op, model,
-                                damping=WARM_UP_DAMPING, max_steps=warm_up_steps)
-    root = solve_root(stationarity, model.to_coords(op), model, bounds=model.bounds(),
-                      max_steps=max_steps)
+                                damping=model.warm_up_damping, max_steps=warm_up_steps,
+                                tol=model.warm_up_tol)
+    root = _newton(model, model.to_coords(op), max_steps or model.max_newton_steps)
     return solution_at(model, root.value, root.newton_steps)
+
+
+def _newton(model: ReplicaModel, x: PyTree, max_steps: int):
+    return solve_root(stationarity, x, model, bounds=model.bounds(), max_steps=max_steps,
+                      max_halvings=12 if model.line_search else 8,
+                      line_search=model.line_search)
 
 
 def _inexact(tree: PyTree) -> tuple[PyTree, PyTree]:
@@ -105,16 +109,20 @@ def tangent(x: PyTree, model: ReplicaModel, target: ReplicaModel) -> PyTree:
 
 
 def _advance(x: PyTree, alive: Bool[Array, ""], start: ReplicaModel,
-             target: ReplicaModel, max_halvings: int) -> tuple[PyTree, Array, Array]:
+             target: ReplicaModel, max_halvings: int, max_leg_steps: int
+             ) -> tuple[PyTree, Array, Array]:
     """One continuation leg from the solution ``x`` of ``start`` to ``target``: predictor
     and corrector, the step halved after a failure, doubled after a success. Returns
-    (coordinates, reached, Newton iterations); does nothing where not ``alive``."""
+    (coordinates, fraction of the leg reached, Newton iterations); does nothing where not
+    ``alive``."""
     x = jax.lax.stop_gradient(x)
     start, target = jax.lax.stop_gradient((start, target))
+    same = jnp.all(jnp.stack([jnp.all(a == b) for a, b in zip(
+        jax.tree.leaves(_inexact(start)[0]), jax.tree.leaves(_inexact(target)[0]))]))
 
     def cond(state):
         _, s, _, halvings, total = state
-        return alive & (s < 1) & (halvings <= max_halvings) & (total < MAX_LEG_STEPS)
+        return alive & (s < 1) & (halvings <= max_halvings) & (total < max_leg_steps)
 
     def body(state):
         x, s, h, halvings, total = state
@@ -122,36 +130,93 @@ def _advance(x: PyTree, alive: Bool[Array, ""], start: ReplicaModel,
         here, there = _between(start, target, s), _between(start, target, s_try)
         predicted = jax.tree.map(jnp.add, x, tangent(x, here, there))
         predicted = jax.tree.map(lambda a, b: jnp.where(jnp.isfinite(a), a, b), predicted, x)
-        root = solve_root(stationarity, predicted, there, bounds=there.bounds(),
-                          max_steps=CORRECTOR_STEPS)
+        root = _newton(there, predicted, there.corrector_steps)
         ok = root.converged
         x = jax.tree.map(lambda a, b: jnp.where(ok, a, b), root.value, x)
         return (x, jnp.where(ok, s_try, s), jnp.where(ok, jnp.minimum(2 * h, 1.0), h / 2),
                 jnp.where(ok, 0, halvings + 1), total + root.newton_steps)
 
-    x, s, _, _, total = jax.lax.while_loop(cond, body,
-                                           (x, jnp.array(0.0), jnp.array(1.0), 0, 0))
-    return x, s >= 1, total
+    s0 = jnp.where(same, 1.0, 0.0)  # a leg of length zero is reached at once
+    x, s, _, _, total = jax.lax.while_loop(cond, body, (x, s0, jnp.array(1.0), 0, 0))
+    return x, s, total
 
 
 def follow(path: ReplicaModel, init: PyTree, start: ReplicaModel | None = None, *,
-           max_halvings: int = MAX_HALVINGS) -> tuple[SaddleSolution, PyTree]:
+           max_halvings: int = MAX_HALVINGS, max_leg_steps: int = MAX_LEG_STEPS
+           ) -> tuple[SaddleSolution, PyTree, Array]:
     """Continuation of one branch of saddle points through ``path`` (models stacked on a
     leading axis, ``lax.scan``), from the solution ``init`` (solver coordinates) of
     ``start`` (default: the first model of the path, ``init`` then a starting guess).
-    Returns the solutions (stacked) and their coordinates. The branch ends at its first
-    failure: from there on the status is ``branch_lost`` or the point's own failure."""
+    Returns the solutions (stacked), their coordinates and the fraction of each leg
+    reached (1 where the point was reached; on the leg where the branch ends, the
+    coordinates are those of the furthest point reached). A leg may be halved
+    ``max_halvings`` times in a row and spend ``max_leg_steps`` Newton iterations. The
+    branch ends at its first failure: from there on the status is ``branch_lost`` or the
+    point's own failure."""
     if start is None:
         start = jax.tree.map(lambda v: v[0], path)
 
     def step(carry, target):
         x, prev, alive = carry
-        x_new, reached, steps = _advance(x, alive, prev, target, max_halvings)
+        x_new, progress, steps = _advance(x, alive, prev, target, max_halvings,
+                                          max_leg_steps)
         sol = solution_at(target, x_new, steps)
-        alive = alive & reached & sol.converged
+        alive = alive & (progress >= 1) & sol.converged
         keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(alive, a, b), new, old)
         sol = eqx.tree_at(lambda s: s.status, sol, demote(sol.status, alive,
                                                           Status.branch_lost))
-        return (keep(x_new, x), keep(target, prev), alive), (sol, x_new)
+        return (keep(x_new, x), keep(target, prev), alive), (sol, x_new, progress)
 
     return jax.lax.scan(step, (init, start, jnp.array(True)), path)[1]
+
+
+class Continuation(NamedTuple):
+    """Host-side result of ``continue_to``."""
+
+    last: PyTree
+    reached: float
+    stations: dict
+    end: float
+    end_coords: PyTree
+    end_free_entropy: float
+
+
+_PATH_LENGTH = 128  # paths are padded to a multiple of this: one compiled program
+
+
+_follow_jit = eqx.filter_jit(follow)
+
+
+def continue_to(model: ReplicaModel, x: PyTree, name: str, stop: float, *, step: float,
+                stations=(), max_halvings: int = MAX_HALVINGS,
+                max_leg_steps: int = MAX_LEG_STEPS):
+    """Continuation (``follow``) of the solution ``x`` (solver coordinates) of ``model`` in
+    the field ``name`` of its problem up to ``stop``, in legs of at most ``step`` through the
+    ``stations`` on the way (the path padded with its end point to a multiple of 128
+    points, so that one compiled program serves every call on a model). Host-side
+    results: the coordinates of the last point reached, the value reached, and a dict
+    station -> (coordinates, residual, free entropy) of the stations reached."""
+    start = float(getattr(model.problem, name))
+    stations = np.asarray(stations, np.float64)
+    n_legs = max(1, math.ceil(abs(stop - start) / step))
+    values = np.union1d(np.linspace(start, stop, n_legs + 1)[1:], stations)
+    values = values if stop >= start else values[::-1]
+    size = _PATH_LENGTH * math.ceil(values.size / _PATH_LENGTH)
+    values = np.concatenate([values, np.full(size - values.size, values[-1])])
+    path = jax.tree.map(lambda v: jnp.broadcast_to(v, (size,) + jnp.shape(v)), model)
+    path = eqx.tree_at(lambda m: getattr(m.problem, name), path, jnp.asarray(values))
+    sols, xs, progress = _follow_jit(path, x, model, max_halvings=max_halvings,
+                                     max_leg_steps=max_leg_steps)
+    n_reached = int(np.argmin(np.append(np.asarray(sols.converged), False)))
+    reached = start if n_reached == 0 else float(values[n_reached - 1])
+    point = lambda i: jax.tree.map(lambda a: np.asarray(a[i]), xs)
+    last = x if n_reached == 0 else point(n_reached - 1)
+    at_stations = {float(v): (point(i), float(sols.residual[i]), float(sols.free_entropy[i]))
+                   for i, v in enumerate(values[:n_reached]) if v in stations}
+    end = (reached, last)
+    if n_reached < values.size and float(progress[n_reached]) > 0:
+        s = float(progress[n_reached])
+        end = (reached + s * (float(values[n_reached]) - reached), point(n_reached))
+    at_end = eqx.tree_at(lambda m: getattr(m.problem, name), model, jnp.asarray(end[0]))
+    return Continuation(last, reached, at_stations, end[0], end[1],
+                        float(at_end.free_entropy(at_end.to_order_params(end[1]))))

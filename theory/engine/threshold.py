@@ -27,23 +27,26 @@ N_REFINE = 16  # steps of the finer second sweep between the bracketing grid poi
 
 
 class Control(eqx.Module):
-    """The control parameter a threshold is solved for, and Newton's coordinate u for it:
-    ``set(model, u)`` puts the parameter in (no input checks: a wild Newton iterate is a
-    failed solve reported with its residual, not an input error), ``value(u)`` reads it,
-    ``coordinate(a)`` is the inverse."""
+    """The control parameter a threshold is solved for: the field ``name`` of the model's
+    problem, through Newton's coordinate u = ln a (``log``, which keeps a > 0) or u = a.
+    ``set(model, u)`` puts it in without input checks (a wild Newton iterate is a failed
+    solve reported with its residual, not an input error)."""
+
+    name: str = eqx.field(static=True)
+    log: bool = eqx.field(static=True)
 
     def set(self, model: ReplicaModel, u: Array) -> ReplicaModel:
-        return eqx.tree_at(lambda m: m.problem.alpha, model, self.value(u))
+        return eqx.tree_at(lambda m: getattr(m.problem, self.name), model, self.value(u))
 
     def value(self, u: Array) -> Array:
-        return jnp.exp(u)
+        return jnp.exp(u) if self.log else u
 
     def coordinate(self, a: Array) -> Array:
-        return jnp.log(a)
+        return jnp.log(a) if self.log else a
 
 
-LOG_ALPHA = Control()
-"""alpha through u = ln alpha, which keeps alpha > 0."""
+LOG_ALPHA = Control("alpha", log=True)
+MARGIN = Control("kappa", log=False)
 
 
 def entropy(model: ReplicaModel, op: PyTree) -> Float[Array, ""]:
@@ -98,7 +101,7 @@ def branch_sweep(base: ReplicaModel, grid: Array, control: Control = LOG_ALPHA):
     their coordinates and the mask of the stretch connected to the first point."""
     path = along(base, grid, control)
     first = jax.tree.map(lambda v: v[0], path)
-    sweep, xs = follow(path, first.to_coords(saddle(first).order_params))
+    sweep, xs, _ = follow(path, first.to_coords(saddle(first).order_params))
     return sweep, xs, jnp.cumprod(sweep.converged).astype(bool)
 
 
@@ -120,13 +123,14 @@ def threshold_on_branch(base: ReplicaModel, grid: Array, condition: Condition, *
     positive. The root counts only if it lies ahead of that point, and before the next
     fine point when that one is on the branch: a root behind the start belongs to another
     branch (status ``not_bracketed``)."""
-    sweep, xs, branch = branch_sweep(base, grid, control)
-    path = lambda g: along(base, g, control)
+    fixed = jax.lax.stop_gradient(base)  # the bracket carries no derivative
+    sweep, xs, branch = branch_sweep(fixed, grid, control)
+    path = lambda g: along(fixed, g, control)
     sign = lambda sol, models: jax.vmap(condition)(models, sol.order_params) > 0
     i, _ = _last_positive(branch, sign(sweep, path(grid)))
     lo, hi = grid[jnp.maximum(i, 0)], grid[jnp.minimum(i + 1, grid.shape[0] - 1)]
     fine = jnp.linspace(lo, hi, N_REFINE + 1)
-    refined, fine_xs = follow(path(fine), jax.tree.map(lambda v: v[jnp.maximum(i, 0)], xs))
+    refined, fine_xs, _ = follow(path(fine), jax.tree.map(lambda v: v[jnp.maximum(i, 0)], xs))
     fine_branch = jnp.cumprod(refined.converged).astype(bool)
     j, next_on_branch = _last_positive(fine_branch, sign(refined, path(fine)))
     j = jnp.maximum(j, 0)

@@ -25,27 +25,27 @@ its free entropy, coordinates and box. Teacher-student is ``franz_parisi_teacher
 (``franz_parisi_curve(..., task="teacher-student")``).
 """
 
-from functools import partial
-from typing import NamedTuple
+import abc
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.flatten_util
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, PyTree
 
 from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 
-from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from ..models.perceptron import (RS_BOUNDS, RSOrderParams, TSOrderParams, free_entropy_storage,
-                                saddle_storage)
-from ..solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, newton_root,
-                    newton_saddle, raise_unconverged, residual_norm)
-from ..engine import entropy
+from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Status,
+                      demote, entropy, follow, raise_unconverged, saddle, solve_root,
+                      stationarity)
+from ..models.perceptron import RSOrderParams, StorageRS, TSOrderParams
 from ..models.thresholds import storage_threshold
+from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -66,10 +66,84 @@ def checked_query(who: str, alpha, kappa_ref, kappa, d, *, d_max_included: bool 
     return alpha, kappa_ref, kappa, d
 
 
-class FranzParisiQuery(eqx.Module):
-    """A Franz-Parisi query: references are uniform margin-``kappa_ref`` solutions; count
-    margin-``kappa`` solutions at Hamming fraction ``d`` in (0, 1/2]. A task subclasses it
-    with its free entropy, coordinates and box (the generic solver's interface)."""
+class LocalEntropyQuery(eqx.Module):
+    """What the generic local-entropy solver asks of a task: a query counts margin-``kappa``
+    solutions at Hamming fraction ``d`` from references of margin ``kappa_ref``; it brings
+    its free entropy around reference overlaps ``ref``, its solver coordinates and box,
+    the identity point, whether its quadrature resolves a point, and ``at(kappa, d)``
+    (itself with kappa and d replaced, broadcast to their common shape)."""
+
+    alpha: eqx.AbstractVar[Array]
+    kappa_ref: eqx.AbstractVar[Array]
+    kappa: eqx.AbstractVar[Array]
+    d: eqx.AbstractVar[Array]
+
+    @property
+    def p(self) -> Array:
+        """Overlap with the reference, $p = 1 - 2d$."""
+        return 1 - 2 * self.d
+
+    @abc.abstractmethod
+    def free_entropy(self, op, ref, quad) -> Float[Array, ""]:
+        """The Franz-Parisi free entropy at ``op`` around references ``ref``."""
+
+    @abc.abstractmethod
+    def to_order_params(self, x, ref):
+        """Solver coordinates to order parameters."""
+
+    @abc.abstractmethod
+    def to_coords(self, op, ref):
+        """Order parameters to solver coordinates."""
+
+    @abc.abstractmethod
+    def bounds(self, ref):
+        """The box (lower, upper) of the admissible set in solver coordinates."""
+
+    @abc.abstractmethod
+    def resolved(self, op, ref) -> Array:
+        """Whether the quadrature resolves the integrand at ``op``."""
+
+    @abc.abstractmethod
+    def identity(self, ref):
+        """The exact saddle point at kappa = kappa_ref, p = q_ref (S = reference entropy)."""
+
+    @abc.abstractmethod
+    def at(self, kappa, d) -> "LocalEntropyQuery":
+        """This query at margin ``kappa`` and distance ``d`` (broadcast)."""
+
+
+class LocalEntropyModel(ReplicaModel):
+    """A local-entropy query around references with overlaps ``ref``, at quadrature
+    ``quad``, as a model of the engine (its saddle points, continuation, derivatives)."""
+
+    problem: LocalEntropyQuery
+    ref: PyTree
+    quad: Any = eqx.field(static=True)
+
+    def free_entropy(self, op) -> Float[Array, ""]:
+        return self.problem.free_entropy(op, self.ref, self.quad)
+
+    def cold_start(self):
+        return self.problem.identity(self.ref)
+
+    def bounds(self):
+        return self.problem.bounds(self.ref)
+
+    def to_coords(self, op):
+        return self.problem.to_coords(op, self.ref)
+
+    def to_order_params(self, x):
+        return self.problem.to_order_params(x, self.ref)
+
+    def resolved(self, op) -> Array:
+        return self.problem.resolved(op, self.ref)
+
+
+class FranzParisiQuery(LocalEntropyQuery):
+    """A Franz-Parisi query of the binary perceptron: references are uniform
+    margin-``kappa_ref`` solutions; count margin-``kappa`` solutions at Hamming fraction
+    ``d`` in (0, 1/2]. A task (storage, teacher-student) adds its free entropy,
+    coordinates, box and the RS saddle of its references (``reference``)."""
 
     alpha: Float[Array, ""] = eqx.field(converter=f64)
     kappa_ref: Float[Array, ""] = eqx.field(converter=f64)
@@ -80,15 +154,20 @@ class FranzParisiQuery(eqx.Module):
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
             type(self).__name__, self.alpha, self.kappa_ref, self.kappa, self.d)
 
-    @property
-    def p(self) -> Array:
-        """Overlap with the reference, $p = 1 - 2d$."""
-        return 1 - 2 * self.d
+    def at(self, kappa, d) -> "FranzParisiQuery":
+        kappa, d = jnp.broadcast_arrays(f64(kappa), f64(d))
+        full = lambda x: jnp.full_like(d, x)
+        return type(self)(full(self.alpha), full(self.kappa_ref), kappa, d)
+
+    @staticmethod
+    @abc.abstractmethod
+    def reference(alpha, kappa_ref) -> SaddleSolution:
+        """The RS saddle of the references at (alpha, kappa_ref)."""
 
 
 class FranzParisiStorage(FranzParisiQuery):
     """Franz-Parisi query on binary storage (random labels)."""
-    # the task's pieces used by the generic solver below (teacher-student: franz_parisi_teacher)
+
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi(op, ref, self, quad=quad)
 
@@ -106,13 +185,12 @@ class FranzParisiStorage(FranzParisiQuery):
         _, _, C2, s2, _ = _variances(op, ref, self.p)
         return C2 <= LOG_H_RELIABLE**2 * s2
 
+    def identity(self, ref):
+        return identity_order_params(ref)
+
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
         return reference_saddle(alpha, kappa_ref)
-
-    @staticmethod
-    def identity(ref):
-        return identity_order_params(ref)
 
 
 class FPOrderParams(eqx.Module):
@@ -144,7 +222,8 @@ DEFAULT_QUADRATURE = FPQuadrature()
 _Z0_HALF_WIDTH = 9.0
 
 
-def _trapezoid(n: int) -> tuple[Array, Array]:
+def z0_rule(n: int) -> tuple[Array, Array]:
+    """Trapezoid nodes and Gaussian weights for $z_0$ on [-9, 9] (``n`` nodes)."""
     z = np.linspace(-_Z0_HALF_WIDTH, _Z0_HALF_WIDTH, n)
     w = np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
     return jnp.asarray(z), jnp.asarray(w)
@@ -157,7 +236,7 @@ def _panels(lo, hi, n_panels: int, n_nodes: int) -> tuple[Array, Array]:
     return ((b - a) / 2 * x + (a + b) / 2).ravel(), ((b - a) / 2 * w).ravel()
 
 
-def _graded_y(x0: Array, quad: FPQuadrature) -> tuple[Array, Array]:
+def graded_rule(x0: Array, quad: FPQuadrature) -> tuple[Array, Array]:
     """Nodes and weights on $y \\ge 0$ for the truncated normal $N(-x_0, 1)$, $y \\ge 0$."""
     r, dr = _panels(0.0, np.log1p(1 / quad.y_lo), quad.near_panels, quad.y_nodes)
     near, w_near = quad.y_lo * jnp.expm1(r), dr * quad.y_lo * jnp.exp(r)
@@ -174,8 +253,9 @@ def _variances(op: FPOrderParams, ref: RSOrderParams, p: Array):
     return A, B, op.q - A**2 - B**2, 1 - op.q, op.q_hat - op.t_hat**2 / ref.q_hat
 
 
-def _entropic(op: FPOrderParams, ref: RSOrderParams, quad: FPQuadrature) -> Array:
-    z0, w0 = _trapezoid(quad.n_z0)
+def entropic_term(op: FPOrderParams, ref: RSOrderParams, quad: FPQuadrature) -> Array:
+    """$G_S$ of the module docstring (the constrained weights around their reference)."""
+    z0, w0 = z0_rule(quad.n_z0)
     b2 = op.q_hat - op.t_hat**2 / ref.q_hat
     mean = op.t_hat / jnp.sqrt(ref.q_hat) * z0 + (op.p_hat - op.t_hat)
     own_reference = 1 + jnp.tanh(jnp.sqrt(ref.q_hat) * z0)  # gauge W~^1 = +1
@@ -184,13 +264,13 @@ def _entropic(op: FPOrderParams, ref: RSOrderParams, quad: FPQuadrature) -> Arra
 
 def _energetic(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage,
                quad: FPQuadrature) -> Array:
-    z0, w0 = _trapezoid(quad.n_z0)
+    z0, w0 = z0_rule(quad.n_z0)
     A, B, C2, s2, _ = _variances(op, ref, problem.p)
     s = jnp.sqrt(s2)
 
     def at(z0_i):
         x0 = (problem.kappa_ref - jnp.sqrt(ref.q) * z0_i) / jnp.sqrt(1 - ref.q)
-        y, wy = _graded_y(x0, quad)
+        y, wy = graded_rule(x0, quad)
         # truncated normal density of y = z1 - x0 >= 0: G(x0 + y)/H(x0)
         density = gaussian_over_H(x0) * jnp.exp(-x0 * y - y**2 / 2)
         w = (problem.kappa - A * z0_i - B * (x0 + y)) / s
@@ -207,7 +287,7 @@ def free_entropy_franz_parisi(op: FPOrderParams, ref: RSOrderParams,
     with RS overlaps ``ref`` $= (\\tilde q, \\hat{\\tilde q})$; its value at the saddle point is
     the local entropy $S(d)$ (nats per weight)."""
     conjugate = -op.q_hat * (1 - op.q) / 2 - op.p_hat * problem.p + op.t_hat * op.t
-    return (conjugate + _entropic(op, ref, quad)
+    return (conjugate + entropic_term(op, ref, quad)
             + problem.alpha * _energetic(op, ref, problem, quad))
 
 
@@ -244,11 +324,6 @@ def _to_coords(op: FPOrderParams, ref: RSOrderParams, p) -> _Coords:
                    op.q_hat - op.t_hat**2 / ref.q_hat, op.p_hat)
 
 
-def _free_entropy_coords(x, args, *, quad) -> Array:
-    ref, problem = args
-    return problem.free_entropy(problem.to_order_params(x, ref), ref, quad)
-
-
 def _bounds(ref: RSOrderParams, p) -> tuple[_Coords, _Coords]:
     """t between the roots of q_min(t) = 1, i.e. p qt -+ sqrt(qt (1-qt) (1-p^2))."""
     half = jnp.sqrt(ref.q * (1 - ref.q) * (1 - p**2)) * (1 - _EPS)
@@ -265,153 +340,22 @@ def identity_order_params(ref: RSOrderParams) -> FPOrderParams:
     return FPOrderParams(ref.q, ref.q, ref.q_hat, ref.q_hat, ref.q_hat)
 
 
-_MAX_ITERATIONS = 24  # Newton iterations per attempt (quadratic convergence needs ~5)
-_MAX_HALVINGS = 6  # a continuation step may be halved this many times in a row
-_MAX_LEG_STEPS = 96  # Newton iterations per leg of a path, all attempts together
-
-
-def _gradient(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
-              quad: FPQuadrature) -> _Coords:
-    return jax.grad(partial(_free_entropy_coords, quad=quad))(x, (ref, problem))
-
-
-def _iterate(x0: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
-             quad: FPQuadrature) -> tuple[_Coords, Array, Array]:
-    """Plain Newton on the gradient, projected onto the box, stopping as soon as the
-    residual is below RESIDUAL_TOL/100 or non-finite (a failed attempt is cheap). Not
-    differentiated: ``_implicit`` carries the derivatives."""
-    lower, upper = problem.bounds(ref)
-    x0 = jax.tree.map(jnp.clip, jax.lax.stop_gradient(x0), lower, upper)
-    flat0, unravel = jax.flatten_util.ravel_pytree(x0)
-    flat_grad = lambda v: jax.flatten_util.ravel_pytree(
-        _gradient(unravel(v), ref, problem, quad))[0]
-
-    def cond(state):
-        _, g, i, _ = state
-        residual = jnp.max(jnp.abs(g))
-        return (i < _MAX_ITERATIONS) & (residual > RESIDUAL_TOL / 100) & jnp.isfinite(residual)
-
-    def body(state):
-        v, g, i, best = state
-        step = unravel(v - jnp.linalg.solve(jax.jacfwd(flat_grad)(v), g))
-        v = jax.flatten_util.ravel_pytree(jax.tree.map(jnp.clip, step, lower, upper))[0]
-        g = flat_grad(v)
-        # keep the best iterate: a root on a face (an identity point), found to the
-        # quadrature's accuracy, may lie a rounding outside the box, where the projected
-        # iteration wanders
-        better = jnp.max(jnp.abs(g)) < jnp.max(jnp.abs(best[1]))
-        return v, g, i + 1, jax.tree.map(lambda a, b: jnp.where(better, a, b), (v, g), best)
-
-    g0 = flat_grad(flat0)
-    _, _, steps, (flat, g) = jax.lax.while_loop(cond, body, (flat0, g0, 0, (flat0, g0)))
-    return unravel(flat), jnp.max(jnp.abs(g)), steps
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _implicit(quad: FPQuadrature, x: _Coords, ref: RSOrderParams,
-              problem: FranzParisiStorage) -> _Coords:
-    """The root x of grad phi = 0 at (ref, problem), returned as is; its derivative is
-    $-H^{-1}\\,\\partial\\nabla\\phi$ (implicit function theorem), never a derivative of the
-    iterations that found it."""
-    return x
-
-
-@_implicit.defjvp
-def _implicit_jvp(quad, primals, tangents):
-    x, ref, problem = primals
-    _, d_ref, d_problem = tangents
-    return x, _tangent(x, (ref, problem), (d_ref, d_problem), quad)
-
-
-def _polish(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
-            quad: FPQuadrature, steps: Array) -> tuple[SaddleSolution, _Coords]:
-    """Package a converged iterate as a saddle point differentiable in (ref, problem)."""
-    x = _implicit(quad, jax.lax.stop_gradient(x), ref, problem)
-    residual = residual_norm(_gradient(x, ref, problem, quad))
-    op = problem.to_order_params(x, ref)
-    value = problem.free_entropy(op, ref, quad)
-    # a root on the face lam = 0 or b2 = 0 (kappa = kappa_ref at p = qt, where C = b = 0)
-    # is judged by the residual alone; and only where the z' rule resolves ln H
-    # (C/sqrt(1-q) <= LOG_H_RELIABLE): for kappa = kappa_ref the RS branch heads to q -> 1
-    # at a small d_min, where C/s grows
-    converged = (jnp.isfinite(value) & (residual < RESIDUAL_TOL)
-                 & problem.resolved(op, ref))
-    return SaddleSolution(problem, op, value, residual, steps, converged), x
-
-
-def _tangent(x: _Coords, args, dargs, quad: FPQuadrature) -> _Coords:
-    """First-order change of the saddle point (coordinates) when (ref, problem) moves by
-    ``dargs``: $-H^{-1}\\,\\partial_{args}\\nabla\\phi\\cdot$dargs (implicit function theorem)."""
-    flat, unravel = jax.flatten_util.ravel_pytree(x)
-    grad = lambda v, a: jax.flatten_util.ravel_pytree(
-        _gradient(unravel(v), a[0], a[1], quad))[0]
-    hessian = jax.jacfwd(grad)(flat, args)
-    mixed = jax.jvp(lambda a: grad(flat, a), (args,), (dargs,))[1]
-    return unravel(-jnp.linalg.solve(hessian, mixed))
-
-
-def _advance(x: _Coords, start, target, quad: FPQuadrature):
-    """Continuation from the solution ``x`` at ``start = (problem, ref)`` to ``target``
-    along the straight line between them: predictor (tangent) and Newton, the step halved
-    after a failure and doubled after a success. Returns (coordinates, reached, Newton
-    iterations)."""
-    x = jax.lax.stop_gradient(x)
-    start, target = jax.lax.stop_gradient((start, target))
-    at = lambda s: jax.tree.map(lambda a, b: a + s * (b - a), start, target)
-
-    def cond(state):
-        _, s, _, halvings, total = state
-        return (s < 1) & (halvings <= _MAX_HALVINGS) & (total < _MAX_LEG_STEPS)
-
-    def body(state):
-        x, s, h, halvings, total = state
-        s_try = jnp.minimum(s + h, 1.0)
-        here, there = at(s), at(s_try)
-        delta = jax.tree.map(jnp.subtract, there, here)
-        predicted = jax.tree.map(jnp.add, x, _tangent(x, (here[1], here[0]),
-                                                     (delta[1], delta[0]), quad))
-        predicted = jax.tree.map(lambda a, b: jnp.where(jnp.isfinite(a), a, b), predicted, x)
-        x_new, residual, steps = _iterate(predicted, there[1], there[0], quad)
-        ok = residual < RESIDUAL_TOL
-        x = jax.tree.map(lambda a, b: jnp.where(ok, a, b), x_new, x)
-        return (x, jnp.where(ok, s_try, s), jnp.where(ok, jnp.minimum(2 * h, 1.0), h / 2),
-                jnp.where(ok, 0, halvings + 1), total + steps)
-
-    x, s, _, _, total = jax.lax.while_loop(cond, body,
-                                           (x, jnp.array(0.0), jnp.array(1.0), 0, 0))
-    return x, s >= 1, total
-
-
-def _follow_from(problems: FranzParisiStorage, refs: RSOrderParams, init: _Coords,
-                 init_problem: FranzParisiStorage, init_ref: RSOrderParams,
-                 quad: FPQuadrature) -> tuple[SaddleSolution, _Coords]:
-    """Continuation through a path of (problem, reference) points (``lax.scan``) from the
-    solution ``init`` at (``init_problem``, ``init_ref``), each leg by ``_advance``. The
-    branch ends at the first failure: from there on ``converged`` is False."""
-
-    def step(carry, item):
-        x, prev, alive = carry
-        problem, ref = item
-        x_new, reached, steps = _advance(x, prev, (problem, ref), quad)
-        sol, x_new = _polish(x_new, ref, problem, quad, steps)
-        alive = alive & reached & sol.converged
-        keep = lambda new, old: jnp.where(alive, new, old)
-        carry = (jax.tree.map(keep, x_new, x), jax.tree.map(keep, (problem, ref), prev), alive)
-        return carry, (eqx.tree_at(lambda s: s.converged, sol, alive), x_new)
-
-    init_carry = (init, (init_problem, init_ref), jnp.array(True))
-    return jax.lax.scan(step, init_carry, (problems, refs))[1]
+def follow_queries(path: LocalEntropyQuery, refs, init, start: LocalEntropyQuery, ref0, quad
+                   ) -> tuple[SaddleSolution, PyTree]:
+    """The engine's continuation through a path of queries (and their references) from
+    the solution ``init`` (solver coordinates) of ``start`` around ``ref0``."""
+    return follow(LocalEntropyModel(path, refs, quad), init,
+                  LocalEntropyModel(start, ref0, quad))[:2]
 
 
 @eqx.filter_jit
-def saddle_franz_parisi(problem: FranzParisiStorage, ref: RSOrderParams,
-                        init: FPOrderParams, *,
+def saddle_franz_parisi(problem: LocalEntropyQuery, ref, init, *,
                         quad: FPQuadrature = DEFAULT_QUADRATURE) -> SaddleSolution:
     """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
     references with RS overlaps ``ref``; the saddle in physical order parameters,
     differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
-    x, _, steps = _iterate(problem.to_coords(init, ref), ref, problem, quad)
-    return _polish(x, ref, problem, quad, steps)[0]
+    model = LocalEntropyModel(problem, ref, quad)
+    return saddle(model, init, warm_up_steps=0, max_steps=model.corrector_steps)
 
 
 # ------------------------------------------------------------------------ the reference
@@ -419,28 +363,25 @@ def saddle_franz_parisi(problem: FranzParisiStorage, ref: RSOrderParams,
 _REF_PATH = 48  # continuation points in kappa (from 0, or from kappa_ref if negative)
 
 
-def reference_on_path(Problem, free_entropy, saddle, bounds, alpha, kappa_ref
+def reference_on_path(model_at: Callable[[Array, Array], ReplicaModel], alpha, kappa_ref
                       ) -> SaddleSolution:
-    """RS saddle of a task (``Problem``, its free entropy, cold-start ``saddle``, box
-    ``bounds``) at $(\\alpha, \\tilde\\kappa)$: cold start at kappa = min(kappa_ref, 0), then
-    continuation in kappa (the cold start alone fails at large margins), then a final
-    Newton solve at the end point (differentiable in alpha and kappa_ref)."""
+    """RS saddle of the reference model ``model_at(alpha, kappa)`` at
+    $(\\alpha, \\tilde\\kappa)$: cold start at kappa = min(kappa_ref, 0), then continuation
+    in kappa (the cold start alone fails at large margins), then a final Newton solve at
+    the end point (differentiable in alpha and kappa_ref)."""
     alpha, kappa_ref = f64(alpha), f64(kappa_ref)
     kappas = jnp.linspace(jnp.minimum(kappa_ref, 0.0), kappa_ref, _REF_PATH)
-    first = saddle(Problem(alpha, kappas[0])).order_params
-    branch = continue_branch(free_entropy, Problem(jnp.full_like(kappas, alpha), kappas),
-                             first, bounds=bounds)
+    first = saddle(model_at(alpha, kappas[0])).order_params
+    branch, _, _ = follow(model_at(jnp.full_like(kappas, alpha), kappas), first)
     last = jax.tree.map(lambda x: x[-1], branch)
-    return newton_saddle(free_entropy, last.order_params, Problem(alpha, kappa_ref),
-                         bounds=bounds)
+    return saddle(model_at(alpha, kappa_ref), last.order_params, warm_up_steps=0)
 
 
 @eqx.filter_jit
 def reference_saddle(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolution:
     """RS saddle of the reference sector, $(\\tilde q, \\hat{\\tilde q})$ at
     $(\\alpha, \\tilde\\kappa)$ (``reference_on_path``). Jit/vmap-able, never throws."""
-    return reference_on_path(BinaryStorage, free_entropy_storage, saddle_storage, RS_BOUNDS,
-                             alpha, kappa_ref)
+    return reference_on_path(lambda a, k: StorageRS(BinaryStorage(a, k)), alpha, kappa_ref)
 
 
 # ------------------------------------------------------------------ curves S(d) in one go
@@ -456,9 +397,13 @@ class FranzParisiCurve(eqx.Module):
     slope: Float[Array, "*batch D"]
     residual: Float[Array, "*batch D"]
     newton_steps: Array
-    converged: Array
+    status: Status
     reference: RSOrderParams | TSOrderParams
     reference_entropy: Float[Array, "*batch"]
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
     @property
     def gen_error(self) -> Array:
@@ -491,35 +436,27 @@ def slope(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage, *,
     return jax.grad(at)(problem.d)
 
 
-def _problems(Problem, alpha, kappa_ref, kappa, d):
-    d, kappa = jnp.broadcast_arrays(d, kappa)
-    full = lambda x: jnp.full_like(d, x)
-    return Problem(full(alpha), full(kappa_ref), kappa, d)
-
-
-def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad, n_kappa: int,
-           n_fill: int, Problem=FranzParisiStorage) -> FranzParisiCurve:
-    """One curve (scalar alpha, kappa_ref, kappa; d a 1-d grid): identity point at
-    $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$, move to $d_h = 0.9\\, d_{typ}$, homotopy in
-    kappa from $\\tilde\\kappa$ to kappa there, then two continuations in d (down through the
-    targets below $d_h$ on a geometric fill, up through the others on a linear fill).
-    ``Problem``: the task's query class (storage, or teacher-student)."""
-    reference = Problem.reference(alpha, kappa_ref)
-    ref = reference.order_params
+def follow_curve(base: LocalEntropyQuery, ref, d: Array, quad, n_kappa: int, n_fill: int
+                 ) -> SaddleSolution:
+    """The saddle points of one curve S(d) (``base`` a scalar query; d a 1-d grid), by the
+    engine's continuation: identity point at $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$,
+    move to $d_h = 0.9\\, d_{typ}$, homotopy in kappa from $\\tilde\\kappa$ to kappa there
+    (``n_kappa`` legs), then two continuations in d (down through the targets below $d_h$ on
+    a geometric fill, up through the others on a linear fill, ``n_fill`` extra points
+    each, vmapped over the direction). A point counts as converged only if the homotopy
+    reached its end too (the branch is connected all the way)."""
     d_typ = (1 - ref.q) / 2
     d_h = 0.9 * d_typ
-    start = _problems(Problem, alpha, kappa_ref, kappa_ref, d_typ[None])
-    identity = jax.tree.map(lambda x: x[0], start).to_coords(Problem.identity(ref), ref)
-    refs = lambda n: jax.tree.map(lambda x: jnp.full((n,), x), ref)
+    refs = lambda n: jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), ref)
+    start = base.at(base.kappa_ref, d_typ)
+    identity = LocalEntropyModel(start, ref, quad).to_coords(start.identity(ref))
 
     # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
-    kappas = jnp.concatenate([kappa_ref[None], kappa_ref + (kappa - kappa_ref)
-                              * jnp.arange(1, n_kappa + 1, dtype=jnp.float64) / n_kappa])
-    path_a = _problems(Problem, alpha, kappa_ref, kappas, jnp.full_like(kappas, d_h))
-    prev = jax.tree.map(lambda x: x[0], start)
-    stage_a = _follow_from(path_a, refs(n_kappa + 1), identity, prev, ref, quad)
-    x_a = jax.tree.map(lambda x: x[-1], stage_a[1])
-    end_a = jax.tree.map(lambda x: x[-1], path_a)
+    steps = jnp.arange(n_kappa + 1, dtype=jnp.float64) / n_kappa
+    path_a = base.at(base.kappa_ref + (base.kappa - base.kappa_ref) * steps, d_h)
+    stage_a, coords_a = follow_queries(path_a, refs(n_kappa + 1), identity, start, ref, quad)
+    last = lambda tree: jax.tree.map(lambda x: x[-1], tree)
+    x_a, end_a = last(coords_a), last(path_a)
 
     # stages B (down) and C (up), vmapped over the direction
     below = d < d_h
@@ -529,19 +466,32 @@ def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad, n_kappa
                           jnp.where(below, d_h, d)])
     order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
     paths = jnp.stack([down[order_down], up[order_up]])
-    problems = _problems(Problem, alpha, kappa_ref, kappa, paths)
-    sols, _ = jax.vmap(lambda p: _follow_from(p, refs(paths.shape[1]), x_a, end_a, ref,
-                                              quad))(problems)
+    sols, _ = jax.vmap(lambda ds: follow_queries(base.at(base.kappa, ds), refs(ds.shape[0]),
+                                                 x_a, end_a, ref, quad))(paths)
     where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
     pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
     sol = jax.tree.map(pick, sols)
-    # the branch must be connected all the way: stage A converged at its end
-    converged = sol.converged & stage_a[0].converged[-1]
-    targets = _problems(Problem, alpha, kappa_ref, kappa, d)
+    connected = stage_a.converged[-1]
+    return eqx.tree_at(lambda v: v.status, sol,
+                       demote(sol.status, jnp.broadcast_to(connected, d.shape),
+                              Status.branch_lost))
+
+
+def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad, n_kappa: int,
+           n_fill: int, Problem=FranzParisiStorage) -> FranzParisiCurve:
+    """One curve (scalar alpha, kappa_ref, kappa; d a 1-d grid) of a task's query class
+    ``Problem`` (storage, or teacher-student): ``follow_curve`` around the task's
+    references, with the slope dS/dd."""
+    reference = Problem.reference(alpha, kappa_ref)
+    ref = reference.order_params
+    base = Problem(alpha, kappa_ref, kappa, 0.5)
+    sol = follow_curve(base, ref, d, quad, n_kappa, n_fill)
+    targets = base.at(kappa, d)
     slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
+    status = demote(sol.status, jnp.broadcast_to(reference.converged, d.shape),
+                    Status.branch_lost)
     return FranzParisiCurve(targets, sol.free_entropy, sol.order_params, slopes, sol.residual,
-                            sol.newton_steps, converged & reference.converged, ref,
-                            reference.free_entropy)
+                            sol.newton_steps, status, ref, reference.free_entropy)
 
 
 def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
@@ -617,7 +567,7 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
                         jnp.asarray(d), default_quad if quad is None else quad, n_kappa,
                         n_fill, batch_size)
     raise_unconverged(f"franz_parisi_curve(task={task!r})", curve.converged, curve.residual,
-                      curve.newton_steps, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
+                      curve.newton_steps, status=curve.status, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
                       kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
 
@@ -665,7 +615,11 @@ class MonotonicityThreshold(eqx.Module):
     reference: RSOrderParams
     residual: Float[Array, ""]
     newton_steps: Array
-    converged: Array
+    status: Status
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
 
 def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
@@ -675,8 +629,8 @@ def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
     flat, unravel = jax.flatten_util.ravel_pytree(x)
 
     def phi(v, d):
-        return _free_entropy_coords(unravel(v), (ref, eqx.tree_at(lambda p: p.d, problem, d)),
-                                    quad=quad)
+        model = LocalEntropyModel(eqx.tree_at(lambda p: p.d, problem, d), ref, quad)
+        return model.free_entropy(model.to_order_params(unravel(v)))
 
     d = problem.d
     phi_d = jax.grad(phi, 1)
@@ -701,12 +655,12 @@ def _threshold_equations(quad: FPQuadrature):
     def equations(unknowns, kappa):
         ref, kappa_ref, x, d, log_alpha = unknowns
         alpha = jnp.exp(log_alpha)
-        rs = eqx.tree_at(lambda p: (p.alpha, p.kappa), BinaryStorage(1.0, 0.0),
-                         (alpha, kappa_ref))
+        rs = StorageRS(eqx.tree_at(lambda p: (p.alpha, p.kappa), BinaryStorage(1.0, 0.0),
+                                   (alpha, kappa_ref)))
         problem = _unchecked(alpha, kappa_ref, kappa, d)
         slope_d, curvature = _curvature(x, ref, problem, quad)
-        return (jax.grad(free_entropy_storage)(ref, rs), free_entropy_storage(ref, rs),
-                _gradient(x, ref, problem, quad), slope_d, curvature)
+        return (stationarity(ref, rs), rs.free_entropy(ref),
+                stationarity(x, LocalEntropyModel(problem, ref, quad)), slope_d, curvature)
 
     return equations
 
@@ -765,9 +719,8 @@ def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThr
     x = _to_coords(jax.tree.map(lambda v: v[i], curve.order_params), start_ref,
                    1 - 2 * curve.problem.d[i])
     start = (start_ref, kappa_ref0, x, curve.problem.d[i], jnp.log(a_lo))
-    solution, residual, steps, converged = newton_root(_threshold_equations(quad), start,
-                                                      kappa)
-    ref, kappa_ref, x, d, log_alpha = solution
+    root = solve_root(_threshold_equations(quad), start, kappa)
+    ref, kappa_ref, x, d, log_alpha = root.value
     alpha = jnp.exp(log_alpha)
     problem = _unchecked(alpha, kappa_ref, kappa, d)
     op = _to_order_params(x, ref, problem.p)
@@ -777,7 +730,8 @@ def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThr
                  & (alpha >= alphas[j]) & (alpha <= alphas[j + 1]))
     return MonotonicityThreshold(alpha, kappa, kappa_ref, d,
                                  free_entropy_franz_parisi(op, ref, problem, quad=quad), op,
-                                 ref, residual, steps, converged & bracketed)
+                                 ref, root.residual, root.newton_steps,
+                                 demote(root.status, bracketed, Status.not_bracketed))
 
 
 def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
@@ -802,5 +756,5 @@ def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
     if isinstance(kappa, jax.core.Tracer):
         return result
     raise_unconverged("monotonicity_threshold", result.converged, result.residual,
-                      result.newton_steps, kappa=kappa)
+                      result.newton_steps, status=result.status, kappa=kappa)
     return result

@@ -44,12 +44,10 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import TeacherStudent, f64
 from atypical.gaussian import gaussian_over_H
 
+from ..engine import SaddleSolution
+from ..models.perceptron import TeacherStudentRS, TSOrderParams
+from .franz_parisi import FPQuadrature, FranzParisiQuery, graded_rule, reference_on_path, z0_rule
 from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
-from ..models.perceptron import (TS_BOUNDS, TSOrderParams, free_entropy_teacher_student,
-                                saddle_teacher_student)
-from .franz_parisi import (FPQuadrature, FranzParisiQuery, _graded_y, _trapezoid,
-                           reference_on_path)
-from ..solve import SaddleSolution
 
 # ------------------------------------------------- teacher-field quadrature (shared with RF)
 
@@ -111,12 +109,12 @@ def teacher_energetic(f: TeacherFields, kappa_ref, kappa,
     """$2E_{\\nu>0}E_{z_0}E_{z_1\\ge x_0}E_{z'}\\ln H((\\kappa - M\\nu - Az_0 - Bz_1 - Cz')/
     \\sigma)$, $x_0 = (\\tilde\\kappa - \\tilde M\\nu - \\tilde s z_0)/\\tilde\\sigma$."""
     nu, w_nu = map(jnp.asarray, half_normal_rule(quad.nu_nodes))
-    z0, w0 = _trapezoid(quad.base.n_z0)
+    z0, w0 = z0_rule(quad.base.n_z0)
     sigma = jnp.sqrt(f.sigma2)
 
     def at(nu_i, z0_i):
         x0 = (kappa_ref - f.M_ref * nu_i - f.s_ref * z0_i) / f.sigma_ref
-        y, wy = _graded_y(x0, quad.base)
+        y, wy = graded_rule(x0, quad.base)
         # truncated normal density of y = z1 - x0 >= 0: G(x0 + y)/H(x0)
         density = gaussian_over_H(x0) * jnp.exp(-x0 * y - y**2 / 2)
         w = (kappa - f.M * nu_i - f.A * z0_i - f.B * (x0 + y)) / sigma
@@ -160,7 +158,7 @@ def _fields(op: FPTSOrderParams, ref: TSOrderParams, p) -> TeacherFields:
 
 
 def _entropic(op: FPTSOrderParams, ref: TSOrderParams, quad: TeacherFPQuadrature) -> Array:
-    z0, w0 = _trapezoid(quad.base.n_z0)
+    z0, w0 = z0_rule(quad.base.n_z0)
     h_ref = jnp.sqrt(ref.q_hat) * z0 + ref.R_hat
     b2 = op.q_hat - op.t_hat**2 / ref.q_hat
     field = op.t_hat / jnp.sqrt(ref.q_hat) * z0 + op.R_hat
@@ -182,7 +180,7 @@ def free_entropy_franz_parisi_ts(op: FPTSOrderParams, ref: TSOrderParams,
                  - op.R_hat * op.R)
     energetic = teacher_energetic(_fields(op, ref, problem.p), problem.kappa_ref,
                                   problem.kappa, quad)
-    return conjugate + _entropic(op, ref, quad) + problem.alpha * energetic
+    return conjugate + entropic_term(op, ref, quad) + problem.alpha * energetic
 
 
 # ------------------------------------------------------------------------ box coordinates
@@ -244,13 +242,13 @@ def reference_saddle_ts(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolutio
     """RS teacher-student saddle of the reference sector, $(\\tilde q, \\tilde R,
     \\hat{\\tilde q}, \\hat{\\tilde R})$ at $(\\alpha, \\tilde\\kappa)$: the branch connected
     to small kappa (the poorly generalizing one at kappa = 0), continued in kappa."""
-    return reference_on_path(TeacherStudent, free_entropy_teacher_student,
-                             saddle_teacher_student, TS_BOUNDS, alpha, kappa_ref)
+    return reference_on_path(lambda a, k: TeacherStudentRS(TeacherStudent(a, k)), alpha,
+                             kappa_ref)
 
 
 class FranzParisiTeacherStudent(FranzParisiQuery):
     """Franz-Parisi query with labels of a binary teacher."""
-    # the task's pieces used by the generic solver of theory/franz_parisi.py
+
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi_ts(op, ref, self, quad=quad)
 
@@ -268,10 +266,9 @@ class FranzParisiTeacherStudent(FranzParisiQuery):
         f = _fields(op, ref, self.p)
         return f.C2 <= LOG_H_RELIABLE**2 * f.sigma2
 
+    def identity(self, ref):
+        return identity_order_params(ref)
+
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
         return reference_saddle_ts(alpha, kappa_ref)
-
-    @staticmethod
-    def identity(ref):
-        return identity_order_params(ref)

@@ -61,7 +61,7 @@ references fall back to typical ones ($\\Sigma \\to \\phi_{RS}$), so S_loc(d) < 
 enough d for every alpha (at y = 3: S(0.005) < 0 at alpha = 0.75).
 """
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -75,9 +75,10 @@ from atypical import f64, require_x64
 from atypical.gaussian import log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from .franz_parisi import FPQuadrature, _graded_y, checked_query, reference_saddle
+from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from ..solve import RESIDUAL_TOL, SaddleSolution, damped_fixed_point, raise_unconverged
+from ..engine import (ReplicaModel, SaddleSolution, Status, demote, follow, raise_unconverged,
+                      saddle)
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -165,7 +166,7 @@ class LDQuadrature(NamedTuple):
 DEFAULT_QUADRATURE = LDQuadrature()
 
 
-def _hermite(n: int) -> tuple[Array, Array]:
+def hermite_rule(n: int) -> tuple[Array, Array]:
     z, w = np.polynomial.hermite_e.hermegauss(n)
     return jnp.asarray(z), jnp.asarray(w / np.sqrt(2 * np.pi))
 
@@ -243,8 +244,8 @@ def _structure(op: LDOrderParams | LDTSOrderParams,
 def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
     """$G_S$: $E_{z_0,z_1}\\ln\\sum_{\\tilde W} e^{\\sqrt{\\hat{\\tilde q}}z_0\\tilde W}
     E_{z_2}[2\\cosh(\\cdot)]^y$, the inner average in the log domain."""
-    z0, w0 = _hermite(quad.n_z0)
-    z1, w1 = _hermite(quad.n_z1)
+    z0, w0 = hermite_rule(quad.n_z0)
+    z1, w1 = hermite_rule(quad.n_z1)
     z2, log_w2 = _log_trapezoid(quad.n_z2)
     b = st.b0 * z0[:, None] + st.b1 * z1[None, :]
 
@@ -267,10 +268,10 @@ def _teacher_rule(problem: LargeDeviationStorage, quad: LDQuadrature) -> tuple[A
 
 def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadrature) -> Array:
     """$G_E$: $E_{\\nu}E_{z_0,z_1}\\ln\\int_{x_0}^\\infty Du\\,E_v H(\\cdot)^y$ in the log domain,
-    u on the graded rule for the truncated normal (``franz_parisi._graded_y``)."""
-    z0, w0 = _hermite(quad.n_z0)
-    z1, w1 = _hermite(quad.n_z1)
-    v, wv = _hermite(quad.n_v)
+    u on the graded rule for the truncated normal (``franz_parisi.graded_rule``)."""
+    z0, w0 = hermite_rule(quad.n_z0)
+    z1, w1 = hermite_rule(quad.n_z1)
+    v, wv = hermite_rule(quad.n_v)
     log_wv = jnp.log(wv)
     y, sigma = problem.y, jnp.sqrt(st.sigma2)
     u_rule = FPQuadrature(near_panels=quad.u_panels, far_panels=quad.u_panels,
@@ -278,7 +279,7 @@ def _energetic(st: _Structure, problem: LargeDeviationStorage, quad: LDQuadratur
 
     def at(nu_k, z0_i):
         x0 = (problem.kappa_ref - st.M_ref * nu_k - st.s_ref * z0_i) / jnp.sqrt(1 - st.q_ref)
-        r, wr = _graded_y(x0, u_rule)  # u = x0 + r, r >= 0
+        r, wr = graded_rule(x0, u_rule)  # u = x0 + r, r >= 0
         # ln of the truncated-normal measure of u: ln G(x0 + r) (the weight of Du)
         log_du = jnp.log(wr) - (x0 + r) ** 2 / 2 - 0.5 * jnp.log(2 * jnp.pi)
         field = (problem.kappa - st.M * nu_k - st.A * z0_i - st.C1 * z1[:, None, None]
@@ -358,82 +359,30 @@ _FP_STEPS = 600
 
 
 
-_MAX_NEWTON = 40
-_MAX_HALVINGS = 12
+class LargeDeviationModel(ReplicaModel):
+    """A finite-y large-deviation query at quadrature ``quad`` as a model of the engine:
+    cold start near the identity point around the RS reference, warmed up by the damped
+    iteration ``_fixed_point``; Newton with a line search (each step halved until the
+    gradient is finite, i.e. every variance positive, and its max-norm decreases)."""
 
+    problem: LargeDeviationStorage
+    quad: LDQuadrature = eqx.field(static=True)
+    line_search: ClassVar[bool] = True
+    max_newton_steps: ClassVar[int] = 40
+    corrector_steps: ClassVar[int] = 40
+    warm_up_damping: ClassVar[float] = _FP_DAMPING
+    warm_up_tol: ClassVar[float] = 1e-5
 
-def _newton(init: LDOrderParams, problem: LargeDeviationStorage,
-            quad: LDQuadrature) -> SaddleSolution:
-    """Newton on grad phi = 0 (autodiff Hessian), each step halved until the gradient is
-    finite (the point admissible: every variance positive) and its max-norm decreases;
-    stops below RESIDUAL_TOL/100. The iterations carry no derivative: one final Newton step
-    from the stopped root (zero in value) gives the implicit-function-theorem derivative
-    $-H^{-1}\\partial\\nabla\\phi$ in ``problem``."""
-    flat0, unravel = jax.flatten_util.ravel_pytree(jax.lax.stop_gradient(init))
-    fixed = jax.lax.stop_gradient(problem)
+    def free_entropy(self, op) -> Float[Array, ""]:
+        return free_entropy_large_deviation(op, self.problem, quad=self.quad)
 
-    def grad(v, pr):
-        return jax.flatten_util.ravel_pytree(
-            jax.grad(free_entropy_large_deviation)(unravel(v), pr, quad=quad))[0]
+    def cold_start(self):
+        problem = self.problem
+        return _guess(problem, _reference(type(problem), problem.alpha,
+                                          problem.kappa_ref).order_params)
 
-    def norm(g):
-        return jnp.where(jnp.all(jnp.isfinite(g)), jnp.max(jnp.abs(g)), jnp.inf)
-
-    def cond(state):
-        _, g, i = state
-        return (i < _MAX_NEWTON) & (norm(g) > RESIDUAL_TOL / 100) & jnp.isfinite(norm(g))
-
-    def body(state):
-        v, g, i = state
-        step = jnp.linalg.solve(jax.jacfwd(grad)(v, fixed), g)
-
-        def shrink(c):
-            h, _, _ = c
-            v_new = v - h / 2 * step
-            return h / 2, v_new, grad(v_new, fixed)
-
-        accept = lambda c: (norm(c[2]) < norm(g)) | (c[0] <= 2.0**-_MAX_HALVINGS)
-        _, v_new, g_new = jax.lax.while_loop(lambda c: ~accept(c), shrink,
-                                             (1.0, v - step, grad(v - step, fixed)))
-        return v_new, g_new, i + 1
-
-    flat, g, steps = jax.lax.while_loop(cond, body, (flat0, grad(flat0, fixed), 0))
-    flat = jax.lax.stop_gradient(flat)
-    hessian = jax.lax.stop_gradient(jax.jacfwd(grad)(flat, fixed))
-    flat = flat - jnp.linalg.solve(hessian, grad(flat, problem))
-    op = unravel(flat)
-    residual = norm(grad(flat, problem))
-    value = free_entropy_large_deviation(op, problem, quad=quad)
-    converged = jnp.isfinite(value) & (residual < RESIDUAL_TOL)
-    return SaddleSolution(problem, op, value, residual, steps, converged)
-
-
-def _transport(op: LDOrderParams, old: LargeDeviationStorage,
-               new: LargeDeviationStorage) -> LDOrderParams:
-    """Warm start at a new distance: keep q_ref, t, the conjugates and the variances
-    $C_1^2 = q_0 - A^2$, $C_2^2 = q_1 - q_0 - B^2$, rebuilding q1 with the new
-    $B = (p - t)/\\sqrt{1-\\tilde q}$ (the old q1 would make $C_2^2 < 0$ at once near the
-    identity point, where $C_2^2$ is small)."""
-    B2 = lambda pr: (pr.p - op.t) ** 2 / (1 - op.q_ref)
-    return eqx.tree_at(lambda o: o.q1, op, op.q1 - B2(old) + B2(new))
-
-
-def _continue(problems: LargeDeviationStorage, init: LDOrderParams, init_problem,
-              quad: LDQuadrature) -> SaddleSolution:
-    """Warm-started Newton along a path of problems (``lax.scan``) from the solution
-    ``init`` at ``init_problem``; the branch ends at the first failure (from there on
-    ``converged`` is False)."""
-
-    def step(carry, problem):
-        start, prev, alive = carry
-        sol = _newton(_transport(start, prev, problem), problem, quad)
-        alive = alive & sol.converged
-        keep = lambda new, old: jnp.where(alive, new, old)
-        carry = (jax.tree.map(keep, sol.order_params, start),
-                 jax.tree.map(keep, problem, prev), alive)
-        return carry, eqx.tree_at(lambda s: s.converged, sol, alive)
-
-    return jax.lax.scan(step, (init, init_problem, jnp.array(True)), problems)[1]
+    def fixed_point(self, op):
+        return _fixed_point(op, (self.problem, self.quad))
 
 
 def saddle_large_deviation(problem: LargeDeviationStorage, init: LDOrderParams | None = None,
@@ -442,11 +391,8 @@ def saddle_large_deviation(problem: LargeDeviationStorage, init: LDOrderParams |
     (``init=None``) from the damped iteration started near the identity point around the RS
     reference. Jit/vmap-able, never throws (check ``converged``). The solution is
     differentiable in ``problem`` (implicit function theorem, optimistix)."""
-    if init is None:
-        ref = _reference(type(problem), problem.alpha, problem.kappa_ref).order_params
-        init = damped_fixed_point(_fixed_point, _guess(problem, ref), (problem, quad),
-                                  damping=_FP_DAMPING, max_steps=_FP_STEPS, tol=1e-5)
-    return _newton(init, problem, quad)
+    model = LargeDeviationModel(problem, quad)
+    return saddle(model, init, warm_up_steps=_FP_STEPS if init is None else 0)
 
 
 def local_entropy(op: LDOrderParams, problem: LargeDeviationStorage, *,
@@ -481,7 +427,11 @@ class LargeDeviationCurve(eqx.Module):
     order_params: LDOrderParams | LDTSOrderParams
     residual: Float[Array, "*batch D"]
     newton_steps: Array
-    converged: Array
+    status: Status
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
     @property
     def gen_error(self) -> Array:
@@ -529,15 +479,18 @@ def _curve(Problem, alpha, kappa_ref, kappa, y, d, quad: LDQuadrature,
     order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
     paths = jnp.stack([down[order_down], up[order_up]])
     problems = _problems(Problem, alpha, kappa_ref, kappa, paths, y)
-    sols = jax.vmap(lambda pr: _continue(pr, start.order_params, start.problem, quad))(problems)
+    start_model = LargeDeviationModel(start.problem, quad)
+    sols, _, _ = jax.vmap(lambda pr: follow(LargeDeviationModel(pr, quad), start.order_params,
+                                         start_model))(problems)
     where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
     pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
     sol = jax.tree.map(pick, sols)
     targets = _problems(Problem, alpha, kappa_ref, kappa, d, y)
     s_loc = jax.vmap(lambda o, pr: local_entropy(o, pr, quad=quad))(sol.order_params, targets)
-    converged = sol.converged & start.converged & ref.converged
+    status = demote(sol.status, jnp.broadcast_to(start.converged & ref.converged, d.shape),
+                    Status.branch_lost)
     return LargeDeviationCurve(targets, sol.free_entropy, s_loc, sol.free_entropy - y * s_loc,
-                               sol.order_params, sol.residual, sol.newton_steps, converged)
+                               sol.order_params, sol.residual, sol.newton_steps, status)
 
 
 def _nan_where_failed(curve: LargeDeviationCurve) -> LargeDeviationCurve:
@@ -609,9 +562,7 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
             "theory.local_entropy.large_deviation_limit.large_deviation_limit_curve")
     curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
-    grid = lambda v: np.broadcast_to(v, curve.converged.shape).ravel()
-    raise_unconverged(f"large_deviation_curve(task={task!r})", np.ravel(curve.converged),
-                      np.ravel(curve.residual), np.ravel(curve.newton_steps),
-                      alpha=grid(alpha[:, None]), y=grid(y[:, None]),
-                      kappa=grid(kappa[:, None]), d=grid(d[None, :]))
+    raise_unconverged(f"large_deviation_curve(task={task!r})", curve.converged,
+                      curve.residual, curve.newton_steps, status=curve.status,
+                      alpha=alpha[:, None], y=y[:, None], kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)

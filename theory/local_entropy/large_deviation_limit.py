@@ -61,7 +61,7 @@ touches zero and the curve folds (beyond it, a gap in d with no RS saddle).
 """
 
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -69,13 +69,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import f64, require_x64
+from atypical import SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
+from ..engine import RESIDUAL_TOL, ReplicaModel, continue_to, saddle
 from .franz_parisi_teacher import half_normal_rule
-from .large_deviation import _hermite
-from ..solve import RESIDUAL_TOL
+from .large_deviation import hermite_rule
 
 
 class LDLimitOrderParams(eqx.Module):
@@ -162,7 +162,7 @@ def free_entropy_large_deviation_limit(op: LDLimitOrderParams | LDLimitTSOrderPa
     if teacher:
         energetic = energetic_limit(kappa, 1.0, q, R, delta, quad)
     else:
-        z, w_z = _hermite(quad.n_z)
+        z, w_z = hermite_rule(quad.n_z)
         energetic = w_z @ _envelope_log_H(kappa - jnp.sqrt(q) * z, jnp.sqrt(1 - q), delta,
                                           quad.inner_steps)
     admissible = ((q > R**2) & (q < 1) & (delta > 0) & (q_hat > 0) & (sigma_hat > 0)
@@ -192,7 +192,7 @@ def energetic_limit(kappa: ArrayLike, Q_self: ArrayLike, Q0: ArrayLike, M: Array
     have variance $Q_{self}$, cross-group covariance $Q_0$, within-group excess $\\Delta/y$
     and teacher covariance M (binary teacher-student: 1, q, R, delta)."""
     nu, w_nu = map(jnp.asarray, half_normal_rule(quad.n_nu))
-    z, w_z = _hermite(quad.n_z)
+    z, w_z = hermite_rule(quad.n_z)
     fields = kappa - M * nu[:, None] - jnp.sqrt(Q0 - M**2) * z[None, :]
     return w_nu @ _envelope_log_H(fields, jnp.sqrt(Q_self - Q0), Delta, quad.inner_steps) @ w_z
 
@@ -206,8 +206,8 @@ def reference_teacher_overlap(op: LDLimitTSOrderParams) -> Array:
 
 # ------------------------------------------------------------------------------- solver
 # Newton in unconstrained coordinates (logit q, log delta, log q_hat, log sigma_hat, p_hat),
-# each step halved until the gradient's max-norm decreases; continuation in d on the host
-# with a secant predictor and adaptive steps in ln d (the Hessian stiffens as d -> 0).
+# each step halved until the gradient's max-norm decreases (the engine's line search);
+# continuation in ln d, kappa and alpha by the engine, in legs of at most ``step``.
 
 
 def _to_order_params(u: Array) -> LDLimitOrderParams | LDLimitTSOrderParams:
@@ -226,81 +226,61 @@ def _to_coords(op: LDLimitOrderParams | LDLimitTSOrderParams) -> Array:
     return jnp.stack(storage)
 
 
-_MAX_NEWTON = 40
+class LDLimitQuery(eqx.Module):
+    """$S_\\infty$ at (alpha, margin kappa, distance d); ``log_d`` = ln d is the field the
+    continuation in d moves (the Hessian stiffens as d -> 0)."""
 
-
-def halving_newton(phi, u: Array) -> Array:
-    """Newton on $\\nabla\\phi = 0$ from u (to |grad| < RESIDUAL_TOL/100, at most
-    ``_MAX_NEWTON`` steps), each step halved until the gradient's max-norm decreases."""
-    grad = jax.grad(phi)
-    norm = lambda g: jnp.where(jnp.all(jnp.isfinite(g)), jnp.max(jnp.abs(g)), jnp.inf)
-
-    def body(state):
-        u, g, i = state
-        step = jnp.linalg.solve(jax.hessian(phi)(u), g)
-
-        def halve(c):
-            h, _, _ = c
-            return h / 2, u - h / 2 * step, grad(u - h / 2 * step)
-
-        _, u_new, g_new = jax.lax.while_loop(
-            lambda c: (norm(c[2]) >= norm(g)) & (c[0] > 1e-4), halve,
-            (1.0, u - step, grad(u - step)))
-        return u_new, g_new, i + 1
-
-    def cond(state):
-        _, g, i = state
-        return (i < _MAX_NEWTON) & (norm(g) > RESIDUAL_TOL / 100) & jnp.isfinite(norm(g))
-
-    return jax.lax.while_loop(cond, body, (u, grad(u), 0))[0]
-
-
-@eqx.filter_jit
-def _newton(u: Array, alpha: Array, kappa: Array, d: Array, quad: LDLimitQuadrature):
-    """(coordinates, residual |grad S| in the order parameters, S) from the start u."""
-    phi = lambda v: free_entropy_large_deviation_limit(_to_order_params(v), alpha, kappa, d,
-                                                       quad=quad)
-    u = halving_newton(phi, u)
-    op = _to_order_params(u)
-    value = free_entropy_large_deviation_limit(op, alpha, kappa, d, quad=quad)
-    g_op = jax.grad(free_entropy_large_deviation_limit)(op, alpha, kappa, d, quad=quad)
-    residual = jnp.max(jnp.abs(jnp.stack(jax.tree.leaves(g_op))))
-    return u, jnp.where(jnp.isfinite(value), residual, jnp.inf), value
-
-
-def _solve(u, alpha, kappa, d, quad):
-    u, residual, value = _newton(u, *(jnp.asarray(v, jnp.float64) for v in (alpha, kappa, d)),
-                                 quad)
-    return u, float(residual), float(value)
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64)
+    log_d: Float[Array, ""] = eqx.field(converter=f64)
 
 
 # known saddles to start from (kappa = 0, d = 0.05)
-_SEEDS = {"storage": dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139,
+SEEDS = {"storage": dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139,
                                                            0.5972)),
           "teacher-student": dict(alpha=0.5, op=LDLimitTSOrderParams(
               0.8103, 4.1215, 0.0208, 0.2471, 1.1259, 0.3905, 0.0816))}
 _SEED_D = 0.05
-_MIN_STEP = 1e-6
 
 
-def _continue(u, solve, start: float, stop: float, step: float, record=None):
-    """Adaptive continuation of the saddle u from parameter value ``start`` to ``stop``
-    (``solve(u, value)`` -> (u, residual, S)) with a secant predictor; returns
-    (u, reached value). ``record(value, u, S)`` is called at every accepted point."""
-    at, previous, h = start, None, math.copysign(step, stop - start)
-    while (stop - at) * h > 0 and abs(h) > _MIN_STEP:
-        target = at + h if (stop - at - h) * h > 0 else stop
-        guess = (u if previous is None
-                 else u + (u - previous[0]) * (target - at) / (at - previous[1]))
-        u_new, residual, value = solve(guess, target)
-        if residual < RESIDUAL_TOL:
-            previous, u, at = (u, at), u_new, target
-            h = math.copysign(min(abs(h) * 1.5, step), h)
-            if record is not None:
-                record(at, u, value)
-        else:
-            h /= 2
-    return u, at
+class LDLimitModel(ReplicaModel):
+    """$S_\\infty$ of a task (storage: 5 coordinates, teacher-student: 7) as a model of the
+    engine; cold start: the task's known saddle at (its alpha, kappa = 0, d = 0.05)."""
+
+    problem: LDLimitQuery
+    task: str = eqx.field(static=True)
+    quad: LDLimitQuadrature = eqx.field(static=True)
+    line_search: ClassVar[bool] = True
+    max_newton_steps: ClassVar[int] = 40
+    corrector_steps: ClassVar[int] = 40
+
+    def free_entropy(self, op) -> Float[Array, ""]:
+        p = self.problem
+        return free_entropy_large_deviation_limit(op, p.alpha, p.kappa, jnp.exp(p.log_d),
+                                                  quad=self.quad)
+
+    def cold_start(self):
+        return SEEDS[self.task]["op"]
+
+    def to_coords(self, op) -> Array:
+        return _to_coords(op)
+
+    def to_order_params(self, u: Array):
+        return _to_order_params(u)
+
+
+_MAX_HALVINGS = 20  # a leg of the continuation may shrink to 1e-6 of its length
+
+
+def continue_limit(u: Array, model: ReplicaModel, name: str, stop: float, step: float,
+              stations: np.ndarray = np.empty(0)):
+    """The engine's ``continue_to`` with this limit's leg halvings."""
+    return continue_to(model, u, name, stop, step=step, stations=stations,
+                       max_halvings=_MAX_HALVINGS, max_leg_steps=400)
+
+
+def _model(alpha, kappa, d, quad, task) -> LDLimitModel:
+    return LDLimitModel(LDLimitQuery(alpha, kappa, math.log(d)), task, quad)
 
 
 def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
@@ -308,25 +288,59 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
     """Saddle at (alpha, kappa, d), continued from the task's seed: in d at the seed's
     alpha, then in kappa and alpha, the margin first if it is negative (so that the load
     stays below capacity on the way); None if the path breaks."""
-    seed = _SEEDS[task]
-    u, _, _ = _solve(_to_coords(seed["op"]), seed["alpha"], 0.0, _SEED_D, quad)
-    ln_d = lambda u, v: _solve(u, seed["alpha"], 0.0, math.exp(v), quad)
-    u, reached = _continue(u, ln_d, math.log(_SEED_D), math.log(d), 0.05)
-    if reached != math.log(d):
+    seed = SEEDS[task]
+    model = _model(seed["alpha"], 0.0, _SEED_D, quad, task)
+    u = _to_coords(saddle(model, warm_up_steps=0).order_params)
+    c = continue_limit(u, model, "log_d", math.log(d), 0.05)
+    if c.reached != math.log(d):
         return None
+    u = c.last
     now = dict(alpha=seed["alpha"], kappa=0.0)
     target = dict(alpha=alpha, kappa=kappa)
     for name in (("kappa", "alpha") if kappa < 0 else ("alpha", "kappa")):
-        def solve(u, v, name=name):
-            return _solve(u, *(v if key == name else now[key] for key in ("alpha", "kappa")),
-                          d, quad)
-
-        u, reached = _continue(u, solve, now[name], target[name],
-                               0.02 if name == "alpha" else 0.05)
-        if reached != target[name]:
+        model = _model(now["alpha"], now["kappa"], d, quad, task)
+        c = continue_limit(u, model, name, target[name], 0.02 if name == "alpha" else 0.05)
+        if c.reached != target[name]:
             return None
-        now[name] = reached
+        u, now[name] = c.last, c.reached
     return u
+
+
+class LimitBranch(NamedTuple):
+    """A branch of $S_\\infty$ followed in d: the distances of the path points reached and
+    $S_\\infty$ there, and its furthest point (where the branch ends, if before the stop)."""
+
+    d: np.ndarray
+    local_entropy: np.ndarray
+    d_end: float
+    end_local_entropy: float
+    end_order_params: LDLimitOrderParams | LDLimitTSOrderParams
+
+
+def branch_in_d(model: ReplicaModel, u: Array, d_stop: float, *, points: int = 41
+                ) -> LimitBranch:
+    """Continue the saddle u of ``model`` (a y -> infinity model with a ``log_d`` field) in
+    d up to ``d_stop``, recording $S_\\infty$ at ``points`` distances on the way."""
+    start = float(model.problem.log_d)
+    stations = np.linspace(start, math.log(d_stop), points)[1:]
+    c = continue_limit(u, model, "log_d", math.log(d_stop), 0.05, stations)
+    reached = sorted(c.stations, reverse=math.log(d_stop) < start)
+    return LimitBranch(np.exp(reached), np.array([c.stations[v][2] for v in reached]),
+                       math.exp(c.end), c.end_free_entropy,
+                       model.to_order_params(jnp.asarray(c.end_coords)))
+
+
+def limit_branch(alpha: float, kappa: float, d_start: float, d_stop: float, *,
+                 task: str = "storage", quad: LDLimitQuadrature = DEFAULT_QUADRATURE
+                 ) -> LimitBranch:
+    """The branch of $S_\\infty$ through the saddle at (alpha, kappa, ``d_start``) (reached
+    from the task's seed), followed in d towards ``d_stop``; raises ``SaddlePointError`` if
+    the start is not reached."""
+    u = _anchor(alpha, kappa, d_start, quad, task)
+    if u is None:
+        raise SaddlePointError(f"limit_branch(alpha={alpha:g}, kappa={kappa:g}, "
+                               f"d_start={d_start:g}): the start was not reached from the seed")
+    return branch_in_d(_model(alpha, kappa, d_start, quad, task), u, d_stop)
 
 
 class LargeDeviationLimitCurve(eqx.Module):
@@ -389,25 +403,22 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
                          "finite and > 0")
     if not math.isfinite(kappa):
         raise ValueError("large_deviation_limit_curve: kappa must be finite")
-    if task not in _SEEDS:
+    if task not in SEEDS:
         raise ValueError(f"large_deviation_limit_curve(task={task!r}): must be one of "
-                         f"{list(_SEEDS)}")
+                         f"{list(SEEDS)}")
     found: dict[float, tuple] = {}
     for anchor in _ANCHORS:
         u0 = _anchor(alpha, kappa, anchor, quad, task)
         if u0 is None:
             continue
-        solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
-        for targets in (np.sort(d[d <= anchor])[::-1], np.sort(d[d > anchor])):
-            u, at = u0, math.log(anchor)
-            for target in targets:
-                if float(target) in found:
-                    continue
-                u, at = _continue(u, solve, at, math.log(target), 0.05)
-                if at != math.log(target):
-                    break
-                value = _solve(u, alpha, kappa, float(target), quad)
-                found[float(target)] = (u, value[1], value[2])
+        model = _model(alpha, kappa, anchor, quad, task)
+        for targets in (d[d <= anchor], d[d > anchor]):
+            todo = np.log([t for t in targets if float(t) not in found])
+            if todo.size:
+                stop = todo.min() if np.all(todo <= math.log(anchor)) else todo.max()
+                at = continue_limit(u0, model, "log_d", stop, 0.05, todo).stations
+                found.update({float(t): at[float(np.log(t))] for t in targets
+                              if float(np.log(t)) in at})
     blank = (np.full(5 if task == "storage" else 7, np.nan), np.inf, np.nan)
     rows = [found.get(float(t), blank) for t in d]
     ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
@@ -431,9 +442,9 @@ def _reaches_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature,
     u = _anchor(alpha, kappa, 0.05, quad, task)
     if u is None:
         return False
-    solve = lambda u, v: _solve(u, alpha, kappa, math.exp(v), quad)
-    _, at = _continue(u, solve, math.log(0.05), math.log(d_small), 0.05)
-    return at == math.log(d_small)
+    c = continue_limit(u, _model(alpha, kappa, 0.05, quad, task), "log_d",
+                       math.log(d_small), 0.05)
+    return c.reached == math.log(d_small)
 
 
 class LargeDeviationThreshold(NamedTuple):
@@ -467,9 +478,9 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
     lo, hi = bracket
     if not (0 < lo < hi):
         raise ValueError(f"large_deviation_threshold(bracket={bracket}): need 0 < lo < hi")
-    if task not in _SEEDS:
+    if task not in SEEDS:
         raise ValueError(f"large_deviation_threshold(task={task!r}): must be one of "
-                         f"{list(_SEEDS)}")
+                         f"{list(SEEDS)}")
     reaches = lambda alpha: _reaches_small_d(alpha, kappa, quad, task, d_small)
     if not reaches(lo) or reaches(hi):
         raise ValueError(f"large_deviation_threshold(kappa={kappa:g}): the bracket {bracket} "

@@ -61,19 +61,19 @@ from atypical import f64, require_x64
 from atypical.observables import gen_error_from_overlap
 from atypical.problems import RF_ACTIVATIONS
 
-from .smoothing import LOG_H_RELIABLE
+from ..engine import RESIDUAL_TOL, SaddleSolution, Status, follow, raise_unconverged
 from ..models.perceptron import RSOrderParams
-from .franz_parisi import (FPOrderParams, _advance, _entropic, _follow_from, _iterate, _polish,
-                           checked_query)
+from ..models.random_features import RFOrderParams
+from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
+                           entropic_term, follow_curve, saddle_franz_parisi)
 from .franz_parisi import slope as generic_slope
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
-from ..models.random_features import RFOrderParams
-from ..solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged
+from .smoothing import LOG_H_RELIABLE
 
 # ------------------------------------------------------------------ problem and order params
 
 
-class RFFranzParisi(eqx.Module):
+class RFFranzParisi(LocalEntropyQuery):
     """Franz-Parisi query on the random-features model: references are uniform
     margin-``kappa_ref`` solutions; count margin-``kappa`` solutions at Hamming fraction
     ``d`` in (0, 1/2]. alpha = P/N, alpha_D = P/D; ``sigma`` the feature activation."""
@@ -99,12 +99,6 @@ class RFFranzParisi(eqx.Module):
             self.alpha_D, ~jnp.isfinite(self.alpha_D) | (self.alpha_D <= 0),
             f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
 
-    @property
-    def p(self) -> Array:
-        """Overlap with the reference, $p = 1 - 2d$."""
-        return 1 - 2 * self.d
-
-    # the query interface of the generic solver in ``franz_parisi``
     def free_entropy(self, op, ref, quad):
         return free_entropy_rf_fp(op, ref, self, quad=quad)
 
@@ -125,6 +119,15 @@ class RFFranzParisi(eqx.Module):
         projections' overlaps stay a covariance ($\\sigma^2 = Q_0 - Q_1 > 0$, r > rho)."""
         f = _fields(op, ref, self)
         return (f.C2 <= LOG_H_RELIABLE**2 * f.sigma2) & (f.sigma2 > 0) & (op.r > op.rho)
+
+    def identity(self, ref):
+        return identity_order_params(ref)
+
+    def at(self, kappa, d) -> "RFFranzParisi":
+        kappa, d = jnp.broadcast_arrays(f64(kappa), f64(d))
+        full = lambda x: jnp.full_like(d, x)
+        return RFFranzParisi(full(self.alpha), full(self.alpha_D), full(self.kappa_ref), kappa,
+                             d, sigma=self.sigma)
 
 
 class RFFPOrderParams(eqx.Module):
@@ -207,7 +210,7 @@ def free_entropy_rf_fp(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranz
     overlaps ``op`` around references with typical RS overlaps ``ref`` (``saddle_rf`` at
     margin kappa_ref); its value at the saddle point is the local entropy S(d)."""
     conjugate = -op.q_hat * (1 - op.q) / 2 - op.p_hat * problem.p + op.t_hat * op.t
-    entropic = _entropic(FPOrderParams(op.q, op.t, op.q_hat, op.t_hat, op.p_hat),
+    entropic = entropic_term(FPOrderParams(op.q, op.t, op.q_hat, op.t_hat, op.p_hat),
                          RSOrderParams(ref.q, ref.q_hat), quad.base)
     return (conjugate + entropic
             + problem.alpha / (2 * problem.alpha_D) * wishart_rate_fp(op, ref, problem.p)
@@ -263,8 +266,7 @@ def saddle_rf_fp(problem: RFFranzParisi, ref: RFOrderParams, init: RFFPOrderPara
     """Newton on $\\nabla\\phi = 0$ from ``init`` (box coordinates, see above) around
     references with typical overlaps ``ref``; the saddle in physical order parameters,
     differentiable in ``problem`` and ``ref`` (implicit function theorem). Never throws."""
-    x, _, steps = _iterate(problem.to_coords(init, ref), ref, problem, quad)
-    return _polish(x, ref, problem, quad, steps)[0]
+    return saddle_franz_parisi(problem, ref, init, quad=quad)
 
 
 # ------------------------------------------------------------------ curves S(d) in one go
@@ -282,9 +284,13 @@ class RFFranzParisiCurve(eqx.Module):
     gen_error: Float[Array, " D"]
     residual: Float[Array, " D"]
     newton_steps: Array
-    converged: Array
+    status: Status
     reference: RFOrderParams
     reference_entropy: Float[Array, ""]
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
     @property
     def upper_bound(self) -> Array:
@@ -300,57 +306,18 @@ def slope(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi, *,
     return generic_slope(op, ref, problem, quad=quad)
 
 
-def _at(base: RFFranzParisi, kappa, d) -> RFFranzParisi:
-    """``base`` with (kappa, d) replaced, broadcast to their common shape."""
-    kappa, d = jnp.broadcast_arrays(kappa, d)
-    full = lambda x: jnp.full_like(d, x)
-    return RFFranzParisi(full(base.alpha), full(base.alpha_D), full(base.kappa_ref), kappa,
-                         d, sigma=base.sigma)
-
-
 def _curve(ref: RFOrderParams, base: RFFranzParisi, d: Array, quad: RFFPQuadrature,
            n_kappa: int, n_fill: int) -> RFFranzParisiCurve:
-    """One curve (``base`` scalar; d a 1-d grid): identity point at
-    $(\\tilde\\kappa, d_{typ} = (1-\\tilde q)/2)$, move to $d_h = 0.9\\, d_{typ}$, homotopy in
-    kappa from $\\tilde\\kappa$ to kappa there (``n_kappa`` legs), then two continuations in
-    d (down through the targets below $d_h$ on a geometric fill, up through the others on
-    a linear fill, ``n_fill`` extra points each)."""
-    d_typ = (1 - ref.q) / 2
-    d_h = 0.9 * d_typ
-    refs = lambda n: jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), ref)
-    start = _at(base, base.kappa_ref, d_typ)
-
-    # stage A: to d_h at kappa_ref, then kappa_ref -> kappa
-    steps = jnp.arange(n_kappa + 1, dtype=jnp.float64) / n_kappa
-    kappas = base.kappa_ref + (base.kappa - base.kappa_ref) * steps
-    path_a = _at(base, kappas, d_h)
-    identity = start.to_coords(identity_order_params(ref), ref)
-    stage_a, coords_a = _follow_from(path_a, refs(n_kappa + 1), identity, start, ref, quad)
-    last = lambda tree: jax.tree.map(lambda x: x[-1], tree)
-    x_a, end_a = last(coords_a), last(path_a)
-
-    # stages B (down) and C (up), vmapped over the direction
-    below = d < d_h
-    down = jnp.concatenate([jnp.geomspace(d_h, jnp.minimum(d.min(), d_h), n_fill),
-                            jnp.where(below, d, d_h)])
-    up = jnp.concatenate([jnp.linspace(d_h, jnp.maximum(d.max(), d_h), n_fill),
-                          jnp.where(below, d_h, d)])
-    order_down, order_up = jnp.argsort(-down), jnp.argsort(up)
-    paths = jnp.stack([down[order_down], up[order_up]])
-    sols, _ = jax.vmap(lambda ds: _follow_from(_at(base, base.kappa, ds), refs(ds.shape[0]),
-                                               x_a, end_a, ref, quad))(paths)
-    where = jnp.stack([jnp.argsort(order_down), jnp.argsort(order_up)])[:, n_fill:]
-    pick = lambda x: jnp.where(below, x[0][where[0]], x[1][where[1]])
-    sol = jax.tree.map(pick, sols)
-    converged = sol.converged & stage_a.converged[-1]
-    targets = _at(base, base.kappa, d)
+    """One curve (``base`` scalar; d a 1-d grid): the generic ``follow_curve`` (identity
+    point, homotopy in kappa, continuation in d), failed points blanked to NaN."""
+    sol = follow_curve(base, ref, d, quad, n_kappa, n_fill)
+    targets = base.at(base.kappa, d)
     slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
-    bad = ~converged
-    blank = lambda x: jnp.where(bad, jnp.nan, x)
+    blank = lambda x: jnp.where(sol.converged, x, jnp.nan)
     op = jax.tree.map(blank, sol.order_params)
     return RFFranzParisiCurve(targets, blank(sol.free_entropy), op, blank(slopes),
                               gen_error_rf_fp(op, targets), sol.residual, sol.newton_steps,
-                              converged, ref, jnp.asarray(jnp.nan))
+                              sol.status, ref, jnp.asarray(jnp.nan))
 
 
 _curve_jit = eqx.filter_jit(_curve)
@@ -395,7 +362,7 @@ def rf_franz_parisi_curve(alpha: float, alpha_D: float, kappa_ref: float, kappa:
             f"{float(reference.free_entropy):.4g}); kappa_ref must be <= rf_kappa_max")
     curve = _curve_jit(reference.order_params, base, jnp.asarray(d), quad, n_kappa, n_fill)
     raise_unconverged("rf_franz_parisi_curve", curve.converged, curve.residual,
-                      curve.newton_steps, alpha=alpha, alpha_D=alpha_D, kappa_ref=kappa_ref,
+                      curve.newton_steps, status=curve.status, alpha=alpha, alpha_D=alpha_D, kappa_ref=kappa_ref,
                       kappa=kappa, d=d)
     return eqx.tree_at(lambda c: c.reference_entropy, curve, reference.free_entropy)
 
@@ -437,9 +404,9 @@ def _interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
 @eqx.filter_jit
 def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFFPQuadrature):
     """S(d) on the dip grid around references at the RF maximal margin kappa_max(alpha)."""
-    from ..models.random_features import _kappa_max_rf
+    from ..models.random_features import find_rf_kappa_max
 
-    top = _kappa_max_rf(alpha, alpha_D, sigma)
+    top = find_rf_kappa_max(alpha, alpha_D, sigma)
     base = RFFranzParisi(alpha, alpha_D, top.kappa, kappa, 0.5, sigma=sigma)
     curve = _curve(top.order_params, base, jnp.asarray(_DIP_GRID), quad, 6, 6)
     return curve, top.converged & curve.converged.all()
@@ -449,24 +416,25 @@ def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFF
 def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
     """The dip-grid curve continued to a new alpha (reference at the new kappa_max): one
     predictor-corrector leg per distance (vmapped) instead of a curve from scratch."""
-    from ..models.random_features import _kappa_max_rf
+    from ..models.random_features import find_rf_kappa_max
 
     old = curve.problem
-    top = _kappa_max_rf(alpha, old.alpha_D[0], old.sigma)
+    top = find_rf_kappa_max(alpha, old.alpha_D[0], old.sigma)
     new = eqx.tree_at(lambda p: (p.alpha, p.kappa_ref), old,
                       (jnp.full_like(old.d, alpha), jnp.full_like(old.d, top.kappa)))
     ref0, ref1 = curve.reference, top.order_params
 
     def leg(op, p0, p1):
-        x, reached, steps = _advance(p0.to_coords(op, ref0), (p0, ref0), (p1, ref1), quad)
-        sol, _ = _polish(x, ref1, p1, quad, steps)
-        return sol, reached & sol.converged, slope(sol.order_params, ref1, p1, quad=quad)
+        start = LocalEntropyModel(p0, ref0, quad)
+        target = jax.tree.map(lambda v: v[None], LocalEntropyModel(p1, ref1, quad))
+        sol = jax.tree.map(lambda v: v[0], follow(target, start.to_coords(op), start)[0])
+        return sol, slope(sol.order_params, ref1, p1, quad=quad)
 
-    sol, ok, slopes = jax.vmap(leg)(curve.order_params, old, new)
+    sol, slopes = jax.vmap(leg)(curve.order_params, old, new)
     moved = RFFranzParisiCurve(new, sol.free_entropy, sol.order_params, slopes,
                                gen_error_rf_fp(sol.order_params, new), sol.residual,
-                               sol.newton_steps, ok, ref1, jnp.asarray(jnp.nan))
-    return moved, top.converged & ok.all()
+                               sol.newton_steps, sol.status, ref1, jnp.asarray(jnp.nan))
+    return moved, top.converged & sol.converged.all()
 
 
 def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "sign",

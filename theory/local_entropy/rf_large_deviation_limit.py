@@ -36,7 +36,7 @@ entropy; 2-3% below the literature for storage).
 """
 
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -44,14 +44,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import RandomFeatures, f64, require_x64
+from atypical import RandomFeatures, SaddlePointError, f64, require_x64
 from atypical.observables import gen_error_from_overlap
 
-from .large_deviation_limit import (_SEEDS, DEFAULT_QUADRATURE, LDLimitOrderParams,
-                                    LDLimitQuadrature, _continue, energetic_limit,
-                                    entropic_limit, halving_newton)
+from ..engine import RESIDUAL_TOL, ReplicaModel, saddle
 from ..models.random_features import rf_interpolation_threshold
-from ..solve import RESIDUAL_TOL
+from .large_deviation_limit import (DEFAULT_QUADRATURE, SEEDS, LDLimitOrderParams,
+                                    LDLimitQuadrature, LimitBranch, branch_in_d,
+                                    continue_limit, energetic_limit, entropic_limit)
 
 
 class RFLDLimitOrderParams(LDLimitOrderParams):
@@ -118,50 +118,84 @@ def _to_coords(op: RFLDLimitOrderParams) -> Array:
                       jnp.log(op.p - op.m**2), jnp.log(op.delta_rho), op.m])
 
 
-@eqx.filter_jit
-def _newton(u: Array, problem: RandomFeatures, d: Array, quad: LDLimitQuadrature):
-    """(coordinates, residual |grad S| in the order parameters, S) from the start u."""
-    u = halving_newton(lambda v: free_entropy_rf_large_deviation_limit(
-        _to_order_params(v), problem, d, quad=quad), u)
-    op = _to_order_params(u)
-    value = free_entropy_rf_large_deviation_limit(op, problem, d, quad=quad)
-    g_op = jax.grad(free_entropy_rf_large_deviation_limit)(op, problem, d, quad=quad)
-    residual = jnp.max(jnp.abs(jnp.stack(jax.tree.leaves(g_op))))
-    return u, jnp.where(jnp.isfinite(value), residual, jnp.inf), value
+class RFLDLimitQuery(eqx.Module):
+    """$S_\\infty$ of the random-features model at (alpha, ln alpha_D, ln d), margin 0; the
+    continuation moves these fields."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    log_alpha_D: Float[Array, ""] = eqx.field(converter=f64)
+    log_d: Float[Array, ""] = eqx.field(converter=f64)
+    sigma: str = eqx.field(static=True, default="sign")
 
 
-def _solve(u, alpha: float, alpha_D: float, d: float, sigma: str, quad):
-    problem = RandomFeatures(alpha, alpha_D, 0.0, sigma=sigma)
-    u, residual, value = _newton(u, problem, jnp.asarray(d, jnp.float64), quad)
-    return u, float(residual), float(value)
+class RFLDLimitModel(ReplicaModel):
+    """$S_\\infty$ of the random-features model as a model of the engine (9 coordinates)."""
+
+    problem: RFLDLimitQuery
+    quad: LDLimitQuadrature = eqx.field(static=True)
+    line_search: ClassVar[bool] = True
+    max_newton_steps: ClassVar[int] = 40
+    corrector_steps: ClassVar[int] = 40
+
+    def free_entropy(self, op) -> Float[Array, ""]:
+        p = self.problem
+        problem = RandomFeatures(p.alpha, jnp.exp(p.log_alpha_D), 0.0, sigma=p.sigma)
+        return free_entropy_rf_large_deviation_limit(op, problem, jnp.exp(p.log_d),
+                                                     quad=self.quad)
+
+    def cold_start(self) -> RFLDLimitOrderParams:
+        """The storage seed lifted to small alpha_D: r = 1, p = q, delta_rho = delta."""
+        s = SEEDS["storage"]["op"]
+        return RFLDLimitOrderParams(s.q, s.delta, s.q_hat, s.sigma_hat, s.p_hat,
+                                    1.0, s.q - 1e-3, s.delta, 0.01)
+
+    def to_coords(self, op) -> Array:
+        return _to_coords(op)
+
+    def to_order_params(self, u: Array):
+        return _to_order_params(u)
 
 
 _SEED_ALPHA_D = 0.01  # from the storage seed: r = 1, p = q, delta_rho = delta, m small
 _SEED_D = 0.05
 
 
+def _model(alpha, alpha_D, d, sigma, quad) -> RFLDLimitModel:
+    return RFLDLimitModel(RFLDLimitQuery(alpha, math.log(alpha_D), math.log(d), sigma), quad)
+
+
 def _anchor(alpha: float, alpha_D: float, d: float, sigma: str, quad: LDLimitQuadrature):
     """Saddle at (alpha, alpha_D, d): the storage seed (alpha = 0.6, d = 0.05) lifted to
     alpha_D = 0.01, continued in ln alpha_D, then in alpha, then in ln d; None if the path
     breaks."""
-    seed = _SEEDS["storage"]
-    s = seed["op"]
-    start = RFLDLimitOrderParams(s.q, s.delta, s.q_hat, s.sigma_hat, s.p_hat,
-                                 1.0, s.q - 1e-3, s.delta, 0.01)
-    alpha0 = seed["alpha"]
-    u, residual, _ = _solve(_to_coords(start), alpha0, _SEED_ALPHA_D, _SEED_D, sigma, quad)
-    if residual >= RESIDUAL_TOL:
+    alpha0 = SEEDS["storage"]["alpha"]
+    model = _model(alpha0, _SEED_ALPHA_D, _SEED_D, sigma, quad)
+    sol = saddle(model, warm_up_steps=0)
+    if not bool(sol.converged):
         return None
-    legs = ((lambda u, v: _solve(u, alpha0, math.exp(v), _SEED_D, sigma, quad),
-             math.log(_SEED_ALPHA_D), math.log(alpha_D), 0.25),
-            (lambda u, v: _solve(u, v, alpha_D, _SEED_D, sigma, quad), alpha0, alpha, 0.02),
-            (lambda u, v: _solve(u, alpha, alpha_D, math.exp(v), sigma, quad),
-             math.log(_SEED_D), math.log(d), 0.05))
-    for solve, start, stop, step in legs:
-        u, reached = _continue(u, solve, start, stop, step)
-        if reached != stop:
+    u = _to_coords(sol.order_params)
+    legs = (("log_alpha_D", math.log(alpha_D), 0.25, (alpha0, _SEED_ALPHA_D)),
+            ("alpha", alpha, 0.02, (alpha0, alpha_D)),
+            ("log_d", math.log(d), 0.05, (alpha, alpha_D)))
+    for name, stop, step, (a, a_D) in legs:
+        c = continue_limit(u, _model(a, a_D, _SEED_D, sigma, quad), name, stop, step)
+        if c.reached != stop:
             return None
+        u = c.last
     return u
+
+
+def rf_limit_branch(alpha: float, alpha_D: float, d_start: float, d_stop: float, *,
+                    sigma: str = "sign", quad: LDLimitQuadrature = DEFAULT_QUADRATURE
+                    ) -> LimitBranch:
+    """The branch of $S_\\infty$ through the saddle at (alpha, alpha_D, ``d_start``) (reached
+    from the storage seed), followed in d towards ``d_stop``; raises ``SaddlePointError``
+    if the start is not reached."""
+    u = _anchor(alpha, alpha_D, d_start, sigma, quad)
+    if u is None:
+        raise SaddlePointError(f"rf_limit_branch(alpha={alpha:g}, alpha_D={alpha_D:g}, "
+                               f"d_start={d_start:g}): the start was not reached from the seed")
+    return branch_in_d(_model(alpha, alpha_D, d_start, sigma, quad), u, d_stop)
 
 
 class RFLargeDeviationLimitCurve(eqx.Module):
@@ -199,15 +233,14 @@ def rf_large_deviation_limit_curve(alpha: float, alpha_D: float, d: ArrayLike, *
                              "finite and > 0")
     found: dict[float, tuple] = {}
     u0 = _anchor(alpha, alpha_D, _SEED_D, sigma, quad)
-    solve = lambda u, v: _solve(u, alpha, alpha_D, math.exp(v), sigma, quad)
-    for targets in ((np.sort(d[d <= _SEED_D])[::-1], np.sort(d[d > _SEED_D]))
-                    if u0 is not None else ()):
-        u, at = u0, math.log(_SEED_D)
-        for target in targets:
-            u, at = _continue(u, solve, at, math.log(target), 0.05)
-            if at != math.log(target):
-                break
-            found[float(target)] = (u, *solve(u, at)[1:])
+    model = _model(alpha, alpha_D, _SEED_D, sigma, quad)
+    for targets in ((d[d <= _SEED_D], d[d > _SEED_D]) if u0 is not None else ()):
+        if targets.size:
+            todo = np.log(targets)
+            stop = todo.min() if np.all(todo <= math.log(_SEED_D)) else todo.max()
+            at = continue_limit(u0, model, "log_d", stop, 0.05, todo).stations
+            found.update({float(t): at[float(np.log(t))] for t in targets
+                          if float(np.log(t)) in at})
     blank = (np.full(9, np.nan), np.inf, np.nan)
     rows = [found.get(float(t), blank) for t in d]
     ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
@@ -228,8 +261,8 @@ def _reaches_small_d(alpha: float, alpha_D: float, sigma: str, quad) -> bool:
     u = _anchor(alpha, alpha_D, _SEED_D, sigma, quad)
     if u is None:
         return False
-    solve = lambda u, v: _solve(u, alpha, alpha_D, math.exp(v), sigma, quad)
-    return _continue(u, solve, math.log(_SEED_D), math.log(_D_SMALL), 0.05)[1] == \
+    model = _model(alpha, alpha_D, _SEED_D, sigma, quad)
+    return continue_limit(u, model, "log_d", math.log(_D_SMALL), 0.05).reached == \
         math.log(_D_SMALL)
 
 

@@ -32,7 +32,8 @@ from atypical.gaussian import H, gauss_mean, log_H
 from atypical.observables import bayes_optimal_gen_error
 
 from .perceptron import RSOrderParams, saddle_bayes
-from ..solve import RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm
+from ..engine import (RESIDUAL_TOL, SaddleSolution, raise_unconverged, residual_norm,
+                      solve_root, status_from)
 from .thresholds import teacher_student_transitions
 
 PRIORS = ("gaussian", "binary")
@@ -81,17 +82,15 @@ _NEWTON_STEPS = 30
 @jax.vmap
 def _saddle_gaussian(alpha):
     # one equation in u = logit q (q_hat eliminated): d(log q_hat)/du ~ 1/2, so Newton from
-    # the small-alpha solution q_hat = 2 alpha/pi converges in < 10 steps at any alpha. A
-    # fixed step count: at large alpha the equation's rounding floor (~1e-12, from 1 - q)
-    # lies above optimistix's absolute tolerance; convergence is judged on grad phi below
-    def step(_, u):
-        return u - _remaining_equation(u, alpha) / jax.grad(_remaining_equation)(u, alpha)
-
-    u = jax.lax.fori_loop(0, _NEWTON_STEPS, step, jnp.log(2 * alpha / jnp.pi))
-    op, problem = _conjugate_gaussian(u, alpha), TeacherStudent(alpha, 0.0)
+    # the small-alpha solution q_hat = 2 alpha/pi converges in < 10 steps at any alpha. At
+    # large alpha the equation's rounding floor (~1e-12, from 1 - q) can keep Newton running
+    # to its step limit; convergence is judged on grad phi below
+    root = solve_root(_remaining_equation, jnp.log(2 * alpha / jnp.pi), alpha,
+                      max_steps=_NEWTON_STEPS)
+    op, problem = _conjugate_gaussian(root.value, alpha), TeacherStudent(alpha, 0.0)
     residual = residual_norm(jax.grad(free_entropy_bayes_gaussian)(op, problem))
     return SaddleSolution(problem, op, free_entropy_bayes_gaussian(op, problem), residual,
-                          jnp.asarray(_NEWTON_STEPS), residual < RESIDUAL_TOL)
+                          root.newton_steps, status_from(residual < RESIDUAL_TOL, residual))
 
 
 @eqx.filter_jit
@@ -118,7 +117,7 @@ def bayes_optimal_overlap(alpha: ArrayLike, prior: str = "gaussian") -> np.ndarr
         flat = np.where(learned, 0.5, flat)  # the poor branch is solved only below alpha_IT
     sol = (_saddle_gaussian if prior == "gaussian" else _saddle_binary)(jnp.asarray(flat))
     raise_unconverged(f"bayes_optimal_overlap(prior={prior!r})", sol.converged,
-                      sol.residual, sol.newton_steps, alpha=flat)
+                      sol.residual, sol.newton_steps, status=sol.status, alpha=flat)
     q = np.asarray(sol.order_params.q)
     if prior == "binary":
         q = np.where(learned, 1.0, q)

@@ -18,7 +18,7 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
-from ..engine import (Control, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
                      raise_unconverged, saddle, solve_threshold)
 
 TASKS = ("storage", "teacher-student")
@@ -39,19 +39,6 @@ def model_for(task: str, alpha, kappa) -> ReplicaModel:
     if task == "teacher-student":
         return TeacherStudentRS(TeacherStudent(alpha, kappa))
     raise ValueError(f"task={task!r}: must be one of {TASKS}")
-
-
-class Margin(Control):
-    """The margin kappa as the control parameter of a threshold (Newton's coordinate)."""
-
-    def set(self, model: ReplicaModel, u: Array) -> ReplicaModel:
-        return eqx.tree_at(lambda m: m.problem.kappa, model, u)
-
-    def value(self, u: Array) -> Array:
-        return u
-
-    def coordinate(self, a: Array) -> Array:
-        return a
 
 
 def annealed_kappa_max(alpha: ArrayLike) -> Array:
@@ -79,7 +66,7 @@ def _branch(task: str, alpha: Array, kappas: Array) -> tuple[SaddleSolution, RSO
     """RS saddles along an increasing kappa grid at fixed alpha: cold start at the first
     kappa, continuation after (the engine's ``follow``)."""
     path = model_for(task, jnp.full_like(kappas, alpha), kappas)
-    return follow(path, saddle(model_for(task, alpha, kappas[0])).order_params)
+    return follow(path, saddle(model_for(task, alpha, kappas[0])).order_params)[:2]
 
 
 _N_REFINE = 16  # steps of the second, finer sweep between the last two coarse points
@@ -103,11 +90,11 @@ def find_kappa_max(task: str, alpha: Array) -> MaximalMargin:
     # the coarse step (0.03-0.05 in kappa) can lose the branch where q -> 1 before the
     # entropy vanishes (teacher-student at alpha = 0.125): refine between points i and i+1
     fine = jnp.linspace(kappas[i], kappas[i + 1], _N_REFINE + 1)
-    refined, fine_xs = follow(model_for(task, jnp.full_like(fine, fixed_alpha), fine),
+    refined, fine_xs, _ = follow(model_for(task, jnp.full_like(fine, fixed_alpha), fine),
                               jax.tree.map(lambda x: x[i], xs))
     j = jnp.clip(_n_leading_positive(refined) - 1, 0, _N_REFINE - 1)
     start = (jax.tree.map(lambda x: x[j], fine_xs), fine[j])
-    found = solve_threshold(entropy, start, model_for(task, alpha, 0.0), control=Margin())
+    found = solve_threshold(entropy, start, model_for(task, alpha, 0.0), control=MARGIN)
     kappa = found.alpha
     # the entropy decreases with kappa, so a root past the last point of positive entropy
     # and below the sweep's top is the one

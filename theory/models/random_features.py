@@ -22,8 +22,8 @@ from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
 from .perceptron import TSOrderParams, stability_quadrature
-from ..solve import (RESIDUAL_TOL, SaddleSolution, continue_branch, damped_fixed_point,
-                    newton_root, newton_saddle, raise_unconverged, residual_norm)
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
+                      raise_unconverged, saddle, solve_threshold, threshold_on_branch)
 
 
 class RFOrderParams(eqx.Module):
@@ -129,26 +129,33 @@ def _to_physical(x: _NewtonCoords) -> RFOrderParams:
     return RFOrderParams(x.q, x.q_hat, p + x.delta, p, x.m)
 
 
-def _free_entropy_newton(x: _NewtonCoords, problem: RandomFeatures) -> Array:
-    return free_entropy_rf(_to_physical(x), problem)
+class RandomFeaturesRS(ReplicaModel):
+    """RS random-features model (``free_entropy_rf``) as a model of the engine, solved in
+    the valley coordinates ``_NewtonCoords``."""
 
+    problem: RandomFeatures
 
-def _physical_solution(sol: SaddleSolution) -> SaddleSolution:
-    """Back to RFOrderParams; the residual becomes the max-norm of the physical gradient."""
-    op = _to_physical(sol.order_params)
-    residual = residual_norm(jax.grad(free_entropy_rf)(op, sol.problem))
-    converged = sol.converged & (residual < RESIDUAL_TOL)
-    return SaddleSolution(sol.problem, op, sol.free_entropy, residual, sol.newton_steps,
-                          converged)
+    def free_entropy(self, op: RFOrderParams) -> Float[Array, ""]:
+        return free_entropy_rf(op, self.problem)
+
+    def cold_start(self) -> RFOrderParams:
+        return COLD_START_RF
+
+    def to_coords(self, op: RFOrderParams) -> _NewtonCoords:
+        return _to_newton(op)
+
+    def to_order_params(self, x: _NewtonCoords) -> RFOrderParams:
+        return _to_physical(x)
+
+    def fixed_point(self, op: RFOrderParams) -> RFOrderParams:
+        return _fixed_point_rf(op, self.problem)
 
 
 def saddle_rf(problem: RandomFeatures, init: RFOrderParams = COLD_START_RF, *,
-              damping: float = 0.5, max_fp_steps: int = 200) -> SaddleSolution:
+              max_fp_steps: int = 200) -> SaddleSolution:
     """RS saddle point: damped fixed-point iteration from ``init``, then autodiff Newton on
     $\\nabla\\phi = 0$. Jit- and vmap-able; never throws (see ``converged``)."""
-    start = damped_fixed_point(_fixed_point_rf, init, problem, damping=damping,
-                               max_steps=max_fp_steps)
-    return _physical_solution(newton_saddle(_free_entropy_newton, _to_newton(start), problem))
+    return saddle(RandomFeaturesRS(problem), init, warm_up_steps=max_fp_steps)
 
 
 # ----------------------------------------------------------------- observables
@@ -234,7 +241,7 @@ def solve_rf(alpha: ArrayLike, alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     problems = _rf_grid(alpha, alpha_D, kappa, sigma, teacher)
     sol = _saddle_rf_grid(problems)
     raise_unconverged(f"solve_rf(sigma={sigma!r})", sol.converged, sol.residual,
-                      sol.newton_steps, alpha=problems.alpha, alpha_D=problems.alpha_D,
+                      sol.newton_steps, status=sol.status, alpha=problems.alpha, alpha_D=problems.alpha_D,
                       kappa=problems.kappa)
     return sol
 
@@ -254,8 +261,7 @@ def follow_rf(alpha: ArrayLike, alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
 
 @eqx.filter_jit
 def _follow(problems, init):
-    sweep = continue_branch(_free_entropy_newton, problems, _to_newton(init))
-    return jax.vmap(_physical_solution)(sweep)
+    return follow(RandomFeaturesRS(problems), _to_newton(init))[0]
 
 
 # ------------------------------------------------------ interpolation threshold
@@ -270,7 +276,11 @@ class RFThreshold(eqx.Module):
     replicon: Float[Array, ""]
     residual: Float[Array, ""]
     newton_steps: Array
-    converged: Array
+    status: Status
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
     @property
     def n_over_d(self) -> Array:
@@ -278,38 +288,17 @@ class RFThreshold(eqx.Module):
         return self.alpha_D / self.alpha
 
 
-def _entropy_crisis(x, base: RandomFeatures):
-    """(grad phi, phi) in the unknowns (order params, ln alpha); alpha_D, kappa, sigma from
-    ``base``. Trial alphas replace the field directly (a wild iterate is a failed solve)."""
-    coords, log_alpha = x
-    problem = eqx.tree_at(lambda p: p.alpha, base, jnp.exp(log_alpha))
-    return (jax.grad(_free_entropy_newton)(coords, problem),
-            _free_entropy_newton(coords, problem))
-
-
 _INTERPOLATION_GRID = jnp.geomspace(0.02, 40.0, 160)
 
 
 @eqx.filter_jit
 def _interpolation(alpha_D: Array, kappa: Array, sigma: str) -> RFThreshold:
-    grid = _INTERPOLATION_GRID
-    # the bracket carries no derivative (newton_root differentiates implicitly): cut it
-    # out of the differentiated program, which would otherwise trace the whole sweep
-    sweep_D, sweep_kappa = jax.lax.stop_gradient((alpha_D, kappa))
-    problems = RandomFeatures(grid, jnp.full_like(grid, sweep_D),
-                              jnp.full_like(grid, sweep_kappa), sigma=sigma)
-    first = saddle_rf(jax.tree.map(lambda x: x[0], problems)).order_params
-    sweep = _follow(problems, first)
-    # the stretch connected to small alpha with positive entropy: bracket's lower end
-    alive = jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)).astype(bool)
-    i = jnp.maximum(jnp.argmin(jnp.append(alive, False)) - 1, 0)
-    start = (_to_newton(jax.tree.map(lambda x: x[i], sweep.order_params)), jnp.log(grid[i]))
-    base = RandomFeatures(1.0, alpha_D, kappa, sigma=sigma)
-    (coords, log_alpha), residual, steps, converged = newton_root(_entropy_crisis, start,
-                                                                  base)
-    alpha, op = jnp.exp(log_alpha), _to_physical(coords)
-    replicon = replicon_rf(op, RandomFeatures(alpha, alpha_D, kappa, sigma=sigma))
-    return RFThreshold(alpha, alpha_D, op, replicon, residual, steps, converged)
+    base = RandomFeaturesRS(RandomFeatures(1.0, alpha_D, kappa, sigma=sigma))
+    found = threshold_on_branch(base, _INTERPOLATION_GRID, entropy)
+    replicon = replicon_rf(found.order_params,
+                           RandomFeatures(found.alpha, alpha_D, kappa, sigma=sigma))
+    return RFThreshold(found.alpha, alpha_D, found.order_params, replicon, found.residual,
+                       found.newton_steps, found.status)
 
 
 def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
@@ -337,7 +326,8 @@ def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     if isinstance(alpha_D, jax.core.Tracer) or isinstance(kappa, jax.core.Tracer):
         return result
     raise_unconverged(f"rf_interpolation_threshold(sigma={sigma!r})", result.converged,
-                      result.residual, result.newton_steps, alpha_D=alpha_D, kappa=kappa)
+                      result.residual, result.newton_steps, status=result.status,
+                      alpha_D=alpha_D, kappa=kappa)
     return result
 
 
@@ -354,41 +344,39 @@ class RFMaximalMargin(eqx.Module):
     order_params: RFOrderParams
     residual: Float[Array, ""]
     newton_steps: Array
-    converged: Array
+    status: Status
 
-
-def _margin_crisis(x, base: RandomFeatures):
-    """(grad phi, phi) in the unknowns (order params, kappa); alpha, alpha_D, sigma from
-    ``base``. Trial kappas replace the field directly (a wild iterate is a failed solve)."""
-    coords, kappa = x
-    problem = eqx.tree_at(lambda p: p.kappa, base, kappa)
-    return (jax.grad(_free_entropy_newton)(coords, problem),
-            _free_entropy_newton(coords, problem))
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.converged
 
 
 _KAPPA_SWEEP = jnp.linspace(-1.0, 3.0, 81)
 
 
 @eqx.filter_jit
-def _kappa_max_rf(alpha: Array, alpha_D: Array, sigma: str) -> RFMaximalMargin:
+def find_rf_kappa_max(alpha: Array, alpha_D: Array, sigma: str) -> RFMaximalMargin:
+    """$\\kappa_{max}(\\alpha, \\alpha_D)$ (``rf_kappa_max``); jit-able, never throws."""
     grid = _KAPPA_SWEEP
     sweep_alpha, sweep_D = jax.lax.stop_gradient((alpha, alpha_D))
     problems = RandomFeatures(jnp.full_like(grid, sweep_alpha), jnp.full_like(grid, sweep_D),
                               grid, sigma=sigma)
     first = saddle_rf(jax.tree.map(lambda x: x[0], problems)).order_params
-    sweep = _follow(problems, first)
+    sweep, xs, _ = follow(RandomFeaturesRS(problems), _to_newton(first))
     # the entropy decreases with kappa: the root lies past the last point of the stretch
     # with positive entropy connected to the start (the sweep may lose the branch before
     # it, where q -> 1 and steps of 0.05 in kappa are too long for Newton)
     n_positive = jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
     i = jnp.clip(n_positive - 1, 0, grid.shape[0] - 2)
-    start = (_to_newton(jax.tree.map(lambda x: x[i], sweep.order_params)), grid[i])
-    base = RandomFeatures(alpha, alpha_D, 0.0, sigma=sigma)
-    (coords, kappa), residual, steps, converged = newton_root(_margin_crisis, start, base)
+    start = (jax.tree.map(lambda x: x[i], xs), grid[i])
+    base = RandomFeaturesRS(RandomFeatures(alpha, alpha_D, 0.0, sigma=sigma))
+    found = solve_threshold(entropy, start, base, control=MARGIN)
+    kappa = found.alpha
     bracketed = ((n_positive > 0) & (n_positive < grid.shape[0]) & (kappa >= grid[i])
                  & (kappa <= grid[-1]))
-    return RFMaximalMargin(alpha, alpha_D, kappa, _to_physical(coords), residual, steps,
-                           converged & bracketed)
+    return RFMaximalMargin(alpha, alpha_D, kappa, found.order_params, found.residual,
+                           found.newton_steps,
+                           demote(found.status, bracketed, Status.not_bracketed))
 
 
 def rf_kappa_max(alpha: ArrayLike, alpha_D: ArrayLike, *, sigma: str = "sign"
@@ -404,9 +392,10 @@ def rf_kappa_max(alpha: ArrayLike, alpha_D: ArrayLike, *, sigma: str = "sign"
                          "rf_kappa_max(alpha=...): alpha = P/N must be finite and > 0")
     alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
                            "rf_kappa_max(alpha_D=...): alpha_D = P/D must be finite and > 0")
-    result = _kappa_max_rf(alpha, alpha_D, sigma)
+    result = find_rf_kappa_max(alpha, alpha_D, sigma)
     if isinstance(alpha, jax.core.Tracer) or isinstance(alpha_D, jax.core.Tracer):
         return result
     raise_unconverged(f"rf_kappa_max(sigma={sigma!r})", result.converged, result.residual,
-                      result.newton_steps, alpha=alpha, alpha_D=alpha_D)
+                      result.newton_steps, status=result.status, alpha=alpha,
+                      alpha_D=alpha_D)
     return result
