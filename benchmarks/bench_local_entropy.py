@@ -16,7 +16,8 @@ import numpy as np
 from scipy import optimize
 
 import theory.local_entropy.franz_parisi as fp
-from theory.models.margins import _kappa_max
+from theory.engine import stationarity
+from theory.models.margins import find_kappa_max
 
 from _machine import describe
 
@@ -25,7 +26,7 @@ TOL = 1e-10
 
 def references(alpha: np.ndarray) -> np.ndarray:
     """0.9 kappa_max(alpha): high-margin references (kappa_max itself has zero entropy)."""
-    kmax = jax.jit(jax.vmap(lambda a: _kappa_max("storage", a).kappa))(jnp.asarray(alpha))
+    kmax = jax.jit(jax.vmap(lambda a: find_kappa_max("storage", a).kappa))(jnp.asarray(alpha))
     return 0.9 * np.asarray(kmax)
 
 
@@ -40,7 +41,8 @@ def scipy_row(alpha: float, kappa_ref: float, d: np.ndarray, start,
     problem = lambda dd: fp.FranzParisiStorage(alpha, kappa_ref, 0.0, dd)
     flat, unravel = jax.flatten_util.ravel_pytree(problem(d[0]).to_coords(start, ref))
     grad = jax.jit(lambda v, dd: jax.flatten_util.ravel_pytree(
-        fp._gradient(unravel(v), ref, problem(dd), fp.DEFAULT_QUADRATURE))[0])
+        stationarity(unravel(v), fp.LocalEntropyModel(problem(dd), ref,
+                                                      fp.DEFAULT_QUADRATURE)))[0])
     box = jax.jit(lambda dd: [jax.flatten_util.ravel_pytree(b)[0]
                               for b in problem(dd).bounds(ref)])
     x = np.asarray(flat)
@@ -89,7 +91,7 @@ def main() -> None:
     call = (fp.FranzParisiStorage, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, d)),
             fp.DEFAULT_QUADRATURE, 8, args.n_fill, args.batch_size)
     t0 = time.perf_counter()
-    compiled = fp._curve_grid.lower(*call).compile()
+    compiled = fp.curve_grid.lower(*call).compile()
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     curve = compiled(*call)

@@ -21,8 +21,8 @@ import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import (dmft_job, figure_main, log_spaced, network_gaps,
-                                               network_job, preset, spec)
+from paper_figures.fig_dmft_mean_field import (dmft_figure_main, dmft_job, log_spaced,
+                                               network_gaps, network_job, preset, spec)
 from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_overlap
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=True)
@@ -115,7 +115,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return figure_main(argv, sys.modules[__name__], "fig_dmft_init_scale",
+    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_init_scale",
                        "m = 8 on t <= 2")
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import dmft_job, figure_main, preset, spec
+from paper_figures.fig_dmft_mean_field import dmft_job, dmft_figure_main, preset, spec
 from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_error
 
 PROBLEM = dict(kernel="cubic", alpha=0.3, tau=0.6, teacher=True)
@@ -116,7 +116,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return figure_main(argv, sys.modules[__name__], "fig_dmft_lazy_regimes",
+    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_lazy_regimes",
                        "m = 8, 16 on t <= 2/m and m = 8 on t <= 2")
 
 

@@ -25,9 +25,10 @@ import numpy as np
 from tqdm import tqdm
 
 import atypical  # noqa: F401  (float64 on)
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.problems import two_layer_preset
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main
 from sim.two_layer import mean_sem, train_two_layer
 from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
 from theory.dynamics.dmft_limits import solve_mean_field
@@ -222,21 +223,18 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_dmft_mean_field")
 
 
-def figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
-    """The command line shared by the DMFT figures: ``--out``, ``--quick``; runs the
-    module's ``jobs_for`` through the shared cache, prints its ``summary``, draws ``plot``."""
-    parser = figure_parser(module.__doc__, f"{quick_help} (smoke run, < 30 s)")
-    args = parser.parse_args(argv)
-    cfg = module.QUICK if args.quick else module.FULL
-    res = run_jobs(module.jobs_for(cfg), dmft_cache(args.out, args.quick), name)
-    for line in module.summary(cfg, res):
-        print(line)
-    return module.plot(cfg, res, args.out)
+def dmft_figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
+    """A DMFT figure's run: the module's ``jobs_for`` through the shared DMFT cache
+    (``figure_main`` with ``--out``, ``--quick``)."""
+    def jobs(cfg, args):
+        return run_jobs(module.jobs_for(cfg), dmft_cache(args.out, args.quick), name)
+
+    return figure_main(module, argv, f"{quick_help} (smoke run, < 30 s)", compute=jobs)
 
 
 def main(argv=None) -> list[Path]:
-    return figure_main(argv, sys.modules[__name__], "fig_dmft_mean_field",
-                       "m = 4 to t = 3, d = 16, 3 seeds")
+    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_mean_field",
+                            "m = 4 to t = 3, d = 16, 3 seeds")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import numpy as np
 
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
-from paper_figures.fig_dmft_mean_field import dmft_job, figure_main, preset, spec
+from paper_figures.fig_dmft_mean_field import dmft_job, dmft_figure_main, preset, spec
 from theory.dynamics.dmft_limits import lazy_plateau_test_error
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=False)
@@ -95,7 +95,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return figure_main(argv, sys.modules[__name__], "fig_dmft_pure_noise_lazy",
+    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_pure_noise_lazy",
                        "m = 8, 16 on t <= 8")
 
 

@@ -33,6 +33,7 @@ from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.local_entropy.franz_parisi import franz_parisi_curve
+from theory.local_entropy.franz_parisi_teacher import FranzParisiTeacherStudent
 from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
 from theory.models.margins import kappa_max
 
@@ -78,7 +79,7 @@ def dense_regions(alpha: float, d: tuple[float, ...]) -> dict:
     typical (kappa_ref = 0) references at one alpha, both in one vmapped call."""
     top = float(kappa_max(alpha, task="teacher-student").kappa)
     curve = franz_parisi_curve([alpha, alpha], [top, 0.0], [0.0, 0.0], list(d),
-                               task="teacher-student", n_fill=8)
+                               query=FranzParisiTeacherStudent, n_fill=8)
     rows = lambda x: np.asarray(x).tolist()
     S, eps = rows(curve.local_entropy), rows(curve.gen_error)
     return dict(alpha=alpha, kappa_ref=top, S=S[0], gen_error=eps[0], S_typical=S[1],

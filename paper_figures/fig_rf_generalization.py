@@ -51,6 +51,7 @@ phase diagram has not run them), ``--quick`` (one Franz-Parisi curve, D = 20 sim
 """
 
 import time
+import sys
 from pathlib import Path
 
 import jax
@@ -59,7 +60,8 @@ from tqdm import tqdm
 
 import sim
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from paper_figures._common import figure_main
 from atypical.results import ResultsCache
 from paper_figures import fig_rf_phase_diagram as phase
 from theory.models.bayes_optimal import bayes_optimal_error
@@ -399,14 +401,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    args = figure_parser(__doc__, "coarse line, one Franz-Parisi curve, D = 20 simulations "
-                         "(CPU smoke run, a few minutes)",
-                         seed_help="key of the simulated instances").parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    res = compute(cfg, args.out, args.seed)
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    return figure_main(sys.modules[__name__], argv, "coarse line, one Franz-Parisi curve, "
+                       "D = 20 simulations (CPU smoke run, a few minutes)",
+                       seed_help="key of the simulated instances")
 
 
 if __name__ == "__main__":

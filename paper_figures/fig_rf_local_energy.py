@@ -36,6 +36,7 @@ solutions flat like the maximal-margin ones, or sharp like the typical ones?
 """
 
 import time
+import sys
 from pathlib import Path
 
 import jax
@@ -46,7 +47,8 @@ from tqdm import tqdm
 
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
 from atypical.observables import local_energy
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from paper_figures._common import figure_main
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
 from sim.data import Dataset
@@ -309,14 +311,9 @@ def sim_panel(ax, cfg: dict, res: dict, mean: str, sem: str, prefix: str) -> Non
 
 
 def main(argv=None) -> list[Path]:
-    args = figure_parser(__doc__, "coarse grids, D = 20 simulations with 4 instances (CPU "
-                         "smoke run, a few minutes)",
-                         seed_help="key of the simulated instances").parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    res = compute(cfg, args.out, args.seed)
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    return figure_main(sys.modules[__name__], argv, "coarse grids, D = 20 simulations with 4 "
+                       "instances (CPU smoke run, a few minutes)",
+                       seed_help="key of the simulated instances")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,15 @@ Results are cached per point (JSON, resumable); progress is printed. The full mo
 on a CPU.
 """
 
+import sys
 from pathlib import Path
 
 import jax.random as jr
 import numpy as np
 
 from atypical import RandomFeatures
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
+from paper_figures._common import figure_main
 from atypical.results import ResultsCache
 from sim.anneal import AnnealConfig
 from sim.rf_sweep import rf_algorithm_point
@@ -171,17 +173,13 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = figure_parser(
-        __doc__, "D = 25, 4 seeds, 2 points, 60 epochs (CPU smoke run, about 2 min)",
-        seed_help="key of the simulated instances")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    cache = ResultsCache(args.out / "cache" / ("rf_overparameterization_quick" if args.quick
-                                                else "rf_overparameterization"))
-    res = compute(cfg, cache, args.seed)
-    for line in summary(cfg, res):
-        print(line)
-    return plot(cfg, res, args.out)
+    def cached(cfg, args):
+        name = "rf_overparameterization_quick" if args.quick else "rf_overparameterization"
+        return compute(cfg, ResultsCache(args.out / "cache" / name), args.seed)
+
+    return figure_main(sys.modules[__name__], argv, "D = 25, 4 seeds, 2 points, 60 epochs "
+                       "(CPU smoke run, about 2 min)",
+                       seed_help="key of the simulated instances", compute=cached)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory.local_entropy.franz_parisi import franz_parisi_curve, monotonicity_threshold
+from theory.local_entropy.franz_parisi import (FranzParisiStorage, franz_parisi_curve,
+                                              monotonicity_threshold)
+from theory.local_entropy.franz_parisi_teacher import FranzParisiTeacherStudent
 from theory.models.margins import kappa_max
+
+QUERIES = {"storage": FranzParisiStorage, "teacher-student": FranzParisiTeacherStudent}
 
 
 def kappa_max_summary(task: str, alpha: float) -> dict:
@@ -24,7 +28,7 @@ def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float, d: list[
     """S(d) with the bound, slope, order parameters and the reference sector (lists
     over d, in the order given); teacher-student adds the teacher overlaps and the
     generalization errors of the counted solutions and of the reference."""
-    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), task=task)
+    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), query=QUERIES[task])
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
     first = lambda x: float(np.asarray(x).reshape(-1)[0])
     op = curve.order_params

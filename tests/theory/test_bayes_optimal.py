@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from atypical import SaddlePointError  # noqa: F401  (float64 on)
-from theory.models.bayes_optimal import (_saddle_gaussian, bayes_optimal_error, bayes_optimal_overlap,
+from theory.models.bayes_optimal import (saddle_bayes_gaussian, bayes_optimal_error, bayes_optimal_overlap,
                                   sign_channel_entropy)
 from theory.dynamics.state_evolution import channel_q_hat
 
@@ -20,7 +20,7 @@ def test_channel_derivative_is_the_amp_channel_update():
 
 
 def test_gaussian_prior_saddle_is_stationary():
-    sol = _saddle_gaussian(np.array([0.1, 1.0, 10.0, 1000.0]))
+    sol = saddle_bayes_gaussian(np.array([0.1, 1.0, 10.0, 1000.0]))
     assert np.all(sol.converged) and np.max(sol.residual) < 1e-10
     q, q_hat = sol.order_params.q, sol.order_params.q_hat
     np.testing.assert_allclose(q, q_hat / (1 + q_hat), rtol=1e-12)

@@ -34,7 +34,7 @@ def curves(kappa_near_max):
     """Zero-margin solutions around Bayes-optimal (kappa_ref = 0: Gibbs samples of the
     posterior) and around near-maximal-margin references, one call."""
     return fp.franz_parisi_curve([ALPHA, ALPHA], [0.0, kappa_near_max], [0.0, 0.0], D_GRID,
-                                 task="teacher-student", n_kappa=4, n_fill=4)
+                                 query=ts.FranzParisiTeacherStudent, n_kappa=4, n_fill=4)
 
 
 def test_identity_at_typical_distance():

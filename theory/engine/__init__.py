@@ -10,6 +10,7 @@ from .newton import damped_fixed_point as damped_fixed_point
 from .newton import solve_root as solve_root
 from .results import RESIDUAL_TOL as RESIDUAL_TOL
 from .results import SaddleSolution as SaddleSolution
+from .results import Solved as Solved
 from .results import Status as Status
 from .results import Threshold as Threshold
 from .results import demote as demote

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
-from .results import RESIDUAL_TOL, Status, residual_norm, status_from
+from .results import RESIDUAL_TOL, Solved, Status, residual_norm, status_from
 
 MAX_NEWTON_STEPS = 64
 
@@ -105,7 +105,7 @@ def _project(y: PyTree, options: dict[str, Any]) -> PyTree:
     return y
 
 
-class Root(eqx.Module):
+class Root(Solved):
     """A root of ``equations(x, args) = 0``: the point (differentiable in ``args`` by the
     implicit function theorem), the residual max-norm, Newton steps and status."""
 
@@ -113,10 +113,6 @@ class Root(eqx.Module):
     residual: Float[Array, ""]
     newton_steps: Int[Array, ""]
     status: Status
-
-    @property
-    def converged(self) -> Bool[Array, ""]:
-        return self.status == Status.converged
 
 
 def solve_root(equations: Callable, init: PyTree, args: PyTree, *,

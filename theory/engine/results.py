@@ -52,7 +52,17 @@ def demote(status: Status, keep: Bool[Array, "..."], reason: Status) -> Status:
     return select(keep | (status != Status.converged), status, reason)
 
 
-class SaddleSolution(eqx.Module):
+class Solved(eqx.Module):
+    """A result with a ``status``; ``converged`` is where it is ``Status.converged``."""
+
+    status: eqx.AbstractVar[Status]
+
+    @property
+    def converged(self) -> Bool[Array, "..."]:
+        return self.status == Status.converged
+
+
+class SaddleSolution(Solved):
     """A stationary point of a free entropy: its order parameters, value, residual
     $\\|\\nabla\\phi\\|_\\infty$, Newton steps and status, with the problem it solves (its
     coordinates: ``sol.problem.alpha``, ...)."""
@@ -64,12 +74,8 @@ class SaddleSolution(eqx.Module):
     newton_steps: Int[Array, "*batch"]
     status: Status
 
-    @property
-    def converged(self) -> Bool[Array, "*batch"]:
-        return self.status == Status.converged
 
-
-class Threshold(eqx.Module):
+class Threshold(Solved):
     """A threshold value of a control parameter (``alpha``: a root of an augmented saddle
     system), the order parameters there and the Newton diagnostics."""
 
@@ -78,10 +84,6 @@ class Threshold(eqx.Module):
     residual: Float[Array, "*batch"]
     newton_steps: Int[Array, "*batch"]
     status: Status
-
-    @property
-    def converged(self) -> Bool[Array, "*batch"]:
-        return self.status == Status.converged
 
 
 def residual_norm(tree: PyTree) -> Array:

@@ -22,12 +22,12 @@ $p$ is fixed (its conjugate $\\hat p$ is the Lagrange multiplier), the equations
 
 The solver (box coordinates, Newton, continuation, curves) is generic: a query class brings
 its free entropy, coordinates and box. Teacher-student is ``franz_parisi_teacher``
-(``franz_parisi_curve(..., task="teacher-student")``).
+(``franz_parisi_curve(..., query=FranzParisiTeacherStudent)``).
 """
 
 import abc
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -40,10 +40,10 @@ from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Status,
-                      demote, entropy, follow, raise_unconverged, saddle, solve_root,
-                      stationarity)
+from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status, demote, entropy,
+                      follow, raise_unconverged, saddle, solve_root, stationarity)
 from ..models.perceptron import RSOrderParams, StorageRS, TSOrderParams
+from ..models.margins import find_kappa_max, kappa_max
 from ..models.thresholds import storage_threshold
 from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
 
@@ -159,10 +159,17 @@ class FranzParisiQuery(LocalEntropyQuery):
         full = lambda x: jnp.full_like(d, x)
         return type(self)(full(self.alpha), full(self.kappa_ref), kappa, d)
 
+    default_quad: ClassVar[Any]
+
     @staticmethod
     @abc.abstractmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
         """The RS saddle of the references at (alpha, kappa_ref)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def kappa_max(alpha):
+        """The RS maximal margin of the references' problem at alpha (host-side check)."""
 
 
 class FranzParisiStorage(FranzParisiQuery):
@@ -192,6 +199,10 @@ class FranzParisiStorage(FranzParisiQuery):
     def reference(alpha, kappa_ref) -> SaddleSolution:
         return reference_saddle(alpha, kappa_ref)
 
+    @staticmethod
+    def kappa_max(alpha):
+        return kappa_max(alpha)
+
 
 class FPOrderParams(eqx.Module):
     """RS Franz-Parisi overlaps: q between constrained replicas, t with the other
@@ -219,6 +230,7 @@ class FPQuadrature(NamedTuple):
 
 
 DEFAULT_QUADRATURE = FPQuadrature()
+FranzParisiStorage.default_quad = DEFAULT_QUADRATURE
 _Z0_HALF_WIDTH = 9.0
 
 
@@ -387,7 +399,7 @@ def reference_saddle(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolution:
 # ------------------------------------------------------------------ curves S(d) in one go
 
 
-class FranzParisiCurve(eqx.Module):
+class FranzParisiCurve(Solved):
     """Local entropy $S(d)$ on a grid of distances (last axis), all order parameters, the
     slope $dS/dd$ (envelope theorem), Newton diagnostics, and the reference sector."""
 
@@ -400,10 +412,6 @@ class FranzParisiCurve(eqx.Module):
     status: Status
     reference: RSOrderParams | TSOrderParams
     reference_entropy: Float[Array, "*batch"]
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
     @property
     def gen_error(self) -> Array:
@@ -503,32 +511,24 @@ def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
 
 
 @eqx.filter_jit
-def _curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch_size):
-    """All curves in one program: ``batch_size`` of them at a time under vmap, the batches
+def curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch_size):
+    """``franz_parisi_curve`` without its input checks and error report: all curves in one
+    program: ``batch_size`` of them at a time under vmap, the batches
     in sequence (``lax.map``), so that memory stays bounded on large grids."""
     one = lambda a: _curve(*a, d, quad, n_kappa, n_fill, Problem=Problem)
     curve = jax.lax.map(one, (alpha, kappa_ref, kappa), batch_size=batch_size)
     return _nan_where_failed(curve)
 
 
-def _task(task: str):
-    """The query class and default quadrature of a task."""
-    if task == "storage":
-        return FranzParisiStorage, DEFAULT_QUADRATURE
-    if task == "teacher-student":
-        from . import franz_parisi_teacher as ts
-
-        return ts.FranzParisiTeacherStudent, ts.DEFAULT_QUADRATURE
-    raise ValueError(f"task={task!r}: must be 'storage' or 'teacher-student'")
-
-
 def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
-                       d: ArrayLike, *, task: str = "storage", quad=None, n_kappa: int = 8,
-                       n_fill: int = 16, batch_size: int = 4) -> FranzParisiCurve:
+                       d: ArrayLike, *, query: type[FranzParisiQuery] = FranzParisiStorage,
+                       quad=None, n_kappa: int = 8, n_fill: int = 16,
+                       batch_size: int = 4) -> FranzParisiCurve:
     """Franz-Parisi local entropy $S(d)$ (RS) around uniform margin-``kappa_ref``
-    references, counting margin-``kappa`` solutions, on a grid of distances ``d``; ``task``
-    "storage" (random labels) or "teacher-student" (labels of a binary teacher; the curve
-    then has ``gen_error``). ``quad``: the task's quadrature sizes (default: its default).
+    references, counting margin-``kappa`` solutions, on a grid of distances ``d``; ``query``
+    the task's query class: ``FranzParisiStorage`` (random labels) or
+    ``FranzParisiTeacherStudent`` (labels of a binary teacher; the curve then has
+    ``gen_error``). ``quad``: the task's quadrature sizes (default: its ``default_quad``).
 
     ``alpha``, ``kappa_ref``, ``kappa`` broadcast to a batch (leading axes); ``d`` is a 1-d
     grid in (0, 1/2] (last axis). One jitted, vmapped call: identity point at the typical
@@ -539,7 +539,7 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     for bad input (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
     ``SaddlePointError`` listing the points where the branch was lost."""
     require_x64("franz_parisi_curve")
-    Problem, default_quad = _task(task)
+    Problem, task = query, query.__name__
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"franz_parisi_curve(batch_size={batch_size!r}): the number of "
                          "curves solved at once must be an integer >= 1")
@@ -562,13 +562,13 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
                          "kappa must be <= kappa_ref (a reference of margin kappa_ref has no "
                          "solutions of larger margin close to it: S(d) -> -inf as d -> 0)")
     references = _references(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref))
-    _check_references(references, alpha, kappa_ref, task)
-    curve = _curve_grid(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
-                        jnp.asarray(d), default_quad if quad is None else quad, n_kappa,
-                        n_fill, batch_size)
-    raise_unconverged(f"franz_parisi_curve(task={task!r})", curve.converged, curve.residual,
-                      curve.newton_steps, status=curve.status, alpha=alpha[:, None], kappa_ref=kappa_ref[:, None],
-                      kappa=kappa[:, None], d=d[None, :])
+    _check_references(references, alpha, kappa_ref, Problem)
+    curve = curve_grid(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
+                       jnp.asarray(d), Problem.default_quad if quad is None else quad, n_kappa,
+                       n_fill, batch_size)
+    raise_unconverged(f"franz_parisi_curve({task})", curve.converged, curve.residual,
+                      curve.newton_steps, status=curve.status, alpha=alpha[:, None],
+                      kappa_ref=kappa_ref[:, None], kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
 
 
@@ -578,18 +578,20 @@ def _references(Problem, alpha, kappa_ref):
 
 
 def _check_references(references: SaddleSolution, alpha: np.ndarray,
-                      kappa_ref: np.ndarray, task: str) -> None:
-    """No references exist where their RS entropy is negative: kappa_ref > kappa_max."""
+                      kappa_ref: np.ndarray, Problem: type[FranzParisiQuery]) -> None:
+    """Before the curves: every reference saddle converged, and none has a negative RS
+    entropy (no references exist there: kappa_ref > kappa_max)."""
+    raise_unconverged(f"franz_parisi_curve({Problem.__name__}): the references' RS saddle",
+                      references.converged, references.residual, references.newton_steps,
+                      status=references.status, alpha=alpha, kappa_ref=kappa_ref)
     entropy = np.asarray(references.free_entropy)
     # kappa_ref = kappa_max itself (entropy 0 to the solver's tolerance) is allowed
     bad = np.flatnonzero(entropy < -RESIDUAL_TOL)
     if bad.size == 0:
         return
-    from ..models.margins import kappa_max
-
     i = int(bad[0])
     try:
-        limit = f"{float(kappa_max(alpha[i], task=task).kappa):.6g}"
+        limit = f"{float(Problem.kappa_max(alpha[i]).kappa):.6g}"
     except (SaddlePointError, ValueError, RuntimeError):
         limit = "unavailable"
     raise ValueError(
@@ -601,7 +603,7 @@ def _check_references(references: SaddleSolution, alpha: np.ndarray,
 # ------------------------------------------- [P2]: where S(d) around kappa_max stops rising
 
 
-class MonotonicityThreshold(eqx.Module):
+class MonotonicityThreshold(Solved):
     """The alpha above which $S(d)$ of margin-kappa solutions around references at
     $\\kappa_{max}(\\alpha)$ is no longer monotone at small d, the distance d where the
     slope first touches zero there, and the augmented Newton diagnostics."""
@@ -616,10 +618,6 @@ class MonotonicityThreshold(eqx.Module):
     residual: Float[Array, ""]
     newton_steps: Array
     status: Status
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
 
 def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
@@ -672,8 +670,6 @@ _DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
 
 def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
-    from ..models.margins import find_kappa_max
-
     top = find_kappa_max("storage", alpha)
     kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False
     curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)

@@ -33,7 +33,7 @@ term. The generalization error of the constrained solutions is $\arccos(R)/\pi$.
 """
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -45,6 +45,7 @@ from atypical import TeacherStudent, f64
 from atypical.gaussian import gaussian_over_H
 
 from ..engine import SaddleSolution
+from ..models.margins import kappa_max
 from ..models.perceptron import TeacherStudentRS, TSOrderParams
 from .franz_parisi import FPQuadrature, FranzParisiQuery, graded_rule, reference_on_path, z0_rule
 from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
@@ -180,7 +181,7 @@ def free_entropy_franz_parisi_ts(op: FPTSOrderParams, ref: TSOrderParams,
                  - op.R_hat * op.R)
     energetic = teacher_energetic(_fields(op, ref, problem.p), problem.kappa_ref,
                                   problem.kappa, quad)
-    return conjugate + entropic_term(op, ref, quad) + problem.alpha * energetic
+    return conjugate + _entropic(op, ref, quad) + problem.alpha * energetic
 
 
 # ------------------------------------------------------------------------ box coordinates
@@ -269,6 +270,12 @@ class FranzParisiTeacherStudent(FranzParisiQuery):
     def identity(self, ref):
         return identity_order_params(ref)
 
+    default_quad: ClassVar[TeacherFPQuadrature] = DEFAULT_QUADRATURE
+
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
         return reference_saddle_ts(alpha, kappa_ref)
+
+    @staticmethod
+    def kappa_max(alpha):
+        return kappa_max(alpha, task="teacher-student")

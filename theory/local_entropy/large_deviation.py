@@ -77,8 +77,8 @@ from atypical.observables import gen_error_from_overlap
 
 from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from ..engine import (ReplicaModel, SaddleSolution, Status, demote, follow, raise_unconverged,
-                      saddle)
+from ..engine import (ReplicaModel, SaddleSolution, Solved, Status, demote, follow,
+                      raise_unconverged, saddle)
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -415,7 +415,7 @@ def slope(op: LDOrderParams, problem: LargeDeviationStorage, *,
 # ------------------------------------------------------------------ curves in d, in one go
 
 
-class LargeDeviationCurve(eqx.Module):
+class LargeDeviationCurve(Solved):
     """Finite-y large-deviation saddle points on a grid of distances (last axis): total
     free entropy $\\Phi$, local entropy $S_{loc} = \\partial_y\\Phi$, reference entropy
     $\\Sigma = \\Phi - yS_{loc}$, all order parameters and the Newton diagnostics."""
@@ -428,10 +428,6 @@ class LargeDeviationCurve(eqx.Module):
     residual: Float[Array, "*batch D"]
     newton_steps: Array
     status: Status
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
     @property
     def gen_error(self) -> Array:

@@ -109,7 +109,7 @@ class LDLimitQuadrature(NamedTuple):
 DEFAULT_QUADRATURE = LDLimitQuadrature()
 
 
-def _newton_root(f, x0: Array, steps: int) -> Array:
+def _envelope_root(f, x0: Array, steps: int) -> Array:
     """Root of the scalar function f from x0 (elementwise), iterated without derivatives,
     then one Newton step with them: the root's first derivatives are exact (implicit
     function theorem) and so are the second derivatives of an envelope evaluated there."""
@@ -125,7 +125,7 @@ def _envelope_2cosh(x: Array, sigma_hat: Array, steps: int) -> Array:
     monotonically to the outermost root, the global maximum (also for $\\hat\\sigma > 1$)."""
     u0 = x + sigma_hat * jnp.where(x >= 0, 1.0, -1.0)
     shape, x_flat = x.shape, x.ravel()
-    u = jax.vmap(lambda xi, ui: _newton_root(
+    u = jax.vmap(lambda xi, ui: _envelope_root(
         lambda u: u - xi - sigma_hat * jnp.tanh(u), ui[None], steps)[0])(x_flat, u0.ravel())
     u = u.reshape(shape)
     return log_2cosh(u) - (u - x) ** 2 / (2 * sigma_hat)
@@ -136,7 +136,7 @@ def _envelope_log_H(c: Array, sigma: Array, delta: Array, steps: int) -> Array:
     $(G/H)((c-s)/\\sigma)/\\sigma = s/\\delta$, a convex decreasing function of s, so Newton
     from s = 0 converges monotonically."""
     shape, c_flat = c.shape, c.ravel()
-    s = jax.vmap(lambda ci: _newton_root(
+    s = jax.vmap(lambda ci: _envelope_root(
         lambda s: gaussian_over_H((ci - s) / sigma) / sigma - s / delta,
         jnp.zeros(1), steps)[0])(c_flat)
     s = s.reshape(shape)

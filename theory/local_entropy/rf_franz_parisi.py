@@ -21,7 +21,7 @@ on s; the Schur complement $C - (b^\\top A^{-1} b) J_s$ is RS with entries shift
 $K = |b|^2/g - a_1(b\\cdot1)^2/(g(a_0 + (n-1)a_1))$, $g = a_0 - a_1$, so its log-determinant
 is $(s-1)\\ln(c_0-c_1) + \\ln(c_0 - c_1 + s(c_1 - K))$. At $n = 0$, $|b|^2 = e_o^2 - e_t^2$
 and $b\\cdot1 = e_o - e_t$: $K = (e_o^2 - e_t^2)/g - a_1 (e_o - e_t)^2/g^2$ and
-$L = \\partial_s\\ln\\det|_{s=0} = \\ln(c_0 - c_1) + (c_1 - K)/(c_0 - c_1)$ (``_ds_log_det``;
+$L = \\partial_s\\ln\\det|_{s=0} = \\ln(c_0 - c_1) + (c_1 - K)/(c_0 - c_1)$ (``ds_log_det``;
 $e_o = e_t = a_1$, $c = a$ gives the typical $\\ln(a_0-a_1) + a_1/(a_0-a_1)$). The trace is
 $\\mathrm{tr}\\,Q^{-1}\\rho = \\partial_\\epsilon\\ln\\det(Q + \\epsilon\\rho)$ and the block
 structure is linear in the entries, so
@@ -61,7 +61,7 @@ from atypical import f64, require_x64
 from atypical.observables import gen_error_from_overlap
 from atypical.problems import RF_ACTIVATIONS
 
-from ..engine import RESIDUAL_TOL, SaddleSolution, Status, follow, raise_unconverged
+from ..engine import (RESIDUAL_TOL, SaddleSolution, Solved, Status, follow, raise_unconverged)
 from ..models.perceptron import RSOrderParams
 from ..models.random_features import RFOrderParams
 from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
@@ -163,7 +163,7 @@ def identity_order_params(ref: RFOrderParams) -> RFFPOrderParams:
 
 # ------------------------------------------------------------------------- free entropy
 
-def _ds_log_det(a0, a1, c0, c1, e_own, e_other):
+def ds_log_det(a0, a1, c0, c1, e_own, e_other):
     """$\\lim_{n\\to0}\\partial_s\\ln\\det$ at s = 0 of the (n+s) block matrix (module
     docstring): $\\ln(c_0-c_1) + (c_1 - K)/(c_0 - c_1)$, $K = (e_o^2 - e_t^2)/g
     - a_1(e_o - e_t)^2/g^2$, $g = a_0 - a_1$."""
@@ -177,16 +177,16 @@ def wishart_rate_fp(op: RFFPOrderParams, ref: RFOrderParams, p: ArrayLike
     """$\\partial_s[\\ln\\det(\\rho - mm^\\top) - \\ln\\det Q - \\mathrm{tr}\\,Q^{-1}\\rho
     + n + s]$ at $s = 0$, $n \\to 0$:
     $L_{\\rho - mm^\\top} - L_Q - \\partial_\\epsilon L_{Q+\\epsilon\\rho} + 1$ with
-    L = ``_ds_log_det``; zero (and stationary) at the typical point
+    L = ``ds_log_det``; zero (and stationary) at the typical point
     $\\rho = Q$, $m = 0$; equals ``wishart_rate`` of the reference at the identity point."""
     p = f64(p)
     one = jnp.ones_like(p)
     mt, m = ref.m, op.m
-    L_rho = _ds_log_det(ref.r - mt**2, ref.p - mt**2, op.r - m**2, op.rho - m**2,
+    L_rho = ds_log_det(ref.r - mt**2, ref.p - mt**2, op.r - m**2, op.rho - m**2,
                         op.rho_own - m * mt, op.rho_other - m * mt)
     Q = (one, ref.q, one, op.q, p, op.t)
     rho = (ref.r, ref.p, op.r, op.rho, op.rho_own, op.rho_other)
-    L_Q, trace = jax.jvp(_ds_log_det, Q, rho)
+    L_Q, trace = jax.jvp(ds_log_det, Q, rho)
     return L_rho - L_Q - trace + 1
 
 
@@ -272,7 +272,7 @@ def saddle_rf_fp(problem: RFFranzParisi, ref: RFOrderParams, init: RFFPOrderPara
 # ------------------------------------------------------------------ curves S(d) in one go
 
 
-class RFFranzParisiCurve(eqx.Module):
+class RFFranzParisiCurve(Solved):
     """Local entropy $S(d)$ on a grid of distances, all order parameters, the slope
     $dS/dd$ (envelope theorem), the generalization error of the constrained solutions,
     Newton diagnostics, and the reference sector (typical RS saddle at kappa_ref)."""
@@ -287,10 +287,6 @@ class RFFranzParisiCurve(eqx.Module):
     status: Status
     reference: RFOrderParams
     reference_entropy: Float[Array, ""]
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
     @property
     def upper_bound(self) -> Array:

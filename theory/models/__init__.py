@@ -1,2 +1,43 @@
 """Models of the engine: each free entropy written once, with its order parameters, box
-and cold start (``theory.engine.ReplicaModel``), and the functions that solve it."""
+and cold start (a ``theory.engine.ReplicaModel``), and the functions that solve it."""
+
+from .perceptron import RSOrderParams as RSOrderParams
+from .perceptron import TSOrderParams as TSOrderParams
+from .perceptron import StorageRS as StorageRS
+from .perceptron import TeacherStudentRS as TeacherStudentRS
+from .perceptron import BayesRS as BayesRS
+from .perceptron import free_entropy_storage as free_entropy_storage
+from .perceptron import free_entropy_teacher_student as free_entropy_teacher_student
+from .perceptron import free_entropy_bayes as free_entropy_bayes
+from .perceptron import solve_storage as solve_storage
+from .perceptron import solve_teacher_student as solve_teacher_student
+from .perceptron import follow_teacher_student as follow_teacher_student
+from .perceptron import replicon as replicon
+from .perceptron import stability_density as stability_density
+from .perceptron import stability_quadrature as stability_quadrature
+from .perceptron import gen_error as gen_error
+from .thresholds import storage_capacity as storage_capacity
+from .thresholds import storage_rs_instability as storage_rs_instability
+from .thresholds import storage_threshold as storage_threshold
+from .thresholds import teacher_student_transitions as teacher_student_transitions
+from .margins import MaximalMargin as MaximalMargin
+from .margins import MarginEntropy as MarginEntropy
+from .margins import kappa_max as kappa_max
+from .margins import find_kappa_max as find_kappa_max
+from .margins import margin_entropy as margin_entropy
+from .one_step_rsb import OneRSBStorage as OneRSBStorage
+from .one_step_rsb import OneRSBOrderParams as OneRSBOrderParams
+from .one_step_rsb import FrozenStorage as FrozenStorage
+from .one_step_rsb import free_entropy_1rsb as free_entropy_1rsb
+from .one_step_rsb import free_entropy_frozen as free_entropy_frozen
+from .one_step_rsb import frozen_1rsb as frozen_1rsb
+from .one_step_rsb import frozen_1rsb_capacity as frozen_1rsb_capacity
+from .bayes_optimal import bayes_optimal_error as bayes_optimal_error
+from .bayes_optimal import bayes_optimal_overlap as bayes_optimal_overlap
+from .random_features import RFOrderParams as RFOrderParams
+from .random_features import RandomFeaturesRS as RandomFeaturesRS
+from .random_features import free_entropy_rf as free_entropy_rf
+from .random_features import solve_rf as solve_rf
+from .random_features import follow_rf as follow_rf
+from .random_features import rf_interpolation_threshold as rf_interpolation_threshold
+from .random_features import rf_kappa_max as rf_kappa_max

@@ -80,7 +80,10 @@ _NEWTON_STEPS = 30
 
 @eqx.filter_jit
 @jax.vmap
-def _saddle_gaussian(alpha):
+def saddle_bayes_gaussian(alpha):
+    """Bayes-optimal saddle points of a Gaussian-prior student at the sample ratios
+    ``alpha`` (1-d; vmapped): Newton on the one equation left in u = logit q once
+    $\\hat q$ is eliminated. Never throws (see ``converged``)."""
     # one equation in u = logit q (q_hat eliminated): d(log q_hat)/du ~ 1/2, so Newton from
     # the small-alpha solution q_hat = 2 alpha/pi converges in < 10 steps at any alpha. At
     # large alpha the equation's rounding floor (~1e-12, from 1 - q) can keep Newton running
@@ -115,7 +118,7 @@ def bayes_optimal_overlap(alpha: ArrayLike, prior: str = "gaussian") -> np.ndarr
         alpha_it = float(teacher_student_transitions()[0].alpha)
         learned = flat >= alpha_it
         flat = np.where(learned, 0.5, flat)  # the poor branch is solved only below alpha_IT
-    sol = (_saddle_gaussian if prior == "gaussian" else _saddle_binary)(jnp.asarray(flat))
+    sol = (saddle_bayes_gaussian if prior == "gaussian" else _saddle_binary)(jnp.asarray(flat))
     raise_unconverged(f"bayes_optimal_overlap(prior={prior!r})", sol.converged,
                       sol.residual, sol.newton_steps, status=sol.status, alpha=flat)
     q = np.asarray(sol.order_params.q)

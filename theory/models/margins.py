@@ -18,8 +18,8 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
-from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
-                     raise_unconverged, saddle, solve_threshold)
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, demote, entropy, follow,
+                      raise_unconverged, saddle, solve_threshold)
 
 TASKS = ("storage", "teacher-student")
 # Bracketing sweep in kappa, per task: (points, top above the annealed root, span). Storage:
@@ -47,7 +47,7 @@ def annealed_kappa_max(alpha: ArrayLike) -> Array:
     return -ndtri(jnp.exp(-jnp.log(2.0) / f64(alpha)))
 
 
-class MaximalMargin(eqx.Module):
+class MaximalMargin(Solved):
     """$\\kappa_{max}(\\alpha)$ with the RS order parameters there and Newton diagnostics."""
 
     alpha: Float[Array, ""]
@@ -56,10 +56,6 @@ class MaximalMargin(eqx.Module):
     residual: Float[Array, ""]
     newton_steps: Array
     status: Status
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
 
 def _branch(task: str, alpha: Array, kappas: Array) -> tuple[SaddleSolution, RSOrderParams]:

@@ -33,8 +33,8 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import f64, require_x64
 from atypical.gaussian import gauss_mean, gauss_nodes, log_2cosh, log_H
 
-from .perceptron import COLD_START_RS, RS_BOUNDS, RSOrderParams
-from ..engine import (ReplicaModel, SaddleSolution, Threshold, raise_unconverged, saddle,
+from .perceptron import COLD_START_RS, OverlapModel, RSOrderParams
+from ..engine import (SaddleSolution, Threshold, raise_unconverged, saddle,
                      threshold_on_branch)
 from .thresholds import CAPACITY_GRID
 
@@ -88,19 +88,13 @@ def free_entropy_frozen(op: RSOrderParams, problem: OneRSBStorage) -> Float[Arra
     return entropic + problem.alpha * energetic / m
 
 
-class FrozenStorage(ReplicaModel):
+class FrozenStorage(OverlapModel):
     """Frozen 1RSB of binary storage (``free_entropy_frozen``) as a model of the engine."""
 
     problem: OneRSBStorage
 
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_frozen(op, self.problem)
-
-    def cold_start(self) -> RSOrderParams:
-        return COLD_START_RS
-
-    def bounds(self):
-        return RS_BOUNDS
 
     def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
         # q and q_hat enter through the bilinear term m q q_hat / 2 (see binary_perceptron)

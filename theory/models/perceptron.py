@@ -85,7 +85,18 @@ COLD_START_RS = RSOrderParams(0.01, 0.01)
 COLD_START_TS = TSOrderParams(0.01, 0.01, 0.01, 0.01)
 
 
-class StorageRS(ReplicaModel):
+class OverlapModel(ReplicaModel):
+    """A model in one overlap q and its conjugate (``RSOrderParams``): cold start
+    ``COLD_START_RS``, box ``RS_BOUNDS``."""
+
+    def cold_start(self) -> RSOrderParams:
+        return COLD_START_RS
+
+    def bounds(self):
+        return RS_BOUNDS
+
+
+class StorageRS(OverlapModel):
     """RS binary storage (``free_entropy_storage``) as a model of the engine."""
 
     problem: BinaryStorage
@@ -93,30 +104,18 @@ class StorageRS(ReplicaModel):
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_storage(op, self.problem)
 
-    def cold_start(self) -> RSOrderParams:
-        return COLD_START_RS
-
-    def bounds(self):
-        return RS_BOUNDS
-
     def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
         g = jax.grad(free_entropy_storage)(op, self.problem)
         return RSOrderParams(op.q - 2 * g.q_hat, op.q_hat - 2 * g.q)
 
 
-class BayesRS(ReplicaModel):
+class BayesRS(OverlapModel):
     """Teacher-student on the Nishimori line (``free_entropy_bayes``) as a model."""
 
     problem: TeacherStudent
 
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_bayes(op, self.problem)
-
-    def cold_start(self) -> RSOrderParams:
-        return COLD_START_RS
-
-    def bounds(self):
-        return RS_BOUNDS
 
     def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
         g = jax.grad(free_entropy_bayes)(op, self.problem)

@@ -22,7 +22,7 @@ from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
 from .perceptron import TSOrderParams, stability_quadrature
-from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Status, demote, entropy, follow,
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, demote, entropy, follow,
                       raise_unconverged, saddle, solve_threshold, threshold_on_branch)
 
 
@@ -266,7 +266,7 @@ def _follow(problems, init):
 
 # ------------------------------------------------------ interpolation threshold
 
-class RFThreshold(eqx.Module):
+class RFThreshold(Solved):
     """The interpolation point: the alpha where the RS entropy vanishes at fixed alpha_D,
     with the order parameters there, the replicon eigenvalue and the Newton diagnostics."""
 
@@ -277,10 +277,6 @@ class RFThreshold(eqx.Module):
     residual: Float[Array, ""]
     newton_steps: Array
     status: Status
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
     @property
     def n_over_d(self) -> Array:
@@ -333,7 +329,7 @@ def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
 
 # ------------------------------------------------------------------- maximal margin
 
-class RFMaximalMargin(eqx.Module):
+class RFMaximalMargin(Solved):
     """RS maximal margin of the random-features model at $(\\alpha, \\alpha_D)$: the kappa
     where the RS entropy of margin-kappa solutions vanishes, with the order parameters
     there and the Newton diagnostics."""
@@ -345,10 +341,6 @@ class RFMaximalMargin(eqx.Module):
     residual: Float[Array, ""]
     newton_steps: Array
     status: Status
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.converged
 
 
 _KAPPA_SWEEP = jnp.linspace(-1.0, 3.0, 81)
