@@ -164,3 +164,15 @@ def test_theory_refuses_float32():
     with jax.enable_x64(False):
         with pytest.raises(RuntimeError, match="theory needs float64"):
             theory.solve_storage(0.5)
+
+
+def test_throw_false_returns_the_status_of_every_point():
+    """The results contract: ``throw=False`` returns the grid with a status per point (here
+    alpha = 1e6, far beyond any branch the cold start reaches, fails and says why), and
+    ``throw=True`` raises the one project error listing that point."""
+    alpha = jnp.array([0.5, 1e6])
+    sol = theory.solve_storage(alpha, throw=False)
+    assert sol.converged.tolist() == [True, False]
+    assert (sol.status == theory.Status.not_converged).tolist() == [False, True]
+    with pytest.raises(atypical.SaddlePointError, match="alpha=1e\\+06"):
+        theory.solve_storage(alpha)

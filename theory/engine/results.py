@@ -128,3 +128,13 @@ def raise_unconverged(where: str, converged, residual, steps, *, status=None,
     more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
     raise SaddlePointError(f"{where}: no saddle point at {len(bad)} of {converged.size} "
                            "points:\n  " + "\n  ".join(lines) + more)
+
+
+def check(result: Solved, where: str, *, throw: bool = True, **coords) -> Solved:
+    """``result`` itself; with ``throw``, first ``raise_unconverged`` on its points that did
+    not converge (``result`` carries ``residual`` and ``newton_steps``; ``coords`` name the
+    points in the message)."""
+    if throw:
+        raise_unconverged(where, result.converged, result.residual, result.newton_steps,
+                          status=result.status, **coords)
+    return result

@@ -20,7 +20,8 @@ from jaxtyping import Array, Bool, PyTree
 
 from .model import ReplicaModel
 from .newton import damped_fixed_point, solve_root
-from .results import SaddleSolution, Status, demote, residual_norm, status_from
+from .results import (RESIDUAL_TOL, SaddleSolution, Status, demote, residual_norm,
+                      status_from)
 
 WARM_UP_STEPS = 40
 MAX_HALVINGS = 6  # a continuation leg may be halved this many times in a row
@@ -28,20 +29,24 @@ MAX_LEG_STEPS = 96  # Newton iterations per leg, all attempts together
 
 
 def stationarity(x: PyTree, model: ReplicaModel) -> PyTree:
-    """$\\nabla_x \\phi$ in solver coordinates: zero at a saddle point."""
-    return jax.grad(lambda v: model.free_entropy(model.to_order_params(v)))(x)
+    """$\\nabla_x \\phi$ in solver coordinates: zero at a saddle point; NaN where the free
+    entropy is NaN (outside the admissible set no point is a saddle point, whatever the
+    gradient of the masked value says)."""
+    value, grad = jax.value_and_grad(
+        lambda v: model.free_entropy(model.to_order_params(v)))(x)
+    return jax.tree.map(lambda g: jnp.where(jnp.isnan(value), jnp.nan, g), grad)
 
 
 def solution_at(model: ReplicaModel, x: PyTree, newton_steps: Array) -> SaddleSolution:
     """Package the solver coordinates ``x`` as a saddle point of ``model``, differentiable
     in the model's parameters through the implicit function theorem (optimistix'
-    ``implicit_jvp``). The status is ``converged`` where the residual is below tolerance,
+    ``ImplicitAdjoint``). The status is ``converged`` where the residual is below tolerance,
     the free entropy finite and the quadrature resolved."""
     x = _implicit(jax.lax.stop_gradient(x), model)
     residual = residual_norm(stationarity(x, model))
     op = model.to_order_params(x)
     value = model.free_entropy(op)
-    ok = residual < 1e-10
+    ok = residual < RESIDUAL_TOL
     own = status_from(ok & jnp.isfinite(value), jnp.where(jnp.isfinite(value), residual,
                                                           jnp.inf))
     own = demote(own, model.resolved(op), Status.unresolved)
@@ -81,8 +86,7 @@ def saddle(model: ReplicaModel, init: PyTree | None = None, *,
 
 def _newton(model: ReplicaModel, x: PyTree, max_steps: int):
     return solve_root(stationarity, x, model, bounds=model.bounds(), max_steps=max_steps,
-                      max_halvings=12 if model.line_search else 8,
-                      line_search=model.line_search)
+                      max_halvings=model.newton_halvings, line_search=model.line_search)
 
 
 def _inexact(tree: PyTree) -> tuple[PyTree, PyTree]:

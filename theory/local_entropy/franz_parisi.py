@@ -40,8 +40,9 @@ from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status, demote, entropy,
-                      follow, raise_unconverged, saddle, solve_root, stationarity)
+from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status, check,
+                      demote, entropy, follow, raise_unconverged, saddle, solve_root,
+                      stationarity)
 from ..models.perceptron import RSOrderParams, StorageRS, TSOrderParams
 from ..models.margins import find_kappa_max, kappa_max
 from ..models.thresholds import storage_threshold
@@ -523,7 +524,7 @@ def curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch
 def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
                        d: ArrayLike, *, query: type[FranzParisiQuery] = FranzParisiStorage,
                        quad=None, n_kappa: int = 8, n_fill: int = 16,
-                       batch_size: int = 4) -> FranzParisiCurve:
+                       batch_size: int = 4, throw: bool = True) -> FranzParisiCurve:
     """Franz-Parisi local entropy $S(d)$ (RS) around uniform margin-``kappa_ref``
     references, counting margin-``kappa`` solutions, on a grid of distances ``d``; ``query``
     the task's query class: ``FranzParisiStorage`` (random labels) or
@@ -537,7 +538,8 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     each at the default quadrature; on a CPU a batch runs no faster than its curves in
     sequence; on a GPU larger batches should pay, not measured yet). Raises ``ValueError``
     for bad input (kappa_ref above kappa_max(alpha), kappa > kappa_ref, d outside (0, 1/2]) and
-    ``SaddlePointError`` listing the points where the branch was lost."""
+    ``SaddlePointError`` listing the points where the branch was lost (``throw=False``: the
+    ``status`` of each point says it; the references are checked either way)."""
     require_x64("franz_parisi_curve")
     Problem, task = query, query.__name__
     if not (isinstance(batch_size, int) and batch_size >= 1):
@@ -566,9 +568,8 @@ def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,
     curve = curve_grid(Problem, jnp.asarray(alpha), jnp.asarray(kappa_ref), jnp.asarray(kappa),
                        jnp.asarray(d), Problem.default_quad if quad is None else quad, n_kappa,
                        n_fill, batch_size)
-    raise_unconverged(f"franz_parisi_curve({task})", curve.converged, curve.residual,
-                      curve.newton_steps, status=curve.status, alpha=alpha[:, None],
-                      kappa_ref=kappa_ref[:, None], kappa=kappa[:, None], d=d[None, :])
+    check(curve, f"franz_parisi_curve({task})", throw=throw, alpha=alpha[:, None],
+          kappa_ref=kappa_ref[:, None], kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
 
 

@@ -368,6 +368,7 @@ class LargeDeviationModel(ReplicaModel):
     problem: LargeDeviationStorage
     quad: LDQuadrature = eqx.field(static=True)
     line_search: ClassVar[bool] = True
+    newton_halvings: ClassVar[int] = 12
     max_newton_steps: ClassVar[int] = 40
     corrector_steps: ClassVar[int] = 40
     warm_up_damping: ClassVar[float] = _FP_DAMPING

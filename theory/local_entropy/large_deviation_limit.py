@@ -251,6 +251,7 @@ class LDLimitModel(ReplicaModel):
     task: str = eqx.field(static=True)
     quad: LDLimitQuadrature = eqx.field(static=True)
     line_search: ClassVar[bool] = True
+    newton_halvings: ClassVar[int] = 12
     max_newton_steps: ClassVar[int] = 40
     corrector_steps: ClassVar[int] = 40
 

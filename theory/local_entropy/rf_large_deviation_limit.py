@@ -134,6 +134,7 @@ class RFLDLimitModel(ReplicaModel):
     problem: RFLDLimitQuery
     quad: LDLimitQuadrature = eqx.field(static=True)
     line_search: ClassVar[bool] = True
+    newton_halvings: ClassVar[int] = 12
     max_newton_steps: ClassVar[int] = 40
     corrector_steps: ClassVar[int] = 40
 

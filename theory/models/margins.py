@@ -18,8 +18,8 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
-from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, demote, entropy, follow,
-                      raise_unconverged, saddle, solve_threshold)
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, check, demote,
+                      entropy, follow, raise_unconverged, saddle, solve_threshold)
 
 TASKS = ("storage", "teacher-student")
 # Bracketing sweep in kappa, per task: (points, top above the annealed root, span). Storage:
@@ -103,7 +103,7 @@ _kappa_max_jit = eqx.filter_jit(find_kappa_max)
 _kappa_max_grid = eqx.filter_jit(jax.vmap(find_kappa_max, in_axes=(None, 0)))
 
 
-def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
+def kappa_max(alpha: ArrayLike, *, task: str = "storage", throw: bool = True) -> MaximalMargin:
     """RS maximal margin $\\kappa_{max}(\\alpha)$: root in kappa of $\\phi_{RS}(\\alpha,\\kappa)=0$
     (storage or teacher-student, whose labels come from a binary teacher; there the RS
     branch connected to small kappa, i.e. the poorly generalizing one). Differentiable in
@@ -119,9 +119,7 @@ def kappa_max(alpha: ArrayLike, *, task: str = "storage") -> MaximalMargin:
     result = (_kappa_max_grid if alpha.ndim else _kappa_max_jit)(task, alpha)
     if isinstance(alpha, jax.core.Tracer):
         return result
-    raise_unconverged(f"kappa_max(task={task!r})", result.converged, result.residual,
-                      result.newton_steps, status=result.status, alpha=alpha)
-    return result
+    return check(result, f"kappa_max(task={task!r})", throw=throw, alpha=alpha)
 
 
 class MarginEntropy(eqx.Module):

@@ -13,7 +13,7 @@ from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import ReplicaModel, SaddleSolution, follow, raise_unconverged, saddle
+from ..engine import ReplicaModel, SaddleSolution, check, follow, saddle
 
 _EPS = 1e-14
 
@@ -174,29 +174,28 @@ def _grid(alpha: ArrayLike, kappa: ArrayLike) -> tuple[Array, Array]:
     return jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
 
 
-def solve_storage(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSolution:
+def solve_storage(alpha: ArrayLike, kappa: ArrayLike = 0.0, *,
+                  throw: bool = True) -> SaddleSolution:
     """RS saddle points of binary storage on a grid (one jitted vmapped call).
 
-    ``alpha``, ``kappa`` broadcast; outputs have a leading grid axis. Raises
-    ``SaddlePointError`` naming every point where Newton did not reach |grad phi| < 1e-10."""
+    ``alpha``, ``kappa`` broadcast; outputs have a leading grid axis. With ``throw``,
+    raises ``SaddlePointError`` naming every point where Newton did not reach
+    |grad phi| < 1e-10; without, the ``status`` of each point says it."""
     require_x64("solve_storage")
     alpha, kappa = _grid(alpha, kappa)
     sol = _saddle_storage_grid(BinaryStorage(alpha, kappa))
-    raise_unconverged("solve_storage", sol.converged, sol.residual, sol.newton_steps,
-                      status=sol.status, alpha=alpha, kappa=kappa)
-    return sol
+    return check(sol, "solve_storage", throw=throw, alpha=alpha, kappa=kappa)
 
 
-def solve_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0) -> SaddleSolution:
+def solve_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0, *,
+                          throw: bool = True) -> SaddleSolution:
     """RS saddle points of teacher-student (poorly generalizing branch from the cold
-    start; four order parameters), on a grid, raising on non-convergence."""
+    start; four order parameters), on a grid; ``throw`` as in ``solve_storage``."""
     require_x64("solve_teacher_student")
     alpha, kappa = _grid(alpha, kappa)
     sol = _saddle_ts_grid(TeacherStudent(alpha, kappa))
-    raise_unconverged("solve_teacher_student (poorly generalizing branch; at kappa = 0 it "
-                      "ends at the spinodal, alpha ~ 1.493)", sol.converged, sol.residual,
-                      sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
-    return sol
+    return check(sol, "solve_teacher_student (poorly generalizing branch; at kappa = 0 it "
+                 "ends at the spinodal, alpha ~ 1.493)", throw=throw, alpha=alpha, kappa=kappa)
 
 
 def follow_teacher_student(alpha: ArrayLike, kappa: float = 0.0, *,

@@ -15,8 +15,8 @@ from jaxtyping import Array, ArrayLike
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .perceptron import BayesRS, RSOrderParams, StorageRS, replicon
-from ..engine import (Threshold, branch_sweep, entropy, hessian_determinant, last_before,
-                     raise_unconverged, solve_threshold, threshold_on_branch)
+from ..engine import (Threshold, branch_sweep, check, entropy, hessian_determinant,
+                      last_before, raise_unconverged, solve_threshold, threshold_on_branch)
 
 
 CAPACITY_GRID = jnp.geomspace(1e-3, 100.0, 440)  # steps of 2.7 % in alpha
@@ -34,7 +34,8 @@ def storage_threshold(kappa: Array, condition) -> Threshold:
     return threshold_on_branch(StorageRS(BinaryStorage(1.0, kappa)), CAPACITY_GRID, condition)
 
 
-def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Threshold:
+def _checked_storage_threshold(kappa: ArrayLike, condition, where: str,
+                               throw: bool) -> Threshold:
     require_x64(where)
     kappa = f64(kappa)
     kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
@@ -46,26 +47,25 @@ def _checked_storage_threshold(kappa: ArrayLike, condition, where: str) -> Thres
         result = storage_threshold(kappa, condition)
     if isinstance(kappa, jax.core.Tracer):
         return result
-    raise_unconverged(where, result.converged, result.residual, result.newton_steps,
-                      status=result.status, kappa=kappa)
-    return result
+    return check(result, where, throw=throw, kappa=kappa)
 
 
-def storage_capacity(kappa: ArrayLike = 0.0) -> Threshold:
+def storage_capacity(kappa: ArrayLike = 0.0, *, throw: bool = True) -> Threshold:
     """RS capacity $\\alpha_c(\\kappa)$ of the binary perceptron: the alpha where the RS
     entropy of margin-kappa solutions vanishes (Krauth-Mezard 1989: 0.833 at kappa = 0).
     ``kappa`` a scalar or an array of margins (solved in one vmapped call).
 
-    Differentiable in kappa (``jax.grad(lambda k: storage_capacity(k).alpha)``)."""
-    return _checked_storage_threshold(kappa, entropy, "storage_capacity")
+    Differentiable in kappa (``jax.grad(lambda k: storage_capacity(k).alpha)``); ``throw``
+    as in ``solve_storage``."""
+    return _checked_storage_threshold(kappa, entropy, "storage_capacity", throw)
 
 
-def storage_rs_instability(kappa: ArrayLike = 0.0) -> Threshold:
+def storage_rs_instability(kappa: ArrayLike = 0.0, *, throw: bool = True) -> Threshold:
     """The alpha where the RS saddle of binary storage turns locally unstable (replicon
     = 0, de Almeida-Thouless line; Gardner-Derrida 1988: 1.015 at kappa = 0, above the
     capacity, so the RS capacity is not undermined by this instability). Measured:
     alpha_AT / alpha_c = 1.84 at kappa = -2, 1.14 at 0.9, 1.133 at 1, 1.111 at 1.3."""
-    return _checked_storage_threshold(kappa, storage_replicon, "storage_rs_instability")
+    return _checked_storage_threshold(kappa, storage_replicon, "storage_rs_instability", throw)
 
 
 _TS_GRID = jnp.linspace(0.5, 1.7, 49)
