@@ -24,7 +24,7 @@ import atypical  # noqa: E402,F401  (enables float64)
 import jax  # noqa: E402
 
 from atypical.problems import two_layer_preset  # noqa: E402
-from theory.dynamics.dmft import _buffer_size, solve_dmft  # noqa: E402
+from theory.dynamics.dmft import buffer_size, solve_dmft  # noqa: E402
 
 
 def dmft_euler_numpy(problem, *, t_max: float, dt: float) -> dict:
@@ -238,7 +238,7 @@ def main() -> None:
             first = time.perf_counter() - t0
             run = _time(lambda: solve_dmft(p, t_max=5.0, dt=dt, scheme=scheme,
                                            symmetric=sym).C)
-            T = _buffer_size(N + 2)
+            T = buffer_size(N + 2)
             block = 2 if sym else m * m
             mib = (2 * T * T * block + 4 * T * T) * 8 / 2**20
             t_np = speed = ""

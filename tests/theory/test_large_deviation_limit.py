@@ -1,6 +1,5 @@
 """y -> infinity large-deviation local entropy (theory/large_deviation_limit.py)."""
 
-import math
 
 import numpy as np
 import pytest

@@ -428,15 +428,16 @@ def _advance(st, lo, hi, prob, dt, m_sym, *, symmetric: bool, scheme: str):
     return jax.lax.fori_loop(lo, hi, lambda i, s: _step(i, s, prob, alg, scheme, dt), st)
 
 
-def _buffer_size(n_rows: int) -> int:
-    """Buffers are padded to a few sizes so that nearby N share one compilation."""
+def buffer_size(n_rows: int) -> int:
+    """Rows of the time buffers for n_rows time points: padded up to a multiple of 32 (of
+    128 above 512 rows), so that nearby N share one compilation."""
     q = 32 if n_rows <= 512 else 128
     return -(-n_rows // q) * q
 
 
 def _initial_state(prob: TwoLayerGradientFlow, N: int, symmetric: bool, scheme: str) -> dict:
     """Zero buffers with row 0 set (built in NumPy: eager JAX ops would each compile)."""
-    m, T = prob.m, _buffer_size(N + 2)
+    m, T = prob.m, buffer_size(N + 2)
     alg = _algebra(m, symmetric)
     C0, a0, v0 = np.asarray(prob.C0), np.asarray(prob.a0), np.asarray(prob.v0)
     if symmetric:

@@ -11,7 +11,7 @@ import jax
 import jax.flatten_util
 import jax.numpy as jnp
 import optimistix as optx
-from jaxtyping import Array, Bool, Float, Int, PyTree
+from jaxtyping import Array, Float, Int, PyTree
 
 from .results import RESIDUAL_TOL, Solved, Status, residual_norm, status_from
 

@@ -307,6 +307,32 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
     return u
 
 
+def reach_distances(model: ReplicaModel, u: Array, d: np.ndarray, found: dict) -> None:
+    """Continue the saddle u of ``model`` (a y -> infinity model at the anchor distance of
+    its ``log_d``) down through the distances of ``d`` below the anchor and up through
+    those above, adding each distance reached to ``found``: d -> (coordinates, residual,
+    $S_\\infty$)."""
+    anchor = float(model.problem.log_d)
+    for targets in (d[np.log(d) <= anchor], d[np.log(d) > anchor]):
+        todo = np.log([t for t in targets if float(t) not in found])
+        if todo.size:
+            stop = todo.min() if np.all(todo <= anchor) else todo.max()
+            at = continue_limit(u, model, "log_d", stop, 0.05, todo).stations
+            found.update({float(t): at[float(np.log(t))] for t in targets
+                          if float(np.log(t)) in at})
+
+
+def curve_rows(found: dict, d: np.ndarray, n_coords: int, to_order_params):
+    """The rows of a curve over ``d`` from ``found`` (``reach_distances``), NaN where a
+    distance was not reached: ($S_\\infty$, order parameters, residual, converged)."""
+    blank = (np.full(n_coords, np.nan), np.inf, np.nan)
+    rows = [found.get(float(t), blank) for t in d]
+    ops = jax.vmap(to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
+    residual = np.array([r[1] for r in rows])
+    return (np.array([r[2] for r in rows]), jax.tree.map(np.asarray, ops), residual,
+            residual < RESIDUAL_TOL)
+
+
 class LimitBranch(NamedTuple):
     """A branch of $S_\\infty$ followed in d: the distances of the path points reached and
     $S_\\infty$ there, and its furthest point (where the branch ends, if before the stop)."""
@@ -412,21 +438,11 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
         u0 = _anchor(alpha, kappa, anchor, quad, task)
         if u0 is None:
             continue
-        model = _model(alpha, kappa, anchor, quad, task)
-        for targets in (d[d <= anchor], d[d > anchor]):
-            todo = np.log([t for t in targets if float(t) not in found])
-            if todo.size:
-                stop = todo.min() if np.all(todo <= math.log(anchor)) else todo.max()
-                at = continue_limit(u0, model, "log_d", stop, 0.05, todo).stations
-                found.update({float(t): at[float(np.log(t))] for t in targets
-                              if float(np.log(t)) in at})
-    blank = (np.full(5 if task == "storage" else 7, np.nan), np.inf, np.nan)
-    rows = [found.get(float(t), blank) for t in d]
-    ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
-    return LargeDeviationLimitCurve(
-        alpha, kappa, d, np.array([r[2] for r in rows]), 2 * np.asarray(ops.p_hat),
-        jax.tree.map(np.asarray, ops), np.array([r[1] for r in rows]),
-        np.array([r[1] < RESIDUAL_TOL for r in rows]))
+        reach_distances(_model(alpha, kappa, anchor, quad, task), u0, d, found)
+    S, ops, residual, converged = curve_rows(found, d, 5 if task == "storage" else 7,
+                                             _to_order_params)
+    return LargeDeviationLimitCurve(alpha, kappa, d, S, 2 * ops.p_hat, ops, residual,
+                                    converged)
 
 
 # ------------------------------------------------------------- [P1]: the threshold alpha_U

@@ -47,11 +47,12 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import RandomFeatures, SaddlePointError, f64, require_x64
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import RESIDUAL_TOL, ReplicaModel, saddle
+from ..engine import ReplicaModel, saddle
 from ..models.random_features import rf_interpolation_threshold
 from .large_deviation_limit import (DEFAULT_QUADRATURE, SEEDS, LDLimitOrderParams,
                                     LDLimitQuadrature, LimitBranch, branch_in_d,
-                                    continue_limit, energetic_limit, entropic_limit)
+                                    continue_limit, curve_rows, energetic_limit,
+                                    entropic_limit, reach_distances)
 
 
 class RFLDLimitOrderParams(LDLimitOrderParams):
@@ -234,23 +235,14 @@ def rf_large_deviation_limit_curve(alpha: float, alpha_D: float, d: ArrayLike, *
                              "finite and > 0")
     found: dict[float, tuple] = {}
     u0 = _anchor(alpha, alpha_D, _SEED_D, sigma, quad)
-    model = _model(alpha, alpha_D, _SEED_D, sigma, quad)
-    for targets in ((d[d <= _SEED_D], d[d > _SEED_D]) if u0 is not None else ()):
-        if targets.size:
-            todo = np.log(targets)
-            stop = todo.min() if np.all(todo <= math.log(_SEED_D)) else todo.max()
-            at = continue_limit(u0, model, "log_d", stop, 0.05, todo).stations
-            found.update({float(t): at[float(np.log(t))] for t in targets
-                          if float(np.log(t)) in at})
-    blank = (np.full(9, np.nan), np.inf, np.nan)
-    rows = [found.get(float(t), blank) for t in d]
-    ops = jax.vmap(_to_order_params)(jnp.asarray(np.stack([np.asarray(r[0]) for r in rows])))
+    if u0 is not None:
+        reach_distances(_model(alpha, alpha_D, _SEED_D, sigma, quad), u0, d, found)
+    S, ops, residual, converged = curve_rows(found, d, 9, _to_order_params)
     problem = RandomFeatures(alpha, alpha_D, sigma=sigma)
     return RFLargeDeviationLimitCurve(
-        alpha, alpha_D, d, np.array([r[2] for r in rows]), 2 * np.asarray(ops.p_hat),
-        np.asarray(jax.vmap(gen_error_rf_limit, in_axes=(0, None))(ops, problem)),
-        jax.tree.map(np.asarray, ops), np.array([r[1] for r in rows]),
-        np.array([r[1] < RESIDUAL_TOL for r in rows]))
+        alpha, alpha_D, d, S, 2 * ops.p_hat,
+        np.asarray(jax.vmap(gen_error_rf_limit, in_axes=(0, None))(ops, problem)), ops,
+        residual, converged)
 
 
 # ------------------------------------------------------- [P1]: where dense regions appear
