@@ -53,13 +53,9 @@ class BoxNewton(optx.AbstractRootFinder):
     def step(self, fn, y, args, options, state: _BoxNewtonState, tags):
         del tags
         flat, unravel = jax.flatten_util.ravel_pytree(y)
-
-        def flat_fn(v):
-            out, aux = fn(unravel(v), args)
-            f = jax.flatten_util.ravel_pytree(out)[0]
-            return f, (f, aux)
-
-        jac, (f, aux) = jax.jacfwd(flat_fn, has_aux=True)(flat)
+        flat_fn = lambda v: jax.flatten_util.ravel_pytree(fn(unravel(v), args)[0])[0]
+        out, aux = fn(y, args)
+        f = jax.flatten_util.ravel_pytree(out)[0]
         residual = jnp.where(jnp.all(jnp.isfinite(f)), self.norm(f), jnp.inf)
         finite = jnp.isfinite(residual)
         better = finite & (residual < state.best_residual)
@@ -68,18 +64,21 @@ class BoxNewton(optx.AbstractRootFinder):
             accept = accept & ((residual < state.previous_residual)
                                | (state.halvings >= self.max_halvings))
         pick = lambda a, b, c: jax.tree.map(lambda u, v: jnp.where(c, u, v), a, b)
-        newton = unravel(jnp.linalg.solve(jac, f))
+        # the Jacobian only where a new step starts (not after a rejected trial, nor at a
+        # converged point): a halving costs one evaluation of f
+        newton = jax.lax.cond(accept & (residual >= self.atol),
+                              lambda: unravel(jnp.linalg.solve(jax.jacfwd(flat_fn)(flat), f)),
+                              lambda: state.direction)
         # an accepted point: a full Newton step from it; otherwise halve the last step
         scale = jnp.where(accept, 1.0, state.scale / 2)
         previous = pick(y, state.previous, accept)
-        direction = pick(newton, state.direction, accept)
-        trial = jax.tree.map(lambda a, d: a - scale * d, previous, direction)
+        trial = jax.tree.map(lambda a, d: a - scale * d, previous, newton)
         trial = _project(trial, options)
         new_state = _BoxNewtonState(pick(y, state.best, better),
                                     jnp.where(better, residual, state.best_residual),
                                     previous,
                                     jnp.where(accept, residual, state.previous_residual),
-                                    direction, scale,
+                                    newton, scale,
                                     jnp.where(accept, 0, state.halvings + 1))
         return trial, new_state, aux
 

@@ -185,42 +185,55 @@ class Continuation(NamedTuple):
     end_free_entropy: float
 
 
-_PATH_LENGTH = 128  # paths are padded to a multiple of this: one compiled program
+_CHUNK = 16  # legs per compiled call of ``continue_to`` (the last chunk padded)
 
 
 _follow_jit = eqx.filter_jit(follow)
 
 
+def _with(model: ReplicaModel, name: str, value) -> ReplicaModel:
+    return eqx.tree_at(lambda m: getattr(m.problem, name), model,
+                       jnp.asarray(value, jnp.float64))
+
+
 def continue_to(model: ReplicaModel, x: PyTree, name: str, stop: float, *, step: float,
                 stations=(), max_halvings: int = MAX_HALVINGS,
-                max_leg_steps: int = MAX_LEG_STEPS):
+                max_leg_steps: int = MAX_LEG_STEPS) -> "Continuation":
     """Continuation (``follow``) of the solution ``x`` (solver coordinates) of ``model`` in
     the field ``name`` of its problem up to ``stop``, in legs of at most ``step`` through the
-    ``stations`` on the way (the path padded with its end point to a multiple of 128
-    points, so that one compiled program serves every call on a model). Host-side
-    results: the coordinates of the last point reached, the value reached, and a dict
-    station -> (coordinates, residual, free entropy) of the stations reached."""
+    ``stations`` on the way; the path goes in chunks of 16 legs through one compiled
+    program (the last chunk padded with its end point), until the stop or the end of the
+    branch. Host-side results: a ``Continuation`` with the coordinates of the last path
+    point reached, the value reached, the stations reached (station -> (coordinates,
+    residual, free entropy)) and the furthest point of the branch (value, coordinates,
+    free entropy)."""
     start = float(getattr(model.problem, name))
     stations = np.asarray(stations, np.float64)
     n_legs = max(1, math.ceil(abs(stop - start) / step))
     values = np.union1d(np.linspace(start, stop, n_legs + 1)[1:], stations)
     values = values if stop >= start else values[::-1]
-    size = _PATH_LENGTH * math.ceil(values.size / _PATH_LENGTH)
-    values = np.concatenate([values, np.full(size - values.size, values[-1])])
-    path = jax.tree.map(lambda v: jnp.broadcast_to(v, (size,) + jnp.shape(v)), model)
-    path = eqx.tree_at(lambda m: getattr(m.problem, name), path, jnp.asarray(values))
-    sols, xs, progress = _follow_jit(path, x, model, max_halvings=max_halvings,
-                                     max_leg_steps=max_leg_steps)
-    n_reached = int(np.argmin(np.append(np.asarray(sols.converged), False)))
-    reached = start if n_reached == 0 else float(values[n_reached - 1])
-    point = lambda i: jax.tree.map(lambda a: np.asarray(a[i]), xs)
-    last = x if n_reached == 0 else point(n_reached - 1)
-    at_stations = {float(v): (point(i), float(sols.residual[i]), float(sols.free_entropy[i]))
-                   for i, v in enumerate(values[:n_reached]) if v in stations}
-    end = (reached, last)
-    if n_reached < values.size and float(progress[n_reached]) > 0:
-        s = float(progress[n_reached])
-        end = (reached + s * (float(values[n_reached]) - reached), point(n_reached))
-    at_end = eqx.tree_at(lambda m: getattr(m.problem, name), model, jnp.asarray(end[0]))
-    return Continuation(last, reached, at_stations, end[0], end[1],
-                        float(at_end.free_entropy(at_end.to_order_params(end[1]))))
+    at_stations, reached, last, end = {}, start, x, None
+    for lo in range(0, values.size, _CHUNK):
+        chunk = values[lo:lo + _CHUNK]
+        padded = np.concatenate([chunk, np.full(_CHUNK - chunk.size, chunk[-1])])
+        path = jax.tree.map(lambda v: jnp.broadcast_to(v, (_CHUNK,) + jnp.shape(v)), model)
+        path = eqx.tree_at(lambda m: getattr(m.problem, name), path, jnp.asarray(padded))
+        sols, xs, progress = _follow_jit(path, last, _with(model, name, reached),
+                                         max_halvings=max_halvings,
+                                         max_leg_steps=max_leg_steps)
+        n = int(np.argmin(np.append(np.asarray(sols.converged)[:chunk.size], False)))
+        point = lambda i: jax.tree.map(lambda a: np.asarray(a[i]), xs)
+        at_stations.update({float(v): (point(i), float(sols.residual[i]),
+                                       float(sols.free_entropy[i]))
+                            for i, v in enumerate(chunk[:n]) if v in stations})
+        if n:
+            reached, last = float(chunk[n - 1]), point(n - 1)
+        if n < chunk.size:  # the branch ends inside this chunk
+            s = float(progress[n])
+            if s > 0:
+                end = (reached + s * (float(chunk[n]) - reached), point(n))
+            break
+    end_value, end_coords = end if end is not None else (reached, last)
+    at_end = _with(model, name, end_value)
+    return Continuation(last, reached, at_stations, end_value, end_coords,
+                        float(at_end.free_entropy(at_end.to_order_params(end_coords))))

@@ -270,6 +270,7 @@ class LDLimitModel(ReplicaModel):
         return _to_order_params(u)
 
 
+_saddle_jit = eqx.filter_jit(saddle)
 _MAX_HALVINGS = 20  # a leg of the continuation may shrink to 1e-6 of its length
 
 
@@ -291,7 +292,7 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
     stays below capacity on the way); None if the path breaks."""
     seed = SEEDS[task]
     model = _model(seed["alpha"], 0.0, _SEED_D, quad, task)
-    u = _to_coords(saddle(model, warm_up_steps=0).order_params)
+    u = _to_coords(_saddle_jit(model, warm_up_steps=0).order_params)
     c = continue_limit(u, model, "log_d", math.log(d), 0.05)
     if c.reached != math.log(d):
         return None

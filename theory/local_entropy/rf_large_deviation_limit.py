@@ -158,6 +158,7 @@ class RFLDLimitModel(ReplicaModel):
         return _to_order_params(u)
 
 
+_saddle_jit = eqx.filter_jit(saddle)
 _SEED_ALPHA_D = 0.01  # from the storage seed: r = 1, p = q, delta_rho = delta, m small
 _SEED_D = 0.05
 
@@ -172,7 +173,7 @@ def _anchor(alpha: float, alpha_D: float, d: float, sigma: str, quad: LDLimitQua
     breaks."""
     alpha0 = SEEDS["storage"]["alpha"]
     model = _model(alpha0, _SEED_ALPHA_D, _SEED_D, sigma, quad)
-    sol = saddle(model, warm_up_steps=0)
+    sol = _saddle_jit(model, warm_up_steps=0)
     if not bool(sol.converged):
         return None
     u = _to_coords(sol.order_params)
