@@ -27,6 +27,7 @@ from .observables import train_error as train_error
 from .problems import BinaryStorage as BinaryStorage
 from .problems import RandomFeatures as RandomFeatures
 from .problems import TeacherStudent as TeacherStudent
+from .problems import TreeCommittee as TreeCommittee
 from .problems import TwoLayerGradientFlow as TwoLayerGradientFlow
 from .problems import two_layer_preset as two_layer_preset
 from .problems import f64 as f64

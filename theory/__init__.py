@@ -41,3 +41,9 @@ from .models.margins import MarginEntropy as MarginEntropy
 from .models.margins import MaximalMargin as MaximalMargin
 from .models.margins import kappa_max as kappa_max
 from .models.margins import margin_entropy as margin_entropy
+from .models.committee import CommitteeRS as CommitteeRS
+from .models.committee import committee_capacity as committee_capacity
+from .models.committee import committee_kappa_max as committee_kappa_max
+from .models.committee import free_entropy_committee as free_entropy_committee
+from .models.committee import saddle_committee as saddle_committee
+from .models.committee import solve_committee as solve_committee
