@@ -53,7 +53,7 @@ def _check_K(K: int, who: str) -> None:
 class CommitteeRule(eqx.Module):
     """A Gaussian rule for integrands symmetric in K iid fields: 1-d ``nodes`` (n,) and
     the index multisets ``rows`` (M, K) with their ``weights`` (M,), so that
-    $E f(z_1..z_K) \approx \sum_r w_r f(\mathrm{nodes}[\mathrm{rows}_r])$."""
+    $E f(z_1..z_K) \\approx \\sum_r w_r f(\\mathrm{nodes}[\\mathrm{rows}_r])$."""
 
     nodes: Float[Array, " n"]
     rows: Int[Array, "M K"]
@@ -90,17 +90,17 @@ def _rule(K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def committee_rule(K: int) -> CommitteeRule:
     """The K-fold rule of the committee: the trapezoid rule of step ``STEP[K]`` on each
     field (K = 1: ``gauss_nodes()``), summed over sorted index multisets
-    $i_1 \le .. \le i_K$ with weight $K!/\prod_i c_i!\,\prod_l w_{i_l}$ ($c_i$ the
-    multiplicities), kept where $\sum z^2 \le R^2$, $P(\chi^2_K > R^2) = $ ``TAIL``."""
+    $i_1 \\le .. \\le i_K$ with weight $K!/\\prod_i c_i!\\,\\prod_l w_{i_l}$ ($c_i$ the
+    multiplicities), kept where $\\sum z^2 \\le R^2$, $P(\\chi^2_K > R^2) = $ ``TAIL``."""
     _check_K(K, "committee_rule")
     z, rows, weights = _rule(K)
     return CommitteeRule(jnp.asarray(z), jnp.asarray(rows), jnp.asarray(weights))
 
 
 def log_majority(p: Float[Array, "... K"], not_p: Float[Array, "... K"]) -> Float[Array, "..."]:
-    """$\ln P(S \ge (K+1)/2)$, S the number of successes of independent Bernoulli($p_l$),
+    """$\\ln P(S \\ge (K+1)/2)$, S the number of successes of independent Bernoulli($p_l$),
     from $p_l$ and $1-p_l$ (Poisson-binomial recursion over the counts $0..m-1$ and the
-    lumped state $\ge m$: sums of positive terms, no cancellation)."""
+    lumped state $\\ge m$: sums of positive terms, no cancellation)."""
     K = p.shape[-1]
     m = (K + 1) // 2
     states = [not_p[..., 0], p[..., 0]]  # counts 0, 1 after the first unit
@@ -118,8 +118,8 @@ def log_majority(p: Float[Array, "... K"], not_p: Float[Array, "... K"]) -> Floa
 
 def energetic_committee(q: Float[Array, ""], kappa: Float[Array, ""], K: int
                         ) -> Float[Array, ""]:
-    """$G_E(q) = E_{z_1..z_K}\ln T$ of the module docstring (``committee_rule``); $p_l$ and
-    $1 - p_l$ are evaluated once per 1-d node (K = 1: $\ln T = \ln H$ in the log domain,
+    """$G_E(q) = E_{z_1..z_K}\\ln T$ of the module docstring (``committee_rule``); $p_l$ and
+    $1 - p_l$ are evaluated once per 1-d node (K = 1: $\\ln T = \\ln H$ in the log domain,
     the perceptron's term)."""
     rule = committee_rule(K)
     x = (kappa - jnp.sqrt(q) * rule.nodes) / jnp.sqrt(1 - q)
