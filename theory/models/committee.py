@@ -26,11 +26,13 @@ from jax.scipy.special import ndtri
 from jaxtyping import Array, ArrayLike, Float, Int
 from scipy.stats import chi2
 
-from atypical import TreeCommittee, f64, require_x64
-from atypical.gaussian import gauss_mean, gauss_nodes, log_2cosh, log_H
+from atypical import TreeCommittee, TreeCommitteeTeacherStudent, f64, require_x64
+from atypical.gaussian import H, gauss_mean, gauss_nodes, log_2cosh, log_H
+from atypical.observables import tree_committee_gen_error
 
 from .margins import Margin
-from .perceptron import COLD_START_RS, RS_BOUNDS, RSOrderParams
+from .perceptron import (COLD_START_RS, COLD_START_TS, RS_BOUNDS, TS_BOUNDS, RSOrderParams,
+                         TSOrderParams)
 from ..engine import (ReplicaModel, SaddleSolution, Threshold, entropy, raise_unconverged,
                       saddle, threshold_on_branch)
 
@@ -188,6 +190,102 @@ def solve_committee(alpha: ArrayLike, kappa: ArrayLike = 0.0, *, K: int = 3
     raise_unconverged(f"solve_committee(K={K})", sol.converged, sol.residual,
                       sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
     return sol
+
+
+# --------------------------------------------------------------- teacher-student
+# The teacher, a tree committee of the same architecture gauged to W_T = +1, has hidden
+# fields u_l with E u_l lambda_l = R; given z_l its hidden sign is + with probability
+# t_l = H(-R z_l / sqrt(q - R^2)). Summing over the two labels (z -> -z maps one onto the
+# other) gives the energetic term 2 E_z Maj(t) ln T(p), K = 1: the perceptron's.
+
+def energetic_committee_teacher(q: Float[Array, ""], R: Float[Array, ""],
+                                kappa: Float[Array, ""], K: int) -> Float[Array, ""]:
+    """$2 E_{z_1..z_K} M(t) \\ln T(p)$: $M(t)$ the probability that the teacher's majority
+    is +, $t_l = H(-R z_l/\\sqrt{q - R^2})$, T and $p_l$ as in ``energetic_committee``."""
+    rule = committee_rule(K)
+    x = (kappa - jnp.sqrt(q) * rule.nodes) / jnp.sqrt(1 - q)
+    y = -R * rule.nodes / jnp.sqrt(q - R**2)
+    if K == 1:
+        return 2 * jnp.sum(rule.weights * H(y) * log_H(x))
+    p, not_p = jnp.exp(log_H(x)), jnp.exp(log_H(-x))
+    t, not_t = jnp.exp(log_H(y)), jnp.exp(log_H(-y))
+    teacher = jnp.exp(log_majority(t[rule.rows], not_t[rule.rows]))
+    return 2 * jnp.sum(rule.weights * teacher * log_majority(p[rule.rows], not_p[rule.rows]))
+
+
+def free_entropy_committee_teacher_student(op: TSOrderParams,
+                                           problem: TreeCommitteeTeacherStudent
+                                           ) -> Float[Array, ""]:
+    """RS free entropy of a tree committee student of a tree committee teacher (same K,
+    teacher gauged to +1; symmetric saddle over the branches):
+    $\\phi = -\\hat q(1-q)/2 - \\hat R R + E_z\\ln2\\cosh(\\sqrt{\\hat q}z + \\hat R)
+    + 2\\alpha E_{z_1..z_K} M(t)\\ln T(p)$ (``energetic_committee_teacher``)."""
+    entropic = -op.q_hat * (1 - op.q) / 2 - op.R_hat * op.R + gauss_mean(
+        lambda z: log_2cosh(jnp.sqrt(op.q_hat) * z + op.R_hat))
+    return entropic + problem.alpha * energetic_committee_teacher(op.q, op.R, problem.kappa,
+                                                                  problem.K)
+
+
+class CommitteeTeacherStudentRS(ReplicaModel):
+    """RS committee teacher-student (``free_entropy_committee_teacher_student``) as a
+    model; resolved where the student's and the teacher's integrands vary on scales the
+    rule resolves: q <= Q and $R^2 \\le Q q$ (Q = ``Q_RESOLVED[K]``)."""
+
+    problem: TreeCommitteeTeacherStudent
+
+    def __check_init__(self):
+        _check_K(self.problem.K, "CommitteeTeacherStudentRS")
+
+    def free_entropy(self, op: TSOrderParams) -> Float[Array, ""]:
+        return free_entropy_committee_teacher_student(op, self.problem)
+
+    def cold_start(self) -> TSOrderParams:
+        return COLD_START_TS
+
+    def bounds(self):
+        return TS_BOUNDS
+
+    def fixed_point(self, op: TSOrderParams) -> TSOrderParams:
+        # bilinear pairs as TeacherStudentRS: -q_hat q... enters as +q_hat q/2, -R_hat R
+        g = jax.grad(free_entropy_committee_teacher_student)(op, self.problem)
+        return TSOrderParams(op.q - 2 * g.q_hat, op.R + g.R_hat,
+                             op.q_hat - 2 * g.q, op.R_hat + g.R)
+
+    def resolved(self, op: TSOrderParams) -> Array:
+        Q = Q_RESOLVED[self.problem.K]
+        return (op.q <= Q) & (op.R**2 <= Q * op.q)
+
+
+def saddle_committee_teacher_student(problem: TreeCommitteeTeacherStudent,
+                                     init: TSOrderParams = COLD_START_TS, *,
+                                     max_fp_steps: int = 40) -> SaddleSolution:
+    """RS saddle point of committee teacher-student from ``init`` (default: the cold
+    start, which follows the poorly generalizing branch); jit/vmap-able, never throws."""
+    return saddle(CommitteeTeacherStudentRS(problem), init, warm_up_steps=max_fp_steps)
+
+
+_saddle_ts_grid = eqx.filter_jit(jax.vmap(saddle_committee_teacher_student))
+
+
+def solve_committee_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0, *, K: int = 3
+                                    ) -> SaddleSolution:
+    """RS saddle points (poorly generalizing branch, from the cold start) of a tree
+    committee student of a tree committee teacher with K hidden units, on a grid; raises
+    ``SaddlePointError`` naming the points that did not converge."""
+    require_x64("solve_committee_teacher_student")
+    _check_K(K, "solve_committee_teacher_student")
+    alpha, kappa = jnp.broadcast_arrays(f64(alpha), f64(kappa))
+    alpha, kappa = jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
+    sol = _saddle_ts_grid(TreeCommitteeTeacherStudent(alpha, kappa, K))
+    raise_unconverged(f"solve_committee_teacher_student(K={K})", sol.converged, sol.residual,
+                      sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
+    return sol
+
+
+def committee_gen_error(op: TSOrderParams, K: int) -> Array:
+    """Generalization error of a typical committee student (``tree_committee_gen_error``
+    at the per-branch teacher overlap R)."""
+    return tree_committee_gen_error(op.R, K)
 
 
 # ------------------------------------------------------------------------ thresholds
