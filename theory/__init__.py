@@ -49,6 +49,9 @@ from .models.committee import saddle_committee as saddle_committee
 from .models.committee import solve_committee as solve_committee
 from .models.committee import CommitteeTeacherStudentRS as CommitteeTeacherStudentRS
 from .models.committee import committee_gen_error as committee_gen_error
-from .models.committee import free_entropy_committee_teacher_student as free_entropy_committee_teacher_student
+from .models.committee import (
+    free_entropy_committee_teacher_student as free_entropy_committee_teacher_student)
 from .models.committee import saddle_committee_teacher_student as saddle_committee_teacher_student
 from .models.committee import solve_committee_teacher_student as solve_committee_teacher_student
+from .models.committee import committee_replicon as committee_replicon
+from .models.committee import committee_rs_instability as committee_rs_instability

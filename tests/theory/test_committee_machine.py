@@ -21,12 +21,16 @@ from atypical import (BinaryStorage, TeacherStudent, TreeCommittee, TreeCommitte
                       gen_error_from_overlap, tree_committee_gen_error)
 from theory import (committee_capacity, committee_kappa_max, free_entropy_committee,
                     kappa_max, solve_committee, solve_storage, storage_capacity)
-from theory.models.committee import (committee_gen_error, committee_rule, energetic_committee,
+from theory.models.committee import (committee_gen_error, committee_replicon,
+                                     committee_rs_instability, committee_rule,
+                                     energetic_committee,
                                      energetic_committee_teacher,
                                      free_entropy_committee_teacher_student, log_majority,
                                      solve_committee_teacher_student)
 from theory.models.perceptron import (RSOrderParams, TSOrderParams, free_entropy_storage,
-                                      free_entropy_teacher_student, solve_teacher_student)
+                                      free_entropy_teacher_student, replicon,
+                                      solve_teacher_student)
+from theory.models.thresholds import storage_rs_instability
 
 LN2 = math.log(2)
 
@@ -377,3 +381,26 @@ def test_teacher_student_saddle_K1_and_nishimori_K3():
     np.testing.assert_allclose(op.R_hat, op.q_hat, atol=1e-8)
     errors = committee_gen_error(op, 3)
     assert bool(jnp.all(jnp.diff(errors) < 0)) and bool(jnp.all(errors < 0.5))
+
+
+# ------------------------------------------------------------------------ replicon
+
+def test_replicon_K1_is_the_perceptron():
+    for q, q_hat in ((0.3, 0.5), (0.6, 2.0), (0.8, 5.0)):
+        for alpha, kappa in ((0.5, 0.0), (1.0, 0.5)):
+            op = RSOrderParams(q, q_hat)
+            np.testing.assert_allclose(committee_replicon(op, TreeCommittee(alpha, kappa, 1)),
+                                       replicon(op, BinaryStorage(alpha, kappa)),
+                                       rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_rs_instability_K1_is_gardner_derrida_and_K3_lies_above_capacity():
+    # Gardner-Derrida (J. Phys. A 22, 1983 (1989)): the AT line of binary storage at
+    # kappa = 0 is alpha = 1.015, above the RS capacity 0.833
+    at = committee_rs_instability(0.0, K=1)
+    np.testing.assert_allclose(at.alpha, storage_rs_instability(0.0).alpha, atol=1e-12)
+    np.testing.assert_allclose(at.alpha, 1.015, atol=5e-4)
+    at_3 = committee_rs_instability(0.0, K=3)
+    assert at_3.residual < 1e-10
+    assert float(at_3.alpha) > float(committee_capacity(0.0, K=3).alpha)

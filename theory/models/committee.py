@@ -327,12 +327,58 @@ KAPPA_RANGE = (-2.0, 2.0)
 ALPHA_RANGE = (0.1, 3.0)
 
 
+def committee_replicon(op: RSOrderParams, problem: TreeCommittee) -> Float[Array, ""]:
+    """Replicon eigenvalue of the RS storage saddle (uniform mode over the K branches):
+    $\\lambda_R = 1 - \\alpha\\, E_z[(1-\\tanh^2\\sqrt{\\hat q}z)^2]\\;
+    E_{z_1..z_K}\\|\\partial^2_\\omega \\ln T\\|_F^2$, the Hessian in the cavity fields
+    $\\omega_l = \\sqrt q z_l$ at fixed $1-q$: the mean-square gain $K\\alpha\\gamma_S(a+(K-1)b)$
+    of a perturbation through the K blocks of N/K weights ($a$, $b$ the mean squared
+    diagonal and off-diagonal entries). K = 1: the perceptron's ``replicon``."""
+    rule = committee_rule(problem.K)
+    width = jnp.sqrt(1 - op.q)
+
+    def log_T(omega):
+        x = (problem.kappa - omega) / width
+        if problem.K == 1:
+            return log_H(x)[0]
+        return log_majority(jnp.exp(log_H(x)), jnp.exp(log_H(-x)))
+
+    curvature = jax.vmap(jax.hessian(log_T))(jnp.sqrt(op.q) * rule.nodes[rule.rows])
+    energetic = jnp.sum(rule.weights * jnp.sum(curvature**2, axis=(1, 2)))
+    entropic = gauss_mean(lambda z: (1 - jnp.tanh(jnp.sqrt(op.q_hat) * z) ** 2) ** 2)
+    return 1 - problem.alpha * entropic * energetic
+
+
+def replicon_condition(model: CommitteeRS, op: RSOrderParams) -> Array:
+    """The condition replicon = 0 (de Almeida-Thouless line) of a committee model."""
+    return committee_replicon(op, model.problem)
+
+
 @eqx.filter_jit
-def committee_threshold(kappa: Array, K: int) -> Threshold:
-    """RS capacity of the K committee at margin kappa (``entropy`` on the branch swept over
-    ``ALPHA_SWEEP`` times the annealed capacity); jit/vmap-able, never throws."""
+def committee_threshold(kappa: Array, K: int, condition=entropy) -> Threshold:
+    """Root in alpha of ``condition(model, op)`` (positive at small alpha; default the
+    entropy: the capacity) along the K committee's branch swept over ``ALPHA_SWEEP`` times
+    the annealed capacity; jit/vmap-able, never throws."""
     grid = jax.lax.stop_gradient(annealed_capacity(kappa, K)) * ALPHA_SWEEP
-    return threshold_on_branch(CommitteeRS(TreeCommittee(1.0, kappa, K)), grid, entropy)
+    return threshold_on_branch(CommitteeRS(TreeCommittee(1.0, kappa, K)), grid, condition)
+
+
+def _checked_threshold(kappa: ArrayLike, K: int, condition, where: str) -> Threshold:
+    require_x64(where)
+    _check_K(K, where)
+    kappa = f64(kappa)
+    lo, hi = KAPPA_RANGE
+    kappa = eqx.error_if(kappa, ~(kappa >= lo) | ~(kappa <= hi),
+                         f"{where}(kappa=...): kappa must lie in [{lo}, {hi}]")
+    if kappa.ndim:
+        result = jax.vmap(lambda k: committee_threshold(k, K, condition))(kappa)
+    else:
+        result = committee_threshold(kappa, K, condition)
+    if isinstance(kappa, jax.core.Tracer):
+        return result
+    raise_unconverged(f"{where}(K={K})", result.converged, result.residual,
+                      result.newton_steps, status=result.status, kappa=kappa)
+    return result
 
 
 def committee_capacity(kappa: ArrayLike = 0.0, *, K: int = 3) -> Threshold:
@@ -341,21 +387,13 @@ def committee_capacity(kappa: ArrayLike = 0.0, *, K: int = 3) -> Threshold:
     ``storage_capacity``). ``kappa`` in [-2, 2], a scalar or an array (one vmapped call).
 
     Differentiable in kappa (``jax.grad(lambda k: committee_capacity(k, K=3).alpha)``)."""
-    require_x64("committee_capacity")
-    _check_K(K, "committee_capacity")
-    kappa = f64(kappa)
-    lo, hi = KAPPA_RANGE
-    kappa = eqx.error_if(kappa, ~(kappa >= lo) | ~(kappa <= hi),
-                         f"committee_capacity(kappa=...): kappa must lie in [{lo}, {hi}]")
-    if kappa.ndim:
-        result = jax.vmap(lambda k: committee_threshold(k, K))(kappa)
-    else:
-        result = committee_threshold(kappa, K)
-    if isinstance(kappa, jax.core.Tracer):
-        return result
-    raise_unconverged(f"committee_capacity(K={K})", result.converged, result.residual,
-                      result.newton_steps, status=result.status, kappa=kappa)
-    return result
+    return _checked_threshold(kappa, K, entropy, "committee_capacity")
+
+
+def committee_rs_instability(kappa: ArrayLike = 0.0, *, K: int = 3) -> Threshold:
+    """The alpha where the RS storage saddle of the K committee turns locally unstable
+    (``committee_replicon`` = 0, de Almeida-Thouless line; K = 1: Gardner-Derrida 1.015)."""
+    return _checked_threshold(kappa, K, replicon_condition, "committee_rs_instability")
 
 
 @eqx.filter_jit
