@@ -404,3 +404,12 @@ def test_rs_instability_K1_is_gardner_derrida_and_K3_lies_above_capacity():
     at_3 = committee_rs_instability(0.0, K=3)
     assert at_3.residual < 1e-10
     assert float(at_3.alpha) > float(committee_capacity(0.0, K=3).alpha)
+
+
+@pytest.mark.slow
+def test_enumeration_up_to_N_27_extrapolates_to_rs():
+    # 200 instances per N (block sizes 3..9, P = round(0.4 N) <= 11)
+    Ns = (9, 15, 21, 27)
+    deviations, sems = _enumerated_minus_rs(0.4, Ns, 200, 1)
+    a, sa = _extrapolate_in_inverse_N(Ns, deviations, sems)
+    assert abs(a) < 3 * sa, (deviations, sems, a, sa)
