@@ -110,8 +110,8 @@ def committee_capacity_summary(kappa: float, K: int) -> dict:
 def committee_kappa_max_summary(alpha: float, K: int) -> dict:
     """kappa_max(alpha) of the tree committee (hidden margin), q there and its slope."""
     result = committee_kappa_max(alpha, K=K)
-    slope = jax.grad(lambda a: committee_kappa_max(a, K=K).alpha)(jnp.float64(alpha))
-    return {"kappa_max": float(result.alpha), "alpha": float(alpha), "task": "storage",
+    slope = jax.grad(lambda a: committee_kappa_max(a, K=K).kappa)(jnp.float64(alpha))
+    return {"kappa_max": float(result.kappa), "alpha": float(alpha), "task": "storage",
             "K": K, "dkappa_max_dalpha": float(slope), "q": float(result.order_params.q),
             "q_hat": float(result.order_params.q_hat), "residual": float(result.residual),
             "converged": bool(result.converged)}

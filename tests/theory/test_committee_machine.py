@@ -268,10 +268,10 @@ def test_capacity_derivative_in_kappa_matches_central_differences():
 
 @pytest.mark.slow
 def test_kappa_max_K1_is_the_perceptron_and_K3_vanishes_at_capacity():
-    np.testing.assert_allclose(committee_kappa_max(0.5, K=1).alpha, kappa_max(0.5).kappa,
+    np.testing.assert_allclose(committee_kappa_max(0.5, K=1).kappa, kappa_max(0.5).kappa,
                                atol=1e-12)
     cap = committee_capacity(0.0, K=3)
-    np.testing.assert_allclose(committee_kappa_max(cap.alpha, K=3).alpha, 0.0, atol=1e-9)
+    np.testing.assert_allclose(committee_kappa_max(cap.alpha, K=3).kappa, 0.0, atol=1e-9)
 
 
 # --------------------------------------------------------------- exact enumeration

@@ -31,7 +31,7 @@ from atypical import TreeCommittee, TreeCommitteeTeacherStudent, f64, require_x6
 from atypical.gaussian import H, gauss_mean, gauss_nodes, log_2cosh, log_H
 from atypical.observables import tree_committee_gen_error
 
-from .margins import Margin
+from .margins import Margin, MaximalMargin
 from .perceptron import (COLD_START_RS, COLD_START_TS, RS_BOUNDS, TS_BOUNDS, RSOrderParams,
                          TSOrderParams)
 from ..engine import (ReplicaModel, SaddleSolution, Threshold, entropy, raise_unconverged,
@@ -398,21 +398,23 @@ def committee_rs_instability(kappa: ArrayLike = 0.0, *, K: int = 3) -> Threshold
 
 
 @eqx.filter_jit
-def committee_margin_threshold(alpha: Array, K: int) -> Threshold:
+def committee_margin_threshold(alpha: Array, K: int) -> MaximalMargin:
     """RS maximal margin of the K committee at alpha: ``entropy`` on the branch swept in
-    kappa (``Margin`` control) from ``KAPPA_SPAN`` below the annealed bound up to it. The
-    result's ``alpha`` field holds kappa_max (the control's value)."""
+    kappa (``Margin`` control) from ``KAPPA_SPAN`` below the annealed bound up to it;
+    jit/vmap-able, never throws."""
     top = jax.lax.stop_gradient(annealed_kappa_max(alpha, K))
     grid = jnp.linspace(top - KAPPA_SPAN, top, KAPPA_SWEEP)
-    return threshold_on_branch(CommitteeRS(TreeCommittee(alpha, 0.0, K)), grid, entropy,
-                               control=Margin())
+    found = threshold_on_branch(CommitteeRS(TreeCommittee(alpha, 0.0, K)), grid, entropy,
+                                control=Margin())
+    # the engine's Threshold calls the control's value ``alpha``: here it is kappa_max
+    return MaximalMargin(alpha, found.alpha, found.order_params, found.residual,
+                         found.newton_steps, found.status)
 
 
-def committee_kappa_max(alpha: ArrayLike, *, K: int = 3) -> Threshold:
+def committee_kappa_max(alpha: ArrayLike, *, K: int = 3) -> MaximalMargin:
     """RS maximal hidden margin $\\kappa_{max}(\\alpha)$ of the tree committee: root in kappa
-    of the RS entropy, its value in the result's ``alpha`` field (the engine's ``Threshold``
-    names the control parameter alpha). alpha in [0.1, 3], scalar or array. Differentiable
-    in alpha."""
+    of the RS entropy (``.kappa``, with the order parameters there). alpha in [0.1, 3],
+    scalar or array (one vmapped call). Differentiable in alpha."""
     require_x64("committee_kappa_max")
     _check_K(K, "committee_kappa_max")
     lo, hi = ALPHA_RANGE
