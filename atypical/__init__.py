@@ -24,9 +24,12 @@ from .observables import hamming_to_overlap as hamming_to_overlap
 from .observables import local_energy as local_energy
 from .observables import overlap_to_hamming as overlap_to_hamming
 from .observables import train_error as train_error
+from .observables import tree_committee_gen_error as tree_committee_gen_error
 from .problems import BinaryStorage as BinaryStorage
 from .problems import RandomFeatures as RandomFeatures
 from .problems import TeacherStudent as TeacherStudent
+from .problems import TreeCommittee as TreeCommittee
+from .problems import TreeCommitteeTeacherStudent as TreeCommitteeTeacherStudent
 from .problems import TwoLayerGradientFlow as TwoLayerGradientFlow
 from .problems import two_layer_preset as two_layer_preset
 from .problems import f64 as f64

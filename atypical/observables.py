@@ -4,6 +4,8 @@ Conventions: N binary weights, Hamming distance d as a fraction of N, overlaps n
 1, stabilities $\\Delta = y\\,W\\cdot\\xi/\\sqrt N$, entropies per weight in nats.
 """
 
+import itertools
+
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -15,6 +17,23 @@ def gen_error_from_overlap(R: ArrayLike) -> Array:
     """Generalization error of a perceptron with normalised teacher overlap R on Gaussian
     inputs: $\\epsilon_g = \\arccos(R)/\\pi$ (Gardner-Derrida 1989)."""
     return jnp.arccos(jnp.asarray(R)) / jnp.pi
+
+
+def tree_committee_gen_error(R: ArrayLike, K: int) -> Array:
+    """Generalization error of a tree committee (K odd hidden units, disjoint blocks) whose
+    every hidden unit has normalised overlap R with the teacher unit of its block, on
+    Gaussian inputs: each hidden sign disagrees independently with probability
+    $\\epsilon = \\arccos(R)/\\pi$, so $\\epsilon_g = \\sum_k c_k \\epsilon^k(1-\\epsilon)^{K-k}$,
+    $c_k$ the number of k-subsets of flipped units times the fraction of teacher hidden
+    signs whose majority they reverse. K = 1: ``gen_error_from_overlap``."""
+    eps = gen_error_from_overlap(R)
+    c = [0.0] * (K + 1)
+    for signs in itertools.product((-1, 1), repeat=K):
+        for flips in itertools.product((0, 1), repeat=K):
+            student = [s * (1 - 2 * f) for s, f in zip(signs, flips)]
+            if (sum(student) > 0) != (sum(signs) > 0):
+                c[sum(flips)] += 2.0**-K
+    return sum(c[k] * eps**k * (1 - eps) ** (K - k) for k in range(K + 1) if c[k])
 
 
 def bayes_optimal_gen_error(q: ArrayLike) -> Array:

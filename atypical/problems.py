@@ -54,6 +54,46 @@ class TeacherStudent(eqx.Module):
         self.kappa = _checked_kappa(self.kappa, "TeacherStudent")
 
 
+def _check_committee_K(K, who: str) -> None:
+    if not isinstance(K, int) or isinstance(K, bool) or K < 1 or K % 2 == 0:
+        raise ValueError(f"{who}(K={K!r}): the number of hidden units K must be an odd int "
+                         ">= 1 (the majority vote must not tie)")
+
+
+class TreeCommittee(eqx.Module):
+    """Binary tree committee machine storing $P = \\alpha N$ random labels: K (odd) hidden
+    sign units, unit l sees its own block of $N/K$ binary weights, the output is their
+    majority vote. The margin kappa acts on the hidden fields: a solution has, for every
+    example, at least $(K+1)/2$ hidden stabilities
+    $\\Delta_{\\mu l} = y_\\mu W_l\\cdot\\xi_{\\mu l}/\\sqrt{N/K} \\ge \\kappa$
+    (K = 1 is ``BinaryStorage``). ``K`` is static (it fixes shapes)."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64, default=0.0)
+    K: int = eqx.field(static=True, default=3)
+
+    def __post_init__(self):
+        _check_committee_K(self.K, "TreeCommittee")
+        self.alpha = _checked_alpha(self.alpha, "TreeCommittee")
+        self.kappa = _checked_kappa(self.kappa, "TreeCommittee")
+
+
+class TreeCommitteeTeacherStudent(eqx.Module):
+    """Binary tree committee student (``TreeCommittee``: K odd hidden units on disjoint
+    blocks of N/K weights, majority output, hidden margin kappa) learning $P = \\alpha N$
+    labels of a binary tree committee teacher of the same architecture. K = 1 is
+    ``TeacherStudent``; kappa = 0 is the Bayes-optimal (Gibbs) setting."""
+
+    alpha: Float[Array, ""] = eqx.field(converter=f64)
+    kappa: Float[Array, ""] = eqx.field(converter=f64, default=0.0)
+    K: int = eqx.field(static=True, default=3)
+
+    def __post_init__(self):
+        _check_committee_K(self.K, "TreeCommitteeTeacherStudent")
+        self.alpha = _checked_alpha(self.alpha, "TreeCommitteeTeacherStudent")
+        self.kappa = _checked_kappa(self.kappa, "TreeCommitteeTeacherStudent")
+
+
 # --- two-layer networks trained by gradient flow [P3] (DMFT capability) ---------------------
 
 # Hermite coefficients c_k (sigma = sum_k c_k He_k / sqrt(k!)) of the kernels used in [P3]:

@@ -47,6 +47,20 @@ from .models.random_features import rf_interpolation_threshold as rf_interpolati
 from .models.random_features import rf_kappa_max as rf_kappa_max
 from .models.random_features import saddle_rf as saddle_rf
 from .models.random_features import solve_rf as solve_rf
+from .models.committee import CommitteeRS as CommitteeRS
+from .models.committee import committee_capacity as committee_capacity
+from .models.committee import committee_kappa_max as committee_kappa_max
+from .models.committee import free_entropy_committee as free_entropy_committee
+from .models.committee import saddle_committee as saddle_committee
+from .models.committee import solve_committee as solve_committee
+from .models.committee import CommitteeTeacherStudentRS as CommitteeTeacherStudentRS
+from .models.committee import committee_gen_error as committee_gen_error
+from .models.committee import (
+    free_entropy_committee_teacher_student as free_entropy_committee_teacher_student)
+from .models.committee import saddle_committee_teacher_student as saddle_committee_teacher_student
+from .models.committee import solve_committee_teacher_student as solve_committee_teacher_student
+from .models.committee import committee_replicon as committee_replicon
+from .models.committee import committee_rs_instability as committee_rs_instability
 from .local_entropy.franz_parisi import franz_parisi_curve as franz_parisi_curve
 from .local_entropy.franz_parisi import monotonicity_threshold as monotonicity_threshold
 from .local_entropy.large_deviation import large_deviation_curve as large_deviation_curve

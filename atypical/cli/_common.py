@@ -25,6 +25,22 @@ def float_list(text: str) -> list[float]:
             f"{text!r}: expected a number, a comma list A,B,C or start:stop:num") from None
 
 
+K_HELP = ("K, hidden units of a binary tree committee machine (odd: 1, 3 or 5; default 1, the "
+          "perceptron); K > 1: storage only, the margin acts on the hidden stabilities "
+          "(a majority of them must be >= kappa)")
+
+
+def check_committee_k(k: int, task: str = "storage") -> None:
+    """One-line CLI errors for ``--k``: odd and >= 1, tabulated in the theory, storage."""
+    if k < 1 or k % 2 == 0:
+        raise CLIError(f"--k {k}: the number of hidden units K must be odd and >= 1 (the "
+                       "committee's majority vote must not tie); the theory has K in 1, 3, 5")
+    if k > 5:
+        raise CLIError(f"--k {k}: the committee theory is tabulated for K in 1, 3, 5")
+    if k > 1 and task != "storage":
+        raise CLIError(f"--k {k} --task {task}: the committee theory (K > 1) is storage only")
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}

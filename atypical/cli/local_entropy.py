@@ -6,7 +6,7 @@ diagnostic (replica-symmetric, float64). No ``sim`` commands (``register_sim`` a
 import argparse
 import math
 
-from ._common import CLIError, emit, float_list
+from ._common import K_HELP, CLIError, check_committee_k, emit, float_list
 
 _TASK_HELP = ("storage: random labels; teacher-student: labels from a binary teacher "
               "(RS branch connected to small margins)")
@@ -24,6 +24,9 @@ def register_theory(subparsers) -> None:
     km.add_argument("--task", choices=["storage", "teacher-student"], default="storage",
                     help=_TASK_HELP)
     km.add_argument("--alpha", type=float, required=True, help="alpha = P/N (> 0)")
+    km.add_argument("--k", type=int, default=1,
+                    help=K_HELP + "; kappa_max is the largest such hidden margin, alpha in "
+                                  "[0.1, 3]")
     km.add_argument("--json", action="store_true", help="print one JSON object")
     km.set_defaults(handler=_kappa_max)
 
@@ -83,6 +86,21 @@ def _kappa_max(args: argparse.Namespace) -> None:
     from theory.models.margins import ALPHA_RANGE
 
     _check_finite(alpha=args.alpha)
+    check_committee_k(args.k, args.task)
+    if args.k > 1:
+        from theory.models.committee import ALPHA_RANGE as COMMITTEE_RANGE
+
+        from .summaries import committee_kappa_max_summary
+
+        lo, hi = COMMITTEE_RANGE
+        if not lo <= args.alpha <= hi:
+            raise CLIError(f"--alpha {args.alpha}: for --k {args.k} alpha must lie in "
+                           f"[{lo}, {hi}]")
+        try:
+            emit(committee_kappa_max_summary(args.alpha, args.k), args.json)
+        except (SaddlePointError, ValueError) as err:
+            raise CLIError(str(err)) from None
+        return
     lo, hi = ALPHA_RANGE[args.task]
     if not lo <= args.alpha <= hi:
         raise CLIError(f"--alpha {args.alpha}: for --task {args.task} alpha must lie in "

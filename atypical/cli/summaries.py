@@ -8,6 +8,7 @@ import numpy as np
 
 from theory.models.perceptron import (PERFECT_GENERALIZATION, gen_error, replicon, solve_storage,
                                 solve_teacher_student)
+from theory.models.committee import committee_capacity, committee_kappa_max, solve_committee
 from theory.models.thresholds import storage_capacity, teacher_student_transitions
 
 
@@ -84,3 +85,33 @@ def transitions_summary() -> dict:
             "q_spinodal": float(spinodal.order_params.q),
             "residual": max(float(first.residual), float(spinodal.residual)),
             "converged": bool(first.converged & spinodal.converged)}
+
+
+def committee_rs_summary(alpha: np.ndarray, kappa: float, K: int) -> list[dict]:
+    """One dict per alpha for the tree committee with K hidden units (storage): entropy,
+    q, qhat, converged, residual."""
+    sol = solve_committee(alpha, kappa, K=K)
+    return [{"entropy": float(sol.free_entropy[i]), "q": float(sol.order_params.q[i]),
+             "qhat": float(sol.order_params.q_hat[i]), "alpha": float(a), "kappa": kappa,
+             "K": K, "converged": bool(sol.converged[i]), "residual": float(sol.residual[i]),
+             "newton_steps": int(sol.newton_steps[i])} for i, a in enumerate(alpha)]
+
+
+def committee_capacity_summary(kappa: float, K: int) -> dict:
+    """alpha_c(kappa) of the tree committee, q there and d alpha_c / d kappa (implicit)."""
+    result = committee_capacity(kappa, K=K)
+    slope = jax.grad(lambda k: committee_capacity(k, K=K).alpha)(jnp.float64(kappa))
+    return {"alpha_c": float(result.alpha), "kappa": kappa, "K": K,
+            "q": float(result.order_params.q), "qhat": float(result.order_params.q_hat),
+            "dalpha_c_dkappa": float(slope), "residual": float(result.residual),
+            "converged": bool(result.converged)}
+
+
+def committee_kappa_max_summary(alpha: float, K: int) -> dict:
+    """kappa_max(alpha) of the tree committee (hidden margin), q there and its slope."""
+    result = committee_kappa_max(alpha, K=K)
+    slope = jax.grad(lambda a: committee_kappa_max(a, K=K).kappa)(jnp.float64(alpha))
+    return {"kappa_max": float(result.kappa), "alpha": float(alpha), "task": "storage",
+            "K": K, "dkappa_max_dalpha": float(slope), "q": float(result.order_params.q),
+            "q_hat": float(result.order_params.q_hat), "residual": float(result.residual),
+            "converged": bool(result.converged)}

@@ -3,7 +3,7 @@
 import argparse
 import math
 
-from ._common import CLIError, emit, float_list
+from ._common import K_HELP, CLIError, check_committee_k, emit, float_list
 
 _TASK_HELP = ("storage: random labels, count solutions with all stabilities >= kappa; "
               "teacher-student: labels from a binary teacher, Gibbs (uniform over "
@@ -25,6 +25,7 @@ def register(subparsers) -> None:
                     help=_TASK_HELP)
     rs.add_argument("--alpha", type=float_list, required=True, help=_ALPHA_HELP)
     rs.add_argument("--kappa", type=float, default=0.0, help=_KAPPA_HELP)
+    rs.add_argument("--k", type=int, default=1, help=K_HELP)
     rs.add_argument("--branch", choices=["equilibrium", "poor", "good"], default="equilibrium",
                     help="teacher-student branch: poor (q < 1, exists up to the spinodal "
                          "~1.493), good (perfect generalization q = R = 1, kappa = 0 only), "
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
                     "0.833 at kappa = 0) and its derivative d alpha_c / d kappa by implicit "
                     "differentiation.")
     cap.add_argument("--kappa", type=float, default=0.0, help=_KAPPA_HELP + "; in [-2, 2]")
+    cap.add_argument("--k", type=int, default=1, help=K_HELP)
     cap.add_argument("--json", action="store_true", help="print one JSON object")
     cap.set_defaults(handler=_capacity)
 
@@ -67,8 +69,13 @@ def _rs(args: argparse.Namespace) -> None:
     from . import summaries
 
     _check_inputs(args.alpha, args.kappa)
+    check_committee_k(args.k, args.task)
     try:
-        rows = summaries.rs_summary(args.task, np.asarray(args.alpha), args.kappa, args.branch)
+        if args.k > 1:
+            rows = summaries.committee_rs_summary(np.asarray(args.alpha), args.kappa, args.k)
+        else:
+            rows = summaries.rs_summary(args.task, np.asarray(args.alpha), args.kappa,
+                                        args.branch)
     except (SaddlePointError, ValueError) as err:
         raise CLIError(str(err)) from None
     if len(args.alpha) == 1:
@@ -82,7 +89,11 @@ def _capacity(args: argparse.Namespace) -> None:
 
     if not -2 <= args.kappa <= 2:
         raise CLIError(f"--kappa {args.kappa}: must lie in [-2, 2]")
-    emit(summaries.capacity_summary(args.kappa), args.json)
+    check_committee_k(args.k)
+    if args.k > 1:
+        emit(summaries.committee_capacity_summary(args.kappa, args.k), args.json)
+    else:
+        emit(summaries.capacity_summary(args.kappa), args.json)
 
 
 def _ts_transitions(args: argparse.Namespace) -> None:
