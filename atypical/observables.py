@@ -82,7 +82,7 @@ def output_margins(outputs: Float[Array, "P C"], labels: Array) -> Float[Array, 
     if outputs.shape[1] == 1:
         margins = labels.astype(outputs.dtype) * outputs[:, 0]
     else:
-        onehot = jnp.arange(outputs.shape[1])[None, :] == labels[:, None]
+        onehot = jnp.arange(outputs.shape[1], dtype=labels.dtype)[None, :] == labels[:, None]
         true = jnp.sum(jnp.where(onehot, outputs, 0), axis=1)
         margins = true - jnp.max(jnp.where(onehot, -jnp.inf, outputs), axis=1)
     return jnp.where(jnp.isnan(margins), -jnp.inf, margins)

@@ -171,7 +171,7 @@ def _rsgd_epoch(state, key, gamma, data: RealData, spec, config):
     def step(carry, i):  # i: (y, B), one minibatch per replica
         p, s = carry
         g = jax.vmap(lambda pa, ia: grad(spec, pa, data.x[ia], data.y[ia]))(p, i)
-        g = jax.tree.map(lambda ga, pa: ga + gamma * (pa - jnp.mean(pa, axis=0)), g, p)
+        g = jax.tree.map(lambda ga, pa: ga + gamma * (pa - jnp.mean(pa, axis=0, keepdims=True)), g, p)
         return jax.vmap(lambda ga, sa, pa: _update(tx, ga, sa, pa))(g, s, p), None
 
     return jax.lax.scan(step, (params, opt_state), jnp.swapaxes(idx, 0, 1))[0]

@@ -51,7 +51,7 @@ class Dense(nnx.Module):
         self.binary = binary
 
     def __call__(self, x: Float[Array, "B d_in"]) -> Float[Array, "B d_out"]:
-        W = _weights(self.kernel.value, self.binary)
+        W = _weights(self.kernel[...], self.binary)
         d_in = jnp.asarray(W.shape[0], x.dtype)
         return jnp.matmul(x, W, precision=jax.lax.Precision.HIGHEST) / jnp.sqrt(d_in)
 
@@ -68,7 +68,7 @@ class Conv(nnx.Module):
         self.binary = binary
 
     def __call__(self, x: Array) -> Array:
-        W = _weights(self.kernel.value, self.binary)
+        W = _weights(self.kernel[...], self.binary)
         n_spatial = W.ndim - 2
         spatial = "HW"[:n_spatial]  # 1 or 2 spatial axes (NetworkSpec checks)
         dims = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
