@@ -119,10 +119,11 @@ def summary(cfg: dict, records: dict) -> list[str]:
 
 # ------------------------------------------------------------------------------- plot
 
-def _guides(ax) -> None:
+def _guides(ax, *, label: bool) -> None:
     for (name, x), ls in zip(RF_GUIDE.items(), (":", "--")):
-        ax.axvline(x, color="0.45", ls=ls, lw=1, label=f"{name} (binary perceptron theory, "
-                                                       "qualitative guide)")
+        ax.axvline(x, color="0.45", ls=ls, lw=1,
+                   label=f"{name} point, $\\alpha_D$ = 2 (binary perceptron theory, "
+                         "qualitative guide)" if label else None)
 
 
 def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
@@ -137,14 +138,12 @@ def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
         _, marker, color, label = ALGOS[algo]
         x = np.array([p["params_per_example"] for p in s["points"]])
         get = lambda key: np.array([p[key] for p in s["points"]]).T
-        sim_markers(ax_a, x, *get("test_error"), fmt=marker, color=color,
-                    label=f"{label}: test")
+        sim_markers(ax_a, x, *get("test_error"), fmt=marker, color=color, label=label)
         sim_markers(ax_a, x, *get("train_error"), fmt=marker, color=color, alpha=0.5,
-                    markerfacecolor=color, label=f"{label}: train")
+                    markerfacecolor=color)
         for sig, fill in ((s_lo, "white"), (s_mid, color)):
             energy = np.array([p["local_energy"][sig] for p in s["points"]]).T
-            sim_markers(ax_b, x, *energy, fmt=marker, color=color, markerfacecolor=fill,
-                        label=rf"{label}, $\sigma$ = {sig:g}")
+            sim_markers(ax_b, x, *energy, fmt=marker, color=color, markerfacecolor=fill)
         energy = np.array([p["local_energy"][s_mid] for p in s["points"]]).T
         ax_d.errorbar(energy[0], get("test_error")[0], xerr=energy[1],
                       yerr=get("test_error")[1], fmt=marker, color=color, ms=4,
@@ -155,11 +154,11 @@ def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
             ax.axvspan(interp["mean"] - interp["sem"], interp["mean"] + interp["sem"],
                        color="C0", alpha=0.15, lw=0)
             ax.axvline(interp["mean"], color="C0", lw=1)
-        ax_a.text(interp["mean"], 0.9, f" SGD interpolation\n N/P = {interp['mean']:.2f} "
+        ax_a.text(interp["mean"], 0.45, f" SGD interpolation\n N/P = {interp['mean']:.2f} "
                   f"$\\pm$ {interp['sem']:.2f}", transform=ax_a.get_xaxis_transform(),
                   fontsize=7.5, color="C0")
     for ax in (ax_a, ax_b):
-        _guides(ax)
+        _guides(ax, label=ax is ax_a)
         ax.set_xscale("log")
         ax.set_xlabel(r"parameters per example $N/P$")
     ax_a.set_ylabel("classification error")
@@ -168,7 +167,7 @@ def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
     ax_b.set_yscale("log")
     ax_b.set_ylabel(r"local energy $\delta E(\sigma)$")
     ax_b.set_title(rf"(b) flatness: $\delta E$ at $\sigma$ = {s_lo:g} (open), {s_mid:g} "
-                   "(filled)", fontsize=10)
+                   "(filled); colors as in (a)", fontsize=10)
     sgd = {r["width"]: r for (a, _), r in records.items() if a == "sgd"}
     shades = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(cfg["curve_widths"])))
     for width, c in zip(cfg["curve_widths"], shades):
@@ -187,9 +186,8 @@ def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
                    fontsize=10)
     for ax in (ax_c, ax_d):
         ax.legend(fontsize=7)
-    handles, labels = ax_b.get_legend_handles_labels()
-    ax_b.legend(handles, labels, fontsize=6.5, ncol=2)
-    ax_a.legend(fontsize=6.5, ncol=2)
+    ax_d.xaxis.set_minor_formatter(plt.NullFormatter())  # minor labels overlap on 1 decade
+    ax_a.legend(fontsize=7)
     return save_figure(fig, out_dir, "fig_realistic_width")
 
 

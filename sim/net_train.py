@@ -8,9 +8,10 @@ softmax cross-entropy with ten. Algorithms (``ALGORITHMS``), each on the chosen 
 - ``sgd``: plain minibatch training (small or large batches by ``batch_size``);
 - ``rsgd``: replicated SGD, the robust ensemble of ``sim/rsgd.py`` on networks: y replicas
   from independent initial weights, each on its own minibatch order, with the elastic
-  force $\\gamma_e(W^a - \\bar W)$, $\\bar W = \\frac1y\\sum_a W^a$, added to every gradient, $\\gamma_e = \\gamma_0(1+\\gamma_1)^e$ at epoch e; the result,
-  and the weights whose training error decides "solved", is the center $\\bar W$ (one
-  epoch costs y passes). The coupling acts from the first step, so the replicas meet in
+  force $\\gamma_e(W^a - \\bar W)$, $\\bar W = \\frac1y\\sum_a W^a$, added to every
+  gradient, $\\gamma_e = \\gamma_0(1+\\gamma_1)^e$ at epoch e; the result, and the weights
+  whose training error decides "solved", is the center $\\bar W$ (one epoch costs y
+  passes). The coupling acts from the first step, so the replicas meet in
   one basin (one labelling of the hidden units) before their mean is read. With the
   defaults on digits (P = 500, width 16, 8 seeds) the center fitted 8/8 seeds where SGD
   fitted 6/8, whereas copies of ONE initialization stayed on SGD's trajectory;
@@ -46,12 +47,14 @@ _MEAN_RATE = 0.75  # Entropy-SGD's running-mean rate a (Chaudhari et al. 2017)
 
 
 def _checked(name: str, low: float, high: float = float("inf"), *, open_low=True):
+    """Converter to a float64 array in (low, high] (or [low, high]), by ``eqx.error_if``."""
+    lo = "(" if open_low else "["
+    valid = f"{lo}{low:g}, {high:g}]" if high < float("inf") else f"{lo}{low:g}, inf)"
+
     def convert(x):
         x = f64(x)
         bad = ~jnp.isfinite(x) | (x <= low if open_low else x < low) | (x > high)
-        lo = "(" if open_low else "["
-        return eqx.error_if(x, bad, f"NetTrainConfig({name}=...): must lie in "
-                                    f"{lo}{low:g}, {high:g}]")
+        return eqx.error_if(x, bad, f"NetTrainConfig({name}=...): must lie in {valid}")
     return convert
 
 
@@ -172,7 +175,8 @@ def _rsgd_epoch(state, key, gamma, data: RealData, spec, config):
     def step(carry, i):  # i: (y, B), one minibatch per replica
         p, s = carry
         g = jax.vmap(lambda pa, ia: grad(spec, pa, data.x[ia], data.y[ia]))(p, i)
-        g = jax.tree.map(lambda ga, pa: ga + gamma * (pa - jnp.mean(pa, axis=0, keepdims=True)), g, p)
+        g = jax.tree.map(
+            lambda ga, pa: ga + gamma * (pa - jnp.mean(pa, axis=0, keepdims=True)), g, p)
         return jax.vmap(lambda ga, sa, pa: _update(tx, ga, sa, pa))(g, s, p), None
 
     return jax.lax.scan(step, (params, opt_state), jnp.swapaxes(idx, 0, 1))[0]
