@@ -14,7 +14,10 @@ softmax cross-entropy with ten. Algorithms (``ALGORITHMS``), each on the chosen 
   passes). The coupling acts from the first step, so the replicas meet in
   one basin (one labelling of the hidden units) before their mean is read. With the
   defaults on digits (P = 500, width 16, 8 seeds) the center fitted 8/8 seeds where SGD
-  fitted 6/8, whereas copies of ONE initialization stayed on SGD's trajectory;
+  fitted 6/8, whereas copies of ONE initialization stayed on SGD's trajectory. At width
+  128 the center fitted 0/8 seeds in 300 epochs (training error 0.3-0.4%) with
+  gamma0 = 0.1 or 0.001, presumably because wide replicas stay near their own
+  initializations, whose mean is not a network of the same kind;
 - ``entropy-sgd``: Entropy-SGD (Chaudhari et al., ICLR 2017): from W, an inner loop of L
   Langevin steps $W' \\leftarrow W' - \\eta(\\nabla L_b(W') + \\gamma_e(W' - W))
   + \\sqrt{2\\eta T}\\,\\epsilon$ on successive minibatches, with the running mean
