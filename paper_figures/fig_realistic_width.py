@@ -24,8 +24,9 @@ here are neither binary nor random-features models; only the order of the points
 
 Each (algorithm, width) point is cached (JSON, resumable) under
 ``<out>/cache/realistic_width[_quick]``; a rerun reads it and recomputes nothing.
-Measured on a loaded 2-core CPU: the full mode about 15 min, ``--quick`` (P = 100, 4 widths,
-SGD and replicated SGD, 4 seeds, 150 epochs) under 2 min.
+Measured on a 2-core CPU shared with a test suite (load 6-9): the full mode 17 min wall
+(8 min of CPU time), ``--quick`` (P = 100, 4 widths, SGD and replicated SGD, 4 seeds, 150
+epochs; a smoke run, in which no seed fits) 2.8 min wall (68 s of CPU time).
 """
 
 from pathlib import Path
