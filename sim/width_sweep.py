@@ -72,7 +72,8 @@ def width_point(key: PRNGKeyArray, data: RealData, arch: str, width: int,
 
 def summarize_point(record: dict) -> dict:
     """Mean and sem over seeds of a ``width_point`` record: train and test error, solved
-    fraction (sem $\\sqrt{p(1-p)/n}$), local energy per strength."""
+    fraction (sem $\\sqrt{p(1-p)/n}$), local energy per strength, and the training-margin
+    quantiles (``MARGIN_QUANTILES``, in units of the rms output) averaged over seeds."""
     ms = lambda v: tuple(float(a) for a in mean_sem(np.asarray(v, np.float64))[:2])
     solved = np.asarray(record["solved"], np.float64)
     p, n = float(solved.mean()), solved.size
@@ -81,7 +82,9 @@ def summarize_point(record: dict) -> dict:
                 params_per_example=record["params_per_example"],
                 train_error=ms(record["train_error"]), test_error=ms(record["test_error"]),
                 solved_fraction=(p, float(np.sqrt(p * (1 - p) / n))),
-                local_energy={s: ms(energy[:, k]) for k, s in enumerate(record["strengths"])})
+                local_energy={s: ms(energy[:, k]) for k, s in enumerate(record["strengths"])},
+                margin_quantiles=dict(zip(record["margin_q"], np.nanmean(
+                    np.asarray(record["margin_quantiles"], np.float64), axis=0).tolist())))
 
 
 def interpolation_point(ratios, solved) -> dict:

@@ -473,7 +473,9 @@ def _register_width_sweep(subparsers) -> None:
                     "Reports per width the number of parameters and parameters per example "
                     "(mean, sem over seeds) and the interpolation point: per seed the "
                     "smallest parameters per example from which it fits at every larger "
-                    "width, mean and sem over seeds.")
+                    "width, mean and sem over seeds. Also the quantiles 5, 25, 50, 75, 95% "
+                    "of the output margins on the training set (true-class output minus "
+                    "the largest other; y*f for parity) in units of the rms output.")
     ws.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
                     help="digits: scikit-learn's 8x8 digits (1,797, shipped in the package); "
                          "mnist1d: MNIST-1D signals of length 40 (5,000, generated locally "
@@ -568,8 +570,10 @@ def _width_sweep(args: argparse.Namespace) -> None:
           f"{args.strengths}")
     for s in summaries:
         energy = "  ".join(f"{k:g}: {m:.4f}+-{e:.4f}" for k, (m, e) in s["local_energy"].items())
+        median = s["margin_quantiles"][0.5]
         print(f"  width {s['width']:>4}  N/P {s['params_per_example']:7.3f}  solved "
               f"{s['solved_fraction'][0]:.2f}  train {s['train_error'][0]:.4f}  test "
-              f"{s['test_error'][0]:.4f}+-{s['test_error'][1]:.4f}  dE {energy}")
+              f"{s['test_error'][0]:.4f}+-{s['test_error'][1]:.4f}  dE {energy}  median "
+              f"margin/rms {median:.3f}")
     print(f"interpolation point N/P = {interp['mean']:.3f} +- {interp['sem']:.3f} "
           f"({interp['n']} seeds); every seed fits from N/P = {interp['reliable']:.3f}")

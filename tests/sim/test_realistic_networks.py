@@ -185,6 +185,8 @@ def test_cli_width_sweep_json(capsys):
     assert out["widths"][0]["params_per_example"] == pytest.approx(16 * 65 / 40)
     assert set(out["widths"][0]["local_energy"]) == {"0.1", "0.3", "0.5"}
     assert 0 <= out["widths"][0]["solved_fraction"][0] <= 1
+    quantiles = list(out["widths"][0]["margin_quantiles"].values())
+    assert len(quantiles) == 5 and quantiles == sorted(quantiles)
     assert "mean" in out["interpolation_params_per_example"]
 
 
