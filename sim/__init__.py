@@ -53,9 +53,6 @@ from .rf_sweep import rf_overparameterization_sweep as rf_overparameterization_s
 from .real_data import RealData as RealData
 from .real_data import load_real_data as load_real_data
 from .networks import NetworkSpec as NetworkSpec
-from .networks import apply as apply_network
-from .networks import init_params as init_network_params
-from .networks import n_params as n_network_params
 from .net_train import NetTrainConfig as NetTrainConfig
 from .net_train import NetTrainResult as NetTrainResult
 from .net_train import train_network as train_network
