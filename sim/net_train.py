@@ -108,7 +108,8 @@ class NetTrainConfig(eqx.Module):
 class NetTrainResult(eqx.Module):
     """One trained seed (a leading seed axis R after ``train_networks``): params, the found
     weights (latent ones for binary networks); train_error, test_error of those weights;
-    solved (zero training error); epochs_to_solution (0 = at initialization, -1 = never)."""
+    solved (zero training error); epochs_to_solution (0 = at initialization, -1 = never;
+    without ``stop_at_solution``, the number of epochs run if the final weights fit)."""
 
     params: nnx.State
     train_error: Float[Array, "*R"]
