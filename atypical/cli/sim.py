@@ -457,7 +457,7 @@ def _train(args: argparse.Namespace) -> None:
     emit(out, args.json)
 
 
-_LR_DEFAULT = {"sgd": 0.5, "adam": 0.01}  # per optax optimizer; tuned on digits, P = 500
+_LR_DEFAULT = {"sgd": 0.5, "adam": 0.01}  # per optax optimizer; set by a few trials on digits
 
 
 def _register_width_sweep(subparsers) -> None:
