@@ -22,7 +22,10 @@ from .observables import flip_error_probability as flip_error_probability
 from .observables import gen_error_from_overlap as gen_error_from_overlap
 from .observables import hamming_to_overlap as hamming_to_overlap
 from .observables import local_energy as local_energy
+from .observables import multiplicative_noise_local_energy as multiplicative_noise_local_energy
+from .observables import output_margins as output_margins
 from .observables import overlap_to_hamming as overlap_to_hamming
+from .observables import params_per_example as params_per_example
 from .observables import train_error as train_error
 from .observables import tree_committee_gen_error as tree_committee_gen_error
 from .problems import BinaryStorage as BinaryStorage

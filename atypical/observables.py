@@ -86,3 +86,47 @@ def local_energy(stabilities: Float[Array, " P"], d: ArrayLike,
     excess = (flip_error_probability(expand(stabilities), d[..., None])
               - expand((stabilities < 0).astype(stabilities.dtype)))
     return jnp.sum(expand(weights) * excess, axis=-1)
+
+
+def output_margins(outputs: Float[Array, "P C"], labels: Array) -> Float[Array, " P"]:
+    """Output margin of each example, negative when it is misclassified: with one output
+    (C = 1, labels $y = \\pm 1$) $\\Delta_\\mu = y_\\mu f(x_\\mu)$, with C classes (integer
+    labels) $\\Delta_\\mu = f_{y_\\mu}(x_\\mu) - \\max_{c \\ne y_\\mu} f_c(x_\\mu)$.
+    ``train_error(output_margins(...))`` is then the classification error; a nan output
+    (a diverged network) gives the margin $-\\infty$, a misclassified example."""
+    outputs, labels = jnp.asarray(outputs), jnp.asarray(labels)
+    if outputs.ndim != 2 or labels.shape != outputs.shape[:1]:
+        raise ValueError(f"output_margins: outputs {outputs.shape} must be (P, C) and labels "
+                         f"{labels.shape} must be (P,)")
+    if outputs.shape[1] == 1:
+        margins = labels.astype(outputs.dtype) * outputs[:, 0]
+    else:
+        onehot = jnp.arange(outputs.shape[1], dtype=labels.dtype)[None, :] == labels[:, None]
+        true = jnp.sum(jnp.where(onehot, outputs, 0), axis=1)
+        margins = true - jnp.max(jnp.where(onehot, -jnp.inf, outputs), axis=1)
+    return jnp.where(jnp.isnan(margins), -jnp.inf, margins)
+
+
+def multiplicative_noise_local_energy(margins: Float[Array, " P"], sigma: ArrayLike,
+                                      noise_norms: Float[Array, " P"]) -> Array:
+    """Exact local energy of a LINEAR classifier under multiplicative Gaussian weight noise,
+    $\\delta E(\\sigma) = E_\\epsilon[E(w(1+\\sigma\\epsilon))] - E(w)
+    = \\frac1P\\sum_\\mu [H(\\Delta_\\mu/(\\sigma r_\\mu)) - \\theta(-\\Delta_\\mu)]$, where
+    $\\Delta_\\mu = y_\\mu\\sum_i w_i x_{\\mu i}$ and $r_\\mu^2 = \\sum_i w_i^2 x_{\\mu i}^2$:
+    the noisy margin $\\Delta_\\mu + \\sigma y_\\mu \\sum_i w_i x_{\\mu i}\\epsilon_i$ is Gaussian
+    with mean $\\Delta_\\mu$ and standard deviation $\\sigma r_\\mu$. sigma >= 0, any shape
+    (leading axes of the output); ``noise_norms`` are the $r_\\mu$."""
+    margins = jnp.asarray(margins)
+    sigma = jnp.asarray(sigma, margins.dtype)
+    sigma = eqx.error_if(sigma, ~(sigma >= 0),
+                         "multiplicative_noise_local_energy(sigma=...): the relative noise "
+                         "sigma must be >= 0")
+    expand = lambda x: jnp.reshape(x, (1,) * sigma.ndim + x.shape)  # explicit rank broadcast
+    z = expand(margins) / (sigma[..., None] * expand(jnp.asarray(noise_norms, margins.dtype)))
+    return jnp.mean(H(z) - expand((margins < 0).astype(margins.dtype)), axis=-1)
+
+
+def params_per_example(n_params: ArrayLike, P: ArrayLike) -> Array:
+    """Overparameterization of a network trained on P examples: $N_{params}/P$ (the inverse
+    of the load $\\alpha = P/N$ of the perceptron theory)."""
+    return jnp.asarray(n_params) / jnp.asarray(P)

@@ -50,3 +50,14 @@ from .committee import hidden_fields as hidden_fields
 from .rf_sweep import rf_algorithm_point as rf_algorithm_point
 from .rf_sweep import rf_instances as rf_instances
 from .rf_sweep import rf_overparameterization_sweep as rf_overparameterization_sweep
+from .real_data import RealData as RealData
+from .real_data import load_real_data as load_real_data
+from .networks import NetworkSpec as NetworkSpec
+from .net_train import NetTrainConfig as NetTrainConfig
+from .net_train import NetTrainResult as NetTrainResult
+from .net_train import train_network as train_network
+from .net_train import train_networks as train_networks
+from .net_measure import flip_local_energy as flip_local_energy
+from .net_measure import gaussian_local_energy as gaussian_local_energy
+from .width_sweep import interpolation_point as interpolation_point
+from .width_sweep import width_point as width_point

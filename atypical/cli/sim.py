@@ -121,6 +121,7 @@ def register(subparsers) -> None:
     thr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     thr.add_argument("--json", action="store_true", help="print one JSON object")
     thr.set_defaults(handler=_threshold)
+    _register_width_sweep(subparsers)
 
 
 def _error_line(err: Exception) -> str:
@@ -454,3 +455,125 @@ def _train(args: argparse.Namespace) -> None:
         out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
     out.update(seconds=seconds, compile_seconds=compile_seconds)
     emit(out, args.json)
+
+
+_LR_DEFAULT = {"sgd": 0.5, "adam": 0.01}  # per optax optimizer; set by a few trials on digits
+
+
+def _register_width_sweep(subparsers) -> None:
+    ws = subparsers.add_parser(
+        "width-sweep", help="realistic networks of growing width on real data [P1]",
+        description="Train flax networks (sim/networks.py) of each width on a fixed training "
+                    "set of P real examples, SEEDS seeds in one compiled program, until zero "
+                    "training error or --epochs, and measure the weights found: training and "
+                    "test error, the fraction of seeds that fit the training set, and the "
+                    "local energy dE(sigma) = E_eps[E_train(W*(1+sigma*eps))] - E_train(W) "
+                    "under multiplicative Gaussian weight noise (binary weights: dE(d), the "
+                    "training-error increase after flipping a fraction d of the signs). "
+                    "Reports per width the number of parameters and parameters per example "
+                    "(mean, sem over seeds) and the interpolation point: per seed the "
+                    "smallest parameters per example from which it fits at every larger "
+                    "width, mean and sem over seeds. Also the quantiles 5, 25, 50, 75, 95% "
+                    "of the output margins on the training set (true-class output minus "
+                    "the largest other; y*f for parity) in units of the rms output.")
+    ws.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
+                    help="digits: scikit-learn's 8x8 digits (1,797, shipped in the package); "
+                         "mnist1d: MNIST-1D signals of length 40 (5,000, generated locally "
+                         "by the mnist1d package, no download)")
+    ws.add_argument("--task", choices=("parity", "digits10"), default="digits10",
+                    help="parity: even/odd digit, one output; digits10: ten classes")
+    ws.add_argument("--arch", choices=("mlp", "mlp2", "cnn"), default="mlp",
+                    help="mlp: one hidden ReLU layer of WIDTH units; mlp2: two; cnn: two "
+                         "3-wide convolutions of WIDTH channels, mean pool, readout")
+    ws.add_argument("--widths", type=float_list, required=True,
+                    help="widths (hidden units or channels, ints >= 1): A,B,C")
+    ws.add_argument("--algo", choices=("sgd", "rsgd", "entropy-sgd"), default="sgd",
+                    help="sgd: minibatch training; rsgd: replicated SGD (y coupled replicas, "
+                         "growing elastic coupling, the center is the result); entropy-sgd: "
+                         "Langevin inner loop around the weights (sim/net_train.py)")
+    ws.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                    help="optax optimizer of every algorithm's steps (default sgd)")
+    ws.add_argument("--binary", action="store_true",
+                    help="binary weights sign(h), latent h (BinaryConnect); the local energy "
+                         "is then the flip-based one at the fractions --strengths")
+    ws.add_argument("--P", type=int, default=500,
+                    help="training examples (>= 1; the rest of the data set, or --test, "
+                         "are the test set; default 500)")
+    ws.add_argument("--test", type=int, default=None,
+                    help="test examples (default: all the others)")
+    ws.add_argument("--seeds", type=int, default=8, help="seeds per width (default 8)")
+    ws.add_argument("--epochs", type=int, default=300, help="epoch budget (default 300)")
+    ws.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
+    ws.add_argument("--lr", type=float, default=None,
+                    help="learning rate (default 0.5 for sgd, 0.01 for adam)")
+    ws.add_argument("--strengths", type=float_list, default=[0.1, 0.3, 0.5],
+                    help="relative weight noises sigma >= 0 (binary: flipped fractions d in "
+                         "(0, 1/2]) of the local energy (default 0.1,0.3,0.5)")
+    ws.add_argument("--samples", type=int, default=32,
+                    help="noise draws per strength and seed (default 32)")
+    ws.add_argument("--seed", type=int, default=0,
+                    help="seed: one half of its key draws the data, the other the networks")
+    ws.add_argument("--json", action="store_true", help="print one JSON object")
+    ws.set_defaults(handler=_width_sweep)
+
+
+def _width_sweep(args: argparse.Namespace) -> None:
+    import jax.random as jr
+    from tqdm import tqdm
+
+    from sim.net_train import NetTrainConfig
+    from sim.real_data import load_real_data
+    from sim.width_sweep import interpolation_point, summarize_point, width_point
+
+    widths = [int(w) for w in args.widths]
+    if any(w != v or w < 1 for w, v in zip(widths, args.widths)):
+        raise CLIError(f"--widths {args.widths}: widths must be ints >= 1")
+    if sorted(set(widths)) != widths:
+        raise CLIError(f"--widths {widths}: must be distinct and increasing")
+    for name in ("seeds", "epochs", "batch_size", "samples"):
+        if getattr(args, name) < 1:
+            raise CLIError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 1")
+    if args.binary and not all(0 < d <= 0.5 for d in args.strengths):
+        raise CLIError(f"--strengths {args.strengths}: flipped fractions d must lie in "
+                       "(0, 1/2]")
+    if not all(s >= 0 for s in args.strengths):
+        raise CLIError(f"--strengths {args.strengths}: the relative noise sigma must be >= 0")
+    lr = _LR_DEFAULT[args.optimizer] if args.lr is None else args.lr
+    k_data, k_nets = jr.split(jr.key(args.seed))
+    try:
+        config = NetTrainConfig(algo=args.algo, optimizer=args.optimizer, epochs=args.epochs,
+                                batch_size=args.batch_size, learning_rate=lr)
+        data = load_real_data(k_data, args.data, args.P, task=args.task, n_test=args.test)
+        points = [width_point(k_nets, data, args.arch, w, config, args.seeds,
+                              binary=args.binary, strengths=tuple(args.strengths),
+                              n_samples=args.samples)
+                  for w in tqdm(widths, desc="widths", unit="width", disable=args.json)]
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    except RuntimeError as err:  # eqx.error_if on a bad learning rate, ...
+        raise CLIError(_error_line(err)) from None
+    summaries = [summarize_point(p) for p in points]
+    interp = interpolation_point([p["params_per_example"] for p in points],
+                                 [[p["solved"][s] for p in points] for s in range(args.seeds)])
+    out = {"data": args.data, "task": args.task, "arch": args.arch, "algo": args.algo,
+           "optimizer": args.optimizer, "binary": args.binary, "P": args.P,
+           "test_examples": int(data.x_test.shape[0]), "seeds": args.seeds, "seed": args.seed,
+           "epochs": args.epochs, "batch_size": args.batch_size, "lr": lr,
+           "perturbation": "flips" if args.binary else "gaussian",
+           "strengths": args.strengths, "widths": summaries,
+           "interpolation_params_per_example": interp,
+           "seconds": sum(p["seconds"] for p in points)}
+    if args.json:
+        return emit(out, True)
+    print(f"{args.data}/{args.task} {args.arch} {args.algo} ({args.optimizer}), P = {args.P}, "
+          f"{args.seeds} seeds; local energy at {out['perturbation']} strengths "
+          f"{args.strengths}")
+    for s in summaries:
+        energy = "  ".join(f"{k:g}: {m:.4f}+-{e:.4f}" for k, (m, e) in s["local_energy"].items())
+        median = s["margin_quantiles"][0.5]
+        print(f"  width {s['width']:>4}  N/P {s['params_per_example']:7.3f}  solved "
+              f"{s['solved_fraction'][0]:.2f}  train {s['train_error'][0]:.4f}  test "
+              f"{s['test_error'][0]:.4f}+-{s['test_error'][1]:.4f}  dE {energy}  median "
+              f"margin/rms {median:.3f}")
+    print(f"interpolation point N/P = {interp['mean']:.3f} +- {interp['sem']:.3f} "
+          f"({interp['n']} seeds); every seed fits from N/P = {interp['reliable']:.3f}")
