@@ -55,7 +55,9 @@ def n_latent(problem: RandomFeatures, N: int, who: str) -> tuple[int, int]:
     return P, D
 
 
-def _features(key, u, problem: RandomFeatures, surrogate: bool):
+def rf_features(key, u, problem: RandomFeatures, surrogate: bool):
+    """Features $\\sigma(u)$ of the pre-activations u, or (``surrogate``) their Gaussian
+    equivalent $\\mu_0 + \\mu_1 u + \\mu_* \\eta$ with fresh noise $\\eta$ from ``key``."""
     if not surrogate:
         return _ACTIVATIONS[problem.sigma](u)
     eta = jr.normal(key, u.shape, u.dtype)
@@ -71,7 +73,7 @@ def _sample(key, problem, P: int, N: int, D: int, surrogate: bool, dtype) -> RFD
            else jr.normal(k_T, (D,), dtype))
     c = jr.normal(k_c, (P, D), dtype)
     sqrt_D = jnp.sqrt(jnp.asarray(D, dtype))
-    xi = _features(k_eta, c @ F.T / sqrt_D, problem, surrogate)
+    xi = rf_features(k_eta, c @ F.T / sqrt_D, problem, surrogate)
     y = jnp.where(c @ w_T >= 0, 1, -1).astype(dtype)  # sign(0) -> +1 (probability 0)
     return RFDataset(xi=xi, y=y, F=F, w_T=w_T, c=c)
 
@@ -184,7 +186,7 @@ def _test_set(key, data, problem, P_test: int, surrogate: bool) -> RFDataset:
     N, D = data.F.shape
     dtype = data.F.dtype
     c = jr.normal(k_c, (P_test, D), dtype)
-    xi = _features(k_eta, c @ data.F.T / jnp.sqrt(jnp.asarray(D, dtype)), problem, surrogate)
+    xi = rf_features(k_eta, c @ data.F.T / jnp.sqrt(jnp.asarray(D, dtype)), problem, surrogate)
     y = jnp.where(c @ data.w_T >= 0, 1, -1).astype(dtype)
     return RFDataset(xi=xi, y=y, F=data.F, w_T=data.w_T, c=c)
 

@@ -38,7 +38,7 @@ from atypical.problems import RandomFeatures
 
 from .data import Dataset
 from .measure import test_error, training_error
-from .random_features import RFDataset, _features, get_gen_error
+from .random_features import RFDataset, rf_features, get_gen_error
 from .run import ALGORITHMS, default_config, run_algorithm
 
 RF_ALGORITHMS = ("sgd", "rsgd", "fbp", "sa")  # amp is the Bayes-optimal teacher-student AMP
@@ -90,7 +90,7 @@ def _rows(key: PRNGKeyArray, n: int, length: int, dtype) -> Array:
 
 def _features_nested(key, u: Float[Array, "P N"], problem: RandomFeatures, surrogate: bool):
     if not surrogate:
-        return _features(key, u, problem, False)
+        return rf_features(key, u, problem, False)
     eta = _rows(key, u.shape[1], u.shape[0], u.dtype).T  # column i from fold_in(key, i)
     dtype = u.dtype
     return (jnp.asarray(problem.mu0, dtype) + jnp.asarray(problem.mu1, dtype) * u

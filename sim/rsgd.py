@@ -27,7 +27,8 @@ from atypical.problems import f64
 
 from .committee import n_weights
 from .data import Dataset
-from .sgd import SGDConfig, _batches, _full_train_error, _latent_gradient, _optimizer, _sign
+from .sgd import (SGDConfig, full_train_error, latent_gradient, minibatches, sgd_optimizer,
+                  sign_forward)
 
 
 def _nonneg(name: str):
@@ -77,8 +78,8 @@ class RSGDResult(eqx.Module):
 
 def _errors(h: Float[Array, "y N"], data: Dataset) -> Float[Array, " y+1"]:
     """Training errors of the y replicas and, last, of the center sign(mean h)."""
-    replicas = jax.vmap(_full_train_error, in_axes=(0, None))(h, data)
-    return jnp.append(replicas, _full_train_error(jnp.mean(h, axis=0), data))
+    replicas = jax.vmap(full_train_error, in_axes=(0, None))(h, data)
+    return jnp.append(replicas, full_train_error(jnp.mean(h, axis=0), data))
 
 
 def _epoch(h, opt_state, key, gamma, data: Dataset, config: RSGDConfig):
@@ -88,14 +89,14 @@ def _epoch(h, opt_state, key, gamma, data: Dataset, config: RSGDConfig):
     B = min(sgd.batch_size, P)
     n_batches = -(-P // B)
 
-    idx, masks = jax.vmap(lambda k: _batches(k, data, B, n_batches))(jr.split(key, config.y))
+    idx, masks = jax.vmap(lambda k: minibatches(k, data, B, n_batches))(jr.split(key, config.y))
     idx, mask = jnp.swapaxes(idx, 0, 1), masks[0]  # (batches, y, B); the same mask for all
-    tx = _optimizer(sgd)
+    tx = sgd_optimizer(sgd)
 
     def step(carry, batch):
         h, opt_state = carry
         i, m = batch
-        data_grad = jax.vmap(lambda h_a, i_a: _latent_gradient(
+        data_grad = jax.vmap(lambda h_a, i_a: latent_gradient(
             h_a, data.xi[i_a], data.y[i_a], m, sgd, data.K, data.arch))(h, i)
         grads = data_grad + gamma * (h - jnp.mean(h, axis=0, keepdims=True))
         with jax.numpy_dtype_promotion("standard"):  # optax's Adam (see sgd._epoch)
@@ -120,7 +121,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: RSGDConfig) -> RSGDResul
     dtype = sgd.dtype
     k_init, k_epochs = jr.split(key)
     h0 = sgd.init_scale.astype(dtype) * jr.normal(k_init, (config.y, N), dtype)
-    opt_state0 = jax.vmap(_optimizer(sgd).init)(h0)
+    opt_state0 = jax.vmap(sgd_optimizer(sgd).init)(h0)
     solved0 = jnp.min(_errors(h0, data)) == 0
     n_epochs = sgd.epochs
     gammas = (config.gamma0 * (1 + config.gamma_growth) ** jnp.arange(
@@ -134,20 +135,20 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: RSGDConfig) -> RSGDResul
             h_new, opt_new = jax.tree.map(lambda new, old: jnp.where(solved, old, new),
                                           (h_new, opt_new), (h, opt_state))
         errs = _errors(h_new, data)
-        center = _sign(jnp.mean(h_new, axis=0))
-        dist = jnp.mean((_sign(h_new) != center[None]).astype(dtype))
+        center = sign_forward(jnp.mean(h_new, axis=0))
+        dist = jnp.mean((sign_forward(h_new) != center[None]).astype(dtype))
         return (h_new, opt_new, solved | (jnp.min(errs) == 0)), (jnp.min(errs), dist, errs)
 
     (h, _, _), (errors, dist, _) = jax.lax.scan(
         epoch, (h0, opt_state0, solved0), (jr.split(k_epochs, n_epochs), gammas))
     errs = _errors(h, data)
-    candidates = jnp.concatenate([_sign(jnp.mean(h, axis=0))[None], _sign(h)])
+    candidates = jnp.concatenate([sign_forward(jnp.mean(h, axis=0))[None], sign_forward(h)])
     order = jnp.concatenate([errs[-1:], errs[:-1]])  # center first, then the replicas
     W = candidates[jnp.argmax(order == 0)]  # argmax of all-False is 0: the center
     zero = errors == 0
     first = jnp.where(jnp.any(zero), jnp.argmax(zero) + 1, -1)
     first = jnp.where(solved0, 0, first).astype(jnp.int32)
-    return RSGDResult(W=W, W_replicas=_sign(h), train_errors=errors,
+    return RSGDResult(W=W, W_replicas=sign_forward(h), train_errors=errors,
                       solved=errors[-1] == 0, epochs_to_solution=first,
                       distance_to_center=dist)
 

@@ -111,18 +111,18 @@ def example_loss(stability: Float[Array, ""], beta: Float[Array, ""],
     return jax.nn.softplus(-beta * (stability - margin)) / beta
 
 
-def _latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[Array, " B"],
-                     mask: Float[Array, " B"], config: SGDConfig, K: int = 1,
-                     arch: str = "tree") -> Float[Array, " Nw"]:
+def latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[Array, " B"],
+                    mask: Float[Array, " B"], config: SGDConfig, K: int = 1,
+                    arch: str = "tree") -> Float[Array, " Nw"]:
     """Straight-through gradient of the masked batch-mean loss at W = sign(h), with the
     SBPI restriction on correctly classified examples; a committee (K, arch) other than
-    the perceptron (1, "tree") goes through ``_committee_latent_gradient``."""
+    the perceptron (1, "tree") goes through ``committee_latent_gradient``."""
     if (K, arch) != (1, "tree"):
-        return _committee_latent_gradient(h, xi, y, mask, config, K, arch)
+        return committee_latent_gradient(h, xi, y, mask, config, K, arch)
     N = xi.shape[-1]
     dtype = h.dtype
     beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
-    stab = _stabilities(_sign(h), xi, y)
+    stab = _stabilities(sign_forward(h), xi, y)
     dloss = jax.vmap(jax.grad(example_loss), in_axes=(0, None, None))(stab, beta, margin)
     coef = mask * dloss / jnp.sum(mask)
     scale = jnp.sqrt(jnp.asarray(N, dtype))
@@ -139,15 +139,15 @@ def _latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[A
     return g_wrong + g_right * (g_right * h < 0).astype(dtype)
 
 
-def _committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
-                               y: Float[Array, " B"], mask: Float[Array, " B"],
-                               config: SGDConfig, K: int, arch: str) -> Float[Array, " Nw"]:
+def committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
+                              y: Float[Array, " B"], mask: Float[Array, " B"],
+                              config: SGDConfig, K: int, arch: str) -> Float[Array, " Nw"]:
     """Least-action committee gradient: the loss on the hidden stabilities
     $\\Delta_{bk} = y_b\\lambda_{bk}$ of the $(K+1)/2$ largest units of each example, straight
     through to h; SBPI restriction on examples whose committee output is right."""
     dtype = h.dtype
     beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
-    stab = y[:, None] * hidden_fields(_sign(h), xi, K, arch)  # (B, K)
+    stab = y[:, None] * hidden_fields(sign_forward(h), xi, K, arch)  # (B, K)
     dloss = jax.vmap(jax.vmap(jax.grad(example_loss), in_axes=(0, None, None)),
                      in_axes=(0, None, None))(stab, beta, margin)
     coef = least_action_units(stab) * dloss * (mask / jnp.sum(mask))[:, None]
@@ -165,32 +165,34 @@ def _committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
     return g_wrong + g_right * (g_right * h < 0).astype(dtype)
 
 
-def _optimizer(config: SGDConfig) -> optax.GradientTransformation:
+def sgd_optimizer(config: SGDConfig) -> optax.GradientTransformation:
+    """The optax optimizer of the latent weights: SGD or Adam at the configured rate."""
     lr = config.learning_rate.astype(config.dtype)
     return optax.sgd(lr) if config.optimizer == "sgd" else optax.adam(lr)
 
 
-def _sign(h: Array) -> Array:
-    # sign(0) = +1: binary weights must never be 0
+def sign_forward(h: Array) -> Array:
+    """Binary weights of latent weights h: sign(h), with sign(0) = +1 (never 0)."""
     return jnp.where(h >= 0, 1, -1).astype(h.dtype)
 
 
-def _full_train_error(h: Float[Array, " Nw"], data: Dataset) -> Float[Array, ""]:
+def full_train_error(h: Float[Array, " Nw"], data: Dataset) -> Float[Array, ""]:
+    """Training error of the binary weights sign(h) on the whole data set."""
     # HIGHEST: the solved/not-solved decision must not depend on TF32 matmuls on GPUs
     if data.padded:  # the misclassified fraction of the real (y != 0) examples
         valid = data.y != 0
         if data.is_perceptron:
-            wrong = _stabilities(_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST) < 0
+            wrong = _stabilities(sign_forward(h), data.xi, data.y, jax.lax.Precision.HIGHEST) < 0
         else:
-            wrong = committee_output(_sign(h), data.xi, data.K, data.arch,
+            wrong = committee_output(sign_forward(h), data.xi, data.K, data.arch,
                                      jax.lax.Precision.HIGHEST) != data.y
         return (jnp.sum(wrong & valid) / jnp.sum(valid)).astype(data.xi.dtype)
     if not data.is_perceptron:
-        return committee_error(_sign(h), data.xi, data.y, data.K, data.arch)
-    return train_error(_stabilities(_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST))
+        return committee_error(sign_forward(h), data.xi, data.y, data.K, data.arch)
+    return train_error(_stabilities(sign_forward(h), data.xi, data.y, jax.lax.Precision.HIGHEST))
 
 
-def _batches(key: PRNGKeyArray, data: Dataset, B: int, n_batches: int) -> tuple[Array, Array]:
+def minibatches(key: PRNGKeyArray, data: Dataset, B: int, n_batches: int) -> tuple[Array, Array]:
     """Example indices (``n_batches B``) of one epoch in a random order, and the mask of the
     real examples; the last batch is filled with zero-weight repeats. Padded data: the real
     examples come first in a random order (the same for any number of padding rows), and
@@ -217,13 +219,13 @@ def _epoch(h, opt_state, key, data: Dataset, config: SGDConfig):
     P = data.xi.shape[0]
     B = min(config.batch_size, P)
     n_batches = -(-P // B)
-    idx, mask = _batches(key, data, B, n_batches)
-    tx = _optimizer(config)
+    idx, mask = minibatches(key, data, B, n_batches)
+    tx = sgd_optimizer(config)
 
     def step(carry, batch):
         h, opt_state = carry
         i, m = batch
-        grads = _latent_gradient(h, data.xi[i], data.y[i], m, config, data.K, data.arch)
+        grads = latent_gradient(h, data.xi[i], data.y[i], m, config, data.K, data.arch)
         # optax's Adam bias correction computes python_float ** int32, which strict dtype
         # promotion (the tests' setting) refuses; it casts the result back to h's dtype
         with jax.numpy_dtype_promotion("standard"):
@@ -248,8 +250,8 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: SGDConfig) -> SGDResult:
     N = n_weights(data.xi.shape[1], data.K, data.arch)  # latent weights: committee layout
     k_init, k_epochs = jr.split(key)
     h0 = config.init_scale.astype(config.dtype) * jr.normal(k_init, (N,), config.dtype)
-    opt_state0 = _optimizer(config).init(h0)
-    solved0 = _full_train_error(h0, data) == 0
+    opt_state0 = sgd_optimizer(config).init(h0)
+    solved0 = full_train_error(h0, data) == 0
 
     def epoch(carry, k):
         h, opt_state, solved = carry
@@ -258,7 +260,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: SGDConfig) -> SGDResult:
             h_new, opt_state_new = jax.tree.map(
                 lambda new, old: jnp.where(solved, old, new),
                 (h_new, opt_state_new), (h, opt_state))
-        err = _full_train_error(h_new, data)
+        err = full_train_error(h_new, data)
         return (h_new, opt_state_new, solved | (err == 0)), err
 
     (h, _, _), errors = jax.lax.scan(
@@ -267,7 +269,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: SGDConfig) -> SGDResult:
     first = jnp.where(jnp.any(zero), jnp.argmax(zero) + 1, -1)
     first = jnp.where(solved0, 0, first).astype(jnp.int32)
     # frozen replicas keep error 0; without freezing "solved" is about the final weights
-    return SGDResult(W=_sign(h), train_errors=errors, solved=errors[-1] == 0,
+    return SGDResult(W=sign_forward(h), train_errors=errors, solved=errors[-1] == 0,
                      epochs_to_solution=first)
 
 

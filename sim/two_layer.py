@@ -106,7 +106,8 @@ def _tensor_apply(J: Array, W: Array) -> Array:
     return jnp.einsum("nia,ia->ni", jnp.einsum("niab,ib->nia", JW, W), W)
 
 
-def _degrees(problem: TwoLayerGradientFlow) -> tuple[int, ...]:
+def hermite_degrees(problem: TwoLayerGradientFlow) -> tuple[int, ...]:
+    """The Hermite degrees k >= 1 where the activation or the target has a coefficient."""
     c, f = np.asarray(problem.sigma_coeffs), np.asarray(problem.target_coeffs)
     return tuple(k for k in range(1, c.shape[0]) if c[k] != 0 or f[k] != 0)
 
@@ -124,7 +125,7 @@ def sample_two_layer(key: PRNGKeyArray, problem: TwoLayerGradientFlow, u: Array,
     if model == "network":
         x = jr.normal(k_x, (n, d), dtype)
         return TwoLayerData(x, (), hermite_series(x @ u, f) + tau * eps)
-    degs = _degrees(problem) if degrees is None else degrees
+    degs = hermite_degrees(problem) if degrees is None else degrees
     J = tuple(jr.normal(k, (n,) + (d,) * deg, dtype)
               for k, deg in zip(jr.split(k_x, len(degs)), degs))
     y = tau * eps
@@ -154,19 +155,20 @@ def init_two_layer(key: PRNGKeyArray, problem: TwoLayerGradientFlow, *, d: int, 
     return vecs[1:], vecs[0]
 
 
-def _features(data: TwoLayerData, W: Array, c: Array, model: str) -> Array:
+def two_layer_features(data: TwoLayerData, W: Array, c: Array, model: str) -> Array:
+    """Hidden features of the data under first-layer weights W (network or Gaussian model)."""
     if model == "network":
         return hermite_series(data.x @ W.T, c)
     degs = [J.ndim - 1 for J in data.J]
     return sum(c[k] * _tensor_apply(J, W) for k, J in zip(degs, data.J))
 
 
-def _gaussian_grad(data: TwoLayerData, a: Array, W: Array, c: Array, degrees):
+def gaussian_grad(data: TwoLayerData, a: Array, W: Array, c: Array, degrees):
     r"""(dL/da, dL/dW) of $L = \frac1{2n}\sum_\mu r_\mu^2$ for the Gaussian model, by hand:
     with $A_k = \sum_\mu r_\mu J^{(k)}_\mu$ the gradient costs one contraction of each
     tensor (autodiff of the batched einsum ran about 10x slower on CPU)."""
     n, m = data.y.shape[0], a.shape[0]
-    F = _features(data, W, c, "gaussian")
+    F = two_layer_features(data, W, c, "gaussian")
     r = data.y - F @ a / m
     g_a = -(r @ F) / (n * m)
     grad_feat = jnp.zeros_like(W)  # sum_mu r_mu grad g_mu(w_i)
@@ -188,7 +190,7 @@ def _gaussian_grad(data: TwoLayerData, a: Array, W: Array, c: Array, degrees):
 def _observe(problem, data, a, W, u, c, model):
     dtype = a.dtype
     m = a.shape[0]
-    resid = data.y - _features(data, W, c, model) @ a / m
+    resid = data.y - two_layer_features(data, W, c, model) @ a / m
     train = 0.5 * jnp.mean(resid**2)
     Cww = W @ W.T
     v = W @ u
@@ -213,12 +215,12 @@ def _train_one(key, problem, *, model, d, n_steps, record_every, dt, init, dtype
 
     def loss(params):
         a_, W_ = params
-        return 0.5 * jnp.mean((data.y - _features(data, W_, c, model) @ a_ / m) ** 2)
+        return 0.5 * jnp.mean((data.y - two_layer_features(data, W_, c, model) @ a_ / m) ** 2)
 
     def gd(_, params):
         a_, W_ = params
         if model == "gaussian":
-            g_a, g_W = _gaussian_grad(data, a_, W_, c, degrees)
+            g_a, g_W = gaussian_grad(data, a_, W_, c, degrees)
         else:
             g_a, g_W = jax.grad(loss)((a_, W_))
         if problem.train_second_layer:
@@ -267,7 +269,7 @@ def train_two_layer(key: PRNGKeyArray, problem: TwoLayerGradientFlow, *, model: 
                          "both must be >= 1")
     n = round(float(problem.n_over_d) * d)
     if model == "gaussian":
-        degs = _degrees(problem)
+        degs = hermite_degrees(problem)
         if max(degs) > 3:
             raise ValueError(f"train_two_layer(model='gaussian'): Hermite degrees <= 3 only, "
                              f"got {degs}")
@@ -283,6 +285,6 @@ def train_two_layer(key: PRNGKeyArray, problem: TwoLayerGradientFlow, *, model: 
     train, test, a, v, off = _train_seeds(
         jr.split(key, n_seeds), problem, jnp.asarray(dt, jnp.float64), model=model, d=d,
         n_steps=n_steps, record_every=record_every, init=init, dtype=dtype, batch=batch,
-        degrees=_degrees(problem), n=n)
+        degrees=hermite_degrees(problem), n=n)
     t = dt * record_every * jnp.arange(n_steps // record_every + 1, dtype=jnp.float64)
     return TwoLayerTrajectory(t, train, test, a, v, off, d=d, n=n, model=model)

@@ -17,7 +17,7 @@ from sim.committee import (committee_error, committee_output, hidden_fields,
 from sim.data import sample_storage, sample_teacher_student, sample_test_set
 from sim.measure import training_error
 from sim.run import default_config, run_algorithm
-from sim.sgd import SGDConfig, _committee_latent_gradient, _latent_gradient, train_replicas
+from sim.sgd import SGDConfig, committee_latent_gradient, latent_gradient, train_replicas
 
 
 def _numpy_committee(W, xi, K, arch):
@@ -74,8 +74,8 @@ def test_k1_is_the_perceptron(easy):
     h = jr.normal(jr.key(8), (201,), jnp.float32)
     mask = jnp.ones(10, jnp.float32)
     config = SGDConfig()
-    g_c = _committee_latent_gradient(h, easy.xi[:10], easy.y[:10], mask, config, 1, "fc")
-    g_p = _latent_gradient(h, easy.xi[:10], easy.y[:10], mask, config)
+    g_c = committee_latent_gradient(h, easy.xi[:10], easy.y[:10], mask, config, 1, "fc")
+    g_p = latent_gradient(h, easy.xi[:10], easy.y[:10], mask, config)
     # same float32 terms summed in maybe another order: a few ulps of |g| ~ 1e-2
     np.testing.assert_allclose(np.asarray(g_c), np.asarray(g_p), rtol=1e-5, atol=1e-7)
     # K = 1 "fc" goes through the committee code path and trains as the perceptron does

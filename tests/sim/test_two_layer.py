@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from atypical.problems import TWO_LAYER_KERNELS, TwoLayerGradientFlow, two_layer_preset
-from sim.two_layer import (_degrees, _features, _gaussian_grad, hermite_series,
+from sim.two_layer import (hermite_degrees, two_layer_features, gaussian_grad, hermite_series,
                            init_two_layer, mean_sem, sample_two_layer, train_two_layer)
 from theory.dynamics.dmft import solve_dmft
 
@@ -38,10 +38,10 @@ def test_gaussian_model_gradient_matches_autodiff():
 
     def loss(params):
         a, W_ = params
-        return 0.5 * jnp.mean((data.y - _features(data, W_, c, "gaussian") @ a / m) ** 2)
+        return 0.5 * jnp.mean((data.y - two_layer_features(data, W_, c, "gaussian") @ a / m) ** 2)
 
     ga, gW = jax.jit(jax.grad(loss))((p.a0, W))  # jit: one compilation, not one per op
-    ha, hW = jax.jit(_gaussian_grad, static_argnums=4)(data, p.a0, W, c, _degrees(p))
+    ha, hW = jax.jit(gaussian_grad, static_argnums=4)(data, p.a0, W, c, hermite_degrees(p))
     np.testing.assert_allclose(ha, ga, atol=1e-13)  # float64 round-off
     np.testing.assert_allclose(hW, gW, atol=1e-13)
 
