@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
-from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve, large_deviation_threshold
+from theory.local_entropy.large_deviation_limit import (large_deviation_limit_curve,
+                                                       large_deviation_threshold)
 
 FULL = dict(alpha=(0.5, 0.6, 0.7, 0.75, 0.77, 0.8), d=np.geomspace(1e-3, 0.2, 60).tolist(),
             threshold=True)

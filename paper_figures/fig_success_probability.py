@@ -88,7 +88,8 @@ def theory_lines(cache: ResultsCache, quick: bool) -> dict:
     try:
         import theory.local_entropy.franz_parisi  # noqa: F401
     except ImportError:
-        print("theory.local_entropy.franz_parisi not importable: no Franz-Parisi line", file=sys.stderr)
+        print("theory.local_entropy.franz_parisi not importable: no Franz-Parisi line",
+              file=sys.stderr)
         return out
     print("Franz-Parisi monotonicity threshold (computed once, then cached; minutes)...",
           file=sys.stderr, flush=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from atypical import SaddlePointError  # noqa: F401  (float64 on)
-from theory.models.bayes_optimal import (saddle_bayes_gaussian, bayes_optimal_error, bayes_optimal_overlap,
-                                  sign_channel_entropy)
+from theory.models.bayes_optimal import (bayes_optimal_error, bayes_optimal_overlap,
+                                         saddle_bayes_gaussian, sign_channel_entropy)
 from theory.dynamics.state_evolution import channel_q_hat
 
 

@@ -198,7 +198,7 @@ def test_teacher_student_curve_prefers_dense_well_generalizing_references():
     assert np.all(np.asarray(c.local_entropy) < bound(d))
     np.testing.assert_allclose(np.asarray(c.free_entropy), np.asarray(c.reference_entropy)
                                + y * np.asarray(c.local_entropy), rtol=0, atol=1e-13)
-    typical = fp.franz_parisi_curve(ALPHA, 0.0, 0.0, d, query=ts.FranzParisiTeacherStudent, n_kappa=2,
-                                    n_fill=6)
+    typical = fp.franz_parisi_curve(ALPHA, 0.0, 0.0, d, query=ts.FranzParisiTeacherStudent,
+                                    n_kappa=2, n_fill=6)
     assert np.all(np.asarray(c.local_entropy) > np.asarray(typical.local_entropy))
     assert np.all(np.asarray(c.gen_error) < np.asarray(typical.gen_error))

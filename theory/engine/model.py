@@ -22,8 +22,9 @@ class ReplicaModel(eqx.Module):
     ``free_entropy`` in solver coordinates; everything else is the engine's.
 
     Class settings: ``line_search`` (Newton halves steps that do not decrease the
-    residual), ``newton_halvings`` (halvings of one Newton step), ``max_newton_steps`` (of a solve) and ``corrector_steps`` (of a continuation
-    corrector), ``warm_up_damping`` and ``warm_up_tol`` of the damped fixed-point iteration."""
+    residual), ``newton_halvings`` (halvings of one Newton step), ``max_newton_steps`` (of
+    a solve), ``corrector_steps`` (of a continuation corrector), ``warm_up_damping`` and
+    ``warm_up_tol`` (of the damped fixed-point iteration)."""
 
     problem: eqx.AbstractVar[PyTree]
     line_search: ClassVar[bool] = False

@@ -24,6 +24,7 @@ from .large_deviation import large_deviation_curve as large_deviation_curve
 from .large_deviation_limit import large_deviation_limit_curve as large_deviation_limit_curve
 from .large_deviation_limit import large_deviation_threshold as large_deviation_threshold
 from .large_deviation_limit import limit_branch as limit_branch
-from .rf_large_deviation_limit import rf_large_deviation_limit_curve as rf_large_deviation_limit_curve
+from .rf_large_deviation_limit import (
+    rf_large_deviation_limit_curve as rf_large_deviation_limit_curve)
 from .rf_large_deviation_limit import rf_large_deviation_threshold as rf_large_deviation_threshold
 from .rf_large_deviation_limit import rf_limit_branch as rf_limit_branch

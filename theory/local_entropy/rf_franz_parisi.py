@@ -358,8 +358,8 @@ def rf_franz_parisi_curve(alpha: float, alpha_D: float, kappa_ref: float, kappa:
             f"{float(reference.free_entropy):.4g}); kappa_ref must be <= rf_kappa_max")
     curve = _curve_jit(reference.order_params, base, jnp.asarray(d), quad, n_kappa, n_fill)
     raise_unconverged("rf_franz_parisi_curve", curve.converged, curve.residual,
-                      curve.newton_steps, status=curve.status, alpha=alpha, alpha_D=alpha_D, kappa_ref=kappa_ref,
-                      kappa=kappa, d=d)
+                      curve.newton_steps, status=curve.status, alpha=alpha, alpha_D=alpha_D,
+                      kappa_ref=kappa_ref, kappa=kappa, d=d)
     return eqx.tree_at(lambda c: c.reference_entropy, curve, reference.free_entropy)
 
 

@@ -150,8 +150,8 @@ def frozen_1rsb(alpha: ArrayLike, kappa: ArrayLike = 0.0, m: ArrayLike = 1.0) ->
     shape = alpha.shape
     result = _frozen_grid(OneRSBStorage(alpha.ravel(), kappa.ravel(), m.ravel()))
     raise_unconverged("frozen_1rsb", result.saddle.converged, result.saddle.residual,
-                      result.saddle.newton_steps, status=result.saddle.status, alpha=alpha.ravel(), kappa=kappa.ravel(),
-                      m=m.ravel())
+                      result.saddle.newton_steps, status=result.saddle.status,
+                      alpha=alpha.ravel(), kappa=kappa.ravel(), m=m.ravel())
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), result)
 
 

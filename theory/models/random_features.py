@@ -241,8 +241,8 @@ def solve_rf(alpha: ArrayLike, alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     problems = _rf_grid(alpha, alpha_D, kappa, sigma, teacher)
     sol = _saddle_rf_grid(problems)
     raise_unconverged(f"solve_rf(sigma={sigma!r})", sol.converged, sol.residual,
-                      sol.newton_steps, status=sol.status, alpha=problems.alpha, alpha_D=problems.alpha_D,
-                      kappa=problems.kappa)
+                      sol.newton_steps, status=sol.status, alpha=problems.alpha,
+                      alpha_D=problems.alpha_D, kappa=problems.kappa)
     return sol
 
 
