@@ -157,8 +157,9 @@ def follow(path: ReplicaModel, init: PyTree, start: ReplicaModel | None = None, 
     ``max_halvings`` times in a row and spend ``max_leg_steps`` Newton iterations. The
     branch ends at its first failure: from there on the status is ``branch_lost`` or the
     point's own failure."""
-    if start is None:
+    if start is None:  # init is a guess: solve the first model from it
         start = jax.tree.map(lambda v: v[0], path)
+        init = _newton(start, init, start.max_newton_steps).value
 
     def step(carry, target):
         x, prev, alive = carry
