@@ -2,6 +2,7 @@
 and their continuation, thresholds, and the results contract (``Status``,
 ``SaddleSolution``, ``Threshold``, ``raise_unconverged``)."""
 
+from .model import LineSearchModel as LineSearchModel
 from .model import ReplicaModel as ReplicaModel
 from .newton import BoxNewton as BoxNewton
 from .newton import MAX_NEWTON_STEPS as MAX_NEWTON_STEPS

@@ -59,3 +59,15 @@ class ReplicaModel(eqx.Module):
     def resolved(self, op: PyTree) -> Bool[Array, ""]:
         del op
         return jnp.array(True)
+
+
+class LineSearchModel(ReplicaModel):
+    """A model whose Newton steps must decrease the residual (each step halved up to 12
+    times until the gradient is finite and smaller), with 40 Newton iterations per solve
+    and per continuation corrector: landscapes with narrow admissible sets (the large
+    deviations)."""
+
+    line_search: ClassVar[bool] = True
+    newton_halvings: ClassVar[int] = 12
+    max_newton_steps: ClassVar[int] = 40
+    corrector_steps: ClassVar[int] = 40

@@ -77,7 +77,7 @@ from atypical.observables import gen_error_from_overlap
 
 from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from ..engine import (ReplicaModel, SaddleSolution, Solved, Status, demote, follow,
+from ..engine import (LineSearchModel, SaddleSolution, Solved, Status, demote, follow,
                       raise_unconverged, saddle)
 
 # ------------------------------------------------------------------ problem and order params
@@ -359,7 +359,7 @@ _FP_STEPS = 600
 
 
 
-class LargeDeviationModel(ReplicaModel):
+class LargeDeviationModel(LineSearchModel):
     """A finite-y large-deviation query at quadrature ``quad`` as a model of the engine:
     cold start near the identity point around the RS reference, warmed up by the damped
     iteration ``_fixed_point``; Newton with a line search (each step halved until the
@@ -367,10 +367,6 @@ class LargeDeviationModel(ReplicaModel):
 
     problem: LargeDeviationStorage
     quad: LDQuadrature = eqx.field(static=True)
-    line_search: ClassVar[bool] = True
-    newton_halvings: ClassVar[int] = 12
-    max_newton_steps: ClassVar[int] = 40
-    corrector_steps: ClassVar[int] = 40
     warm_up_damping: ClassVar[float] = _FP_DAMPING
     warm_up_tol: ClassVar[float] = 1e-5
 

@@ -61,7 +61,7 @@ touches zero and the curve folds (beyond it, a gap in d with no RS saddle).
 """
 
 import math
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -73,7 +73,7 @@ from atypical import SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import RESIDUAL_TOL, ReplicaModel, continue_to, saddle
+from ..engine import RESIDUAL_TOL, LineSearchModel, ReplicaModel, continue_to, saddle
 from .franz_parisi_teacher import half_normal_rule
 from .large_deviation import hermite_rule
 
@@ -243,17 +243,13 @@ SEEDS = {"storage": dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647
 _SEED_D = 0.05
 
 
-class LDLimitModel(ReplicaModel):
+class LDLimitModel(LineSearchModel):
     """$S_\\infty$ of a task (storage: 5 coordinates, teacher-student: 7) as a model of the
     engine; cold start: the task's known saddle at (its alpha, kappa = 0, d = 0.05)."""
 
     problem: LDLimitQuery
     task: str = eqx.field(static=True)
     quad: LDLimitQuadrature = eqx.field(static=True)
-    line_search: ClassVar[bool] = True
-    newton_halvings: ClassVar[int] = 12
-    max_newton_steps: ClassVar[int] = 40
-    corrector_steps: ClassVar[int] = 40
 
     def free_entropy(self, op) -> Float[Array, ""]:
         p = self.problem

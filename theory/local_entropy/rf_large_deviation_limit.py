@@ -36,7 +36,7 @@ entropy; 2-3% below the literature for storage).
 """
 
 import math
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -47,7 +47,7 @@ from jaxtyping import Array, ArrayLike, Float
 from atypical import RandomFeatures, SaddlePointError, f64, require_x64
 from atypical.observables import gen_error_from_overlap
 
-from ..engine import ReplicaModel, saddle
+from ..engine import LineSearchModel, saddle
 from ..models.random_features import rf_interpolation_threshold
 from .large_deviation_limit import (DEFAULT_QUADRATURE, SEEDS, LDLimitOrderParams,
                                     LDLimitQuadrature, LimitBranch, branch_in_d,
@@ -129,15 +129,11 @@ class RFLDLimitQuery(eqx.Module):
     sigma: str = eqx.field(static=True, default="sign")
 
 
-class RFLDLimitModel(ReplicaModel):
+class RFLDLimitModel(LineSearchModel):
     """$S_\\infty$ of the random-features model as a model of the engine (9 coordinates)."""
 
     problem: RFLDLimitQuery
     quad: LDLimitQuadrature = eqx.field(static=True)
-    line_search: ClassVar[bool] = True
-    newton_halvings: ClassVar[int] = 12
-    max_newton_steps: ClassVar[int] = 40
-    corrector_steps: ClassVar[int] = 40
 
     def free_entropy(self, op) -> Float[Array, ""]:
         p = self.problem
