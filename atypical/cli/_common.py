@@ -290,3 +290,15 @@ def train_config(args: argparse.Namespace):
     if args.algo == "rsgd" and overrides:
         return RSGDConfig(sgd=SGDConfig(**overrides))
     return default_config(args.algo)
+
+
+def add_stats(out: dict, name: str, mean, sem, n: int, values=None) -> None:
+    """Set ``out[name]`` = ``values`` (per run, if given), ``out["mean_" + name]`` if n >= 1
+    and ``out["sem_" + name]`` if n >= 2: the mean of no run and the standard error of one
+    are undefined, and left out rather than printed as null."""
+    if values is not None:
+        out[name] = values
+    if n >= 1:
+        out["mean_" + name] = mean
+    if n >= 2:
+        out["sem_" + name] = sem

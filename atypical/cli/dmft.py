@@ -1,7 +1,8 @@
 """``atypical theory dmft`` and ``atypical sim two-layer``: two-layer gradient flow [P3].
 
 Both take the same problem flags (kernel preset, m, alpha = n/(m d), tau, a0) and print
-``{"t", "train_error", "test_error", "a", "v"}`` (sim: means over seeds, plus ``*_sem``);
+``{"t", "train_error", "test_error", "a", "v"}`` (sim: means over seeds, plus ``*_sem`` for
+two seeds or more);
 a and v are averaged over the hidden units (equal for the symmetric initial data built here).
 """
 
@@ -57,7 +58,7 @@ def _theory_handler(args) -> None:
         raise CLIError(f"--t-max/--dt = {steps:.6g} steps exceeds --steps-limit "
                        f"{args.steps_limit} (O(N^3) work); raise it explicitly")
     units = 1 if args.symmetric else args.m
-    check_memory(8.0 * 8 * (steps + 2) ** 2 * units**2,
+    check_memory(8.0 * 8 * (steps + 2) * (steps + 2) * units * units,
                  f"--t-max {args.t_max} --dt {args.dt} --m {args.m}"
                  + (" --symmetric" if args.symmetric else ""))
     problem = _problem(args)
@@ -102,7 +103,9 @@ def _sim_handler(args) -> None:
     for name, x in (("train_error", traj.train_error), ("test_error", traj.test_error),
                     ("a", traj.a.mean(axis=-1)), ("v", traj.v.mean(axis=-1))):
         mean, sem = mean_sem(x)
-        out[name], out[name + "_sem"] = np.asarray(mean), np.asarray(sem)
+        out[name] = np.asarray(mean)
+        if args.seeds > 1:  # the standard error of one seed is undefined: left out
+            out[name + "_sem"] = np.asarray(sem)
     out["n"], out["d"], out["seeds"] = traj.n, traj.d, args.seeds
     emit(out, args.json)
 

@@ -7,7 +7,7 @@ margin kappa, feature activation sigma.
 
 import argparse
 
-from ._common import (CLIError, add_json, at_least, check_memory, emit, finite, positive,
+from ._common import (CLIError, add_json, add_stats, at_least, check_memory, emit, finite, positive,
                       train_config, training_bytes)
 
 _SIGMAS = ("sign", "erf", "relu", "linear")
@@ -146,8 +146,8 @@ def train_random_features(args: argparse.Namespace) -> None:
     if args.n < 2:
         raise CLIError(f"--n {args.n}: N must be >= 2")
     P_test = 10_000 if args.test_examples is None else args.test_examples
-    P = round(args.alpha * args.n)
-    D = max(1, round(P / args.alpha_d))
+    P = args.alpha * args.n  # float: no overflow in the estimate
+    D = max(1.0, P / args.alpha_d)
     check_memory(training_bytes(args.algo, args.n, P, args.replicas)
                  + 4.0 * (args.n * D + (P + P_test) * (D + args.n)),
                  f"--n {args.n} --alpha {args.alpha} --alpha-d {args.alpha_d} --replicas "
@@ -183,8 +183,7 @@ def train_random_features(args: argparse.Namespace) -> None:
            "seed": args.seed, "test_examples": P_test}
     for name, values in (("train_error", runs.train_error), ("test_error", runs.test_error),
                          ("gen_error", runs.test_error), ("get_gen_error", runs.get_error)):
-        mean, sem, _ = mean_sem(values)
-        out.update({name: values, f"mean_{name}": mean, f"sem_{name}": sem})
+        add_stats(out, name, *mean_sem(values), values=values)
     out.update(solved=runs.solved, solved_fraction=float(np.mean(np.asarray(runs.solved))),
                d=d, local_energy=runs.local_energy, seconds=seconds)
     emit(out, args.json)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ._common import (CLIError, add_committee, add_json, add_n, add_seed, add_task, at_least,
+from ._common import (CLIError, add_committee, add_stats, add_json, add_n, add_seed, add_task, at_least,
                       check_memory, emit, finite, float_list, positive, positive_list,
                       train_config, training_bytes)
 from .random_features import add_train_arguments as _add_rf_train_arguments
@@ -134,7 +134,7 @@ def _problem(task: str, alpha: float, kappa: float = 0.0):
 def _check_training_memory(args: argparse.Namespace, algo: str, *, instances: bool,
                            test_examples: int = 0) -> None:
     """``check_memory`` of R runs of ``algo`` at the command's N, alpha, K and arch."""
-    P = round(args.alpha * args.n)
+    P = args.alpha * args.n  # float: no overflow in the estimate
     k, arch = getattr(args, "k", 1), getattr(args, "arch", "tree")
     nbytes = training_bytes(algo, args.n, P, args.replicas, instances=instances,
                             n_weights=args.n * (k if arch == "fc" else 1))
@@ -149,7 +149,7 @@ def _enumerate(args: argparse.Namespace) -> None:
 
     if not 1 <= args.n <= N_MAX:
         raise CLIError(f"--n {args.n}: N must lie in [1, {N_MAX}] (2^N configurations)")
-    P = round(args.alpha * args.n)
+    P = args.alpha * args.n  # float: no overflow in the estimate
     half = 2 ** (args.n - args.n // 2) + 2 ** (args.n // 2) + 2**16
     check_memory(4.0 * (args.instances * P * args.n + 2 * half * P),
                  f"--n {args.n} --alpha {args.alpha} --instances {args.instances}")
@@ -161,11 +161,14 @@ def _enumerate(args: argparse.Namespace) -> None:
     mean, sem, n_sat = result.entropy_stats
     out = {"task": args.task, "n": args.n, "alpha": args.alpha, "kappa": args.kappa,
            "P": result.P, "instances": args.instances, "seed": args.seed,
-           "sat_fraction": result.sat_fraction, "mean_entropy": mean, "sem_entropy": sem,
-           "n_sat": n_sat, "counts": result.counts}
+           "sat_fraction": result.sat_fraction, "n_sat": n_sat, "counts": result.counts}
+    add_stats(out, "entropy", mean, sem, n_sat)
     if args.task == "teacher-student":
         g_mean, g_sem, _ = result.gibbs_gen_error_stats
-        out.update(gibbs_gen_error=g_mean, sem_gibbs_gen_error=g_sem)
+        if n_sat >= 1:
+            out["gibbs_gen_error"] = g_mean
+        if n_sat >= 2:
+            out["sem_gibbs_gen_error"] = g_sem
     emit(out, args.json)
 
 
@@ -266,15 +269,13 @@ def _train_other(args: argparse.Namespace, config) -> None:
         errs = jax.vmap(training_error, in_axes=(0, None))(W, data)
         eps = (jax.vmap(gen_error, in_axes=(0, None))(W, data.W_T)
                if data.W_T is not None else None)
-    err_mean, err_sem, _ = mean_sem(errs)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[-2]), "replicas": args.replicas, "seed": args.seed, **extra,
            **_committee_info(args, data),
-           "train_error": errs, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": solved, "solved_fraction": float(np.mean(np.asarray(solved)))}
+    add_stats(out, "train_error", *mean_sem(errs), values=errs)
     if eps is not None:
-        g_mean, g_sem, _ = mean_sem(eps)
-        out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
+        add_stats(out, "gen_error", *mean_sem(eps), values=eps)
     out.update(seconds=seconds)
     emit(out, args.json)
 
@@ -296,7 +297,7 @@ def _local_entropy(args: argparse.Namespace) -> None:
     if np.any((d <= 0) | (d > 0.5)):
         raise CLIError(f"--d {args.d}: every d must lie in (0, 1/2]")
     args.replicas, args.task = 8, "storage"
-    P = round(args.alpha * args.n)
+    P = args.alpha * args.n  # float: no overflow in the estimate
     _check_training_memory(args, args.algo, instances=False,
                            test_examples=0 if args.exact else 81 * 8 * P)
     problem = _problem("storage", args.alpha)
@@ -439,18 +440,16 @@ def _train(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
 
     final = result.train_errors[:, -1]
-    err_mean, err_sem, _ = mean_sem(final)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[0]), "replicas": args.replicas, "seed": args.seed,
            **_committee_info(args, data), "epochs": config.epochs,
-           "train_error": final, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": result.solved, "solved_fraction": float(np.mean(result.solved)),
            "epochs_to_solution": result.epochs_to_solution}
     if args.task == "teacher-student":
         eps = (jax.vmap(gen_error, in_axes=(0, None))(result.W, data.W_T) if data.is_perceptron
                else _committee_gen_errors(result.W, data, jr.fold_in(k_data, 1)))
-        g_mean, g_sem, _ = mean_sem(eps)
-        out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
+        add_stats(out, "gen_error", *mean_sem(eps), values=eps)
+    add_stats(out, "train_error", *mean_sem(final), values=final)
     out.update(seconds=seconds, compile_seconds=compile_seconds)
     emit(out, args.json)
 
