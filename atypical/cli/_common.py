@@ -4,6 +4,7 @@ repeat, the refusal of options that do not apply, the memory check before alloca
 the JSON/text output."""
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -118,6 +119,15 @@ def positive_list(text: str) -> list[float]:
 
 
 # ------------------------------------------------------------------- argument blocks
+
+def add_command(subparsers, name: str, handler, help_text: str) -> argparse.ArgumentParser:
+    """The parser of command ``name``: ``help_text`` in the command list, the handler's
+    docstring as its description, ``--json``, and ``handler`` run on its arguments."""
+    p = subparsers.add_parser(name, help=help_text, description=inspect.cleandoc(handler.__doc__))
+    p.set_defaults(handler=handler)
+    add_json(p)
+    return p
+
 
 def add_json(p: argparse.ArgumentParser) -> None:
     """``--json``: print one JSON object."""

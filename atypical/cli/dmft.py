@@ -8,7 +8,7 @@ a and v are averaged over the hidden units (equal for the symmetric initial data
 
 import argparse
 
-from ._common import (CLIError, add_json, add_seed, at_least, check_memory, emit, finite,
+from ._common import (CLIError, add_command, add_seed, at_least, check_memory, emit, finite,
                       nonnegative, positive)
 
 _KERNEL_HELP = ("activation kernel h(q) = sum_k c_k^2 q^k: cubic = 0.9q + q^3/6, quad = 0.9q + "
@@ -29,7 +29,6 @@ def _add_problem_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fixed-a", action="store_true", help="freeze the second layer")
     p.add_argument("--t-max", type=positive, default=5.0, help="final time (rescaled by n/d)")
     p.add_argument("--dt", type=positive, default=0.05, help="time step")
-    add_json(p)
 
 
 def _steps(args) -> float:
@@ -49,6 +48,9 @@ def _problem(args):
 
 
 def _theory_handler(args) -> None:
+    """Solve the DMFT of f(x) = (1/m) sum_i a_i sigma(<w_i,x>), ||w_i|| = 1, trained by gradient
+    flow on n = alpha m d samples (time rescaled by n/d), in the Gaussian model; prints
+    train/test error, a and the teacher overlap v on the time grid."""
     import numpy as np
 
     from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
@@ -74,6 +76,8 @@ def _theory_handler(args) -> None:
 
 
 def _sim_handler(args) -> None:
+    """Train the real network or its Gaussian surrogate by projected GD on n = round(alpha m d)
+    samples, several seeds vmapped; prints means and standard errors over seeds."""
     import jax.random as jr
     import numpy as np
 
@@ -111,12 +115,8 @@ def _sim_handler(args) -> None:
 
 
 def register_theory(subparsers) -> None:
-    p = subparsers.add_parser(
-        "dmft", help="Gaussian-model DMFT of two-layer gradient flow [P3]",
-        description="Solve the DMFT of f(x) = (1/m) sum_i a_i sigma(<w_i,x>), ||w_i|| = 1, "
-                    "trained by gradient flow on n = alpha m d samples (time rescaled by n/d), "
-                    "in the Gaussian model; prints train/test error, a and the teacher overlap "
-                    "v on the time grid.")
+    p = add_command(subparsers, "dmft", _theory_handler,
+                    "Gaussian-model DMFT of two-layer gradient flow [P3]")
     _add_problem_args(p)
     p.add_argument("--symmetric", action="store_true",
                    help="permutation-symmetric solver (O(N^3), no m^3 factor)")
@@ -128,15 +128,11 @@ def register_theory(subparsers) -> None:
     p.add_argument("--cache", default=None, help=".npz file: save the state and resume")
     p.add_argument("--steps-limit", type=at_least(0), default=20000,
                    help="refuse more than this many steps (0: no limit)")
-    p.set_defaults(handler=_theory_handler)
 
 
 def register_sim(subparsers) -> None:
-    p = subparsers.add_parser(
-        "two-layer", help="projected full-batch GD of two-layer networks [P3]",
-        description="Train the real network or its Gaussian surrogate by projected GD on "
-                    "n = round(alpha m d) samples, several seeds vmapped; prints means and "
-                    "standard errors over seeds.")
+    p = add_command(subparsers, "two-layer", _sim_handler,
+                    "projected full-batch GD of two-layer networks [P3]")
     _add_problem_args(p)
     p.add_argument("--model", choices=("network", "gaussian"), default="network",
                    help="network: real sigma; gaussian: random tensors of degree <= 3")
@@ -147,4 +143,3 @@ def register_sim(subparsers) -> None:
                    help="orthogonal: orthonormal rows orthogonal to u; uniform: iid sphere")
     p.add_argument("--record-every", type=at_least(1), default=1,
                    help="record every k GD steps")
-    p.set_defaults(handler=_sim_handler)

@@ -6,7 +6,7 @@ perceptron (storage or teacher-student) at finite y (float64). No ``sim`` comman
 import argparse
 import math
 
-from ._common import CLIError, add_json, add_task, emit, finite, float_list, positive
+from ._common import CLIError, add_command, add_task, emit, finite, float_list, positive
 
 
 def _y(text: str) -> float:
@@ -17,22 +17,8 @@ def _y(text: str) -> float:
 
 
 def register_theory(subparsers) -> None:
-    ld = subparsers.add_parser(
-        "large-deviation",
-        help="large-deviation local entropy: references weighted by exp(y N S_loc)",
-        description="RS large-deviation local entropy of the binary perceptron [P1]: "
-                    "reference weights W~ are solutions (margin kappa) weighted by "
-                    "exp(y N S_loc(W~, d)), where S_loc(W~, d) = ln(number of solutions at "
-                    "Hamming fraction d from W~)/N; y real replicas per reference, replica "
-                    "symmetric across references. Prints the local entropy S_loc = dPhi/dy "
-                    "(never above -d ln d - (1-d) ln(1-d)), the reference entropy Sigma = "
-                    "Phi - y S_loc (ln of the number of dominating references per weight) and "
-                    "the total Phi. Finite y in (0, 8], y != 1, or --y inf: the limit "
-                    "S_inf(d) = lim Phi/y = the largest local entropy of any reference, where "
-                    "the references' own margin drops out (theory/large_deviation_limit.py); "
-                    "there the reference entropy is not computed (null) and d where no RS "
-                    "saddle was reached (the gap of the curve above the threshold alpha_U = "
-                    "0.7552 at kappa = 0) are null with converged false.")
+    ld = add_command(subparsers, "large-deviation", _large_deviation,
+                     "large-deviation local entropy: references weighted by exp(y N S_loc)")
     add_task(ld, "storage (random labels) or teacher-student (labels of a binary teacher; "
              "also prints the teacher overlaps R, R_ref and the generalization errors "
              "arccos(R)/pi of the replicas and of the dominating references; alpha in "
@@ -49,8 +35,6 @@ def register_theory(subparsers) -> None:
     ld.add_argument("--kappa", type=finite, default=0.0,
                     help="margin of the solutions, references and replicas alike "
                          "(default 0)")
-    add_json(ld)
-    ld.set_defaults(handler=_large_deviation)
 
 
 def register_sim(subparsers) -> None:
@@ -58,6 +42,16 @@ def register_sim(subparsers) -> None:
 
 
 def _large_deviation(args: argparse.Namespace) -> None:
+    """RS large-deviation local entropy of the binary perceptron [P1]: reference weights W~ are
+    solutions (margin kappa) weighted by exp(y N S_loc(W~, d)), where S_loc(W~, d) = ln(number of
+    solutions at Hamming fraction d from W~)/N; y real replicas per reference, replica symmetric
+    across references. Prints the local entropy S_loc = dPhi/dy (never above -d ln d - (1-d)
+    ln(1-d)), the reference entropy Sigma = Phi - y S_loc (ln of the number of dominating
+    references per weight) and the total Phi. Finite y in (0, 8], y != 1, or --y inf: the limit
+    S_inf(d) = lim Phi/y = the largest local entropy of any reference, where the references' own
+    margin drops out (theory/large_deviation_limit.py); there the reference entropy is not
+    computed (null) and d where no RS saddle was reached (the gap of the curve above the
+    threshold alpha_U = 0.7552 at kappa = 0) are null with converged false."""
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
         raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
                        "(0, 1.5] (the poorly generalizing RS branch of the references ends "

@@ -5,7 +5,7 @@ diagnostic (replica-symmetric, float64). No ``sim`` commands (``register_sim`` a
 
 import argparse
 
-from ._common import (CLIError, add_json, add_k, add_task, check_committee_k, emit, finite,
+from ._common import (CLIError, add_command, add_k, add_task, check_committee_k, emit, finite,
                       float_list, positive)
 
 _TASK_HELP = ("storage: random labels; teacher-student: labels from a binary teacher "
@@ -13,28 +13,14 @@ _TASK_HELP = ("storage: random labels; teacher-student: labels from a binary tea
 
 
 def register_theory(subparsers) -> None:
-    km = subparsers.add_parser(
-        "kappa-max", help="RS maximal margin kappa_max(alpha): entropy of margin-kappa "
-                          "solutions = 0",
-        description="RS maximal margin of the binary perceptron: the largest kappa such that "
-                    "exponentially many weights have every stability y W.xi/sqrt(N) >= kappa "
-                    "(root in kappa of the RS entropy), with d kappa_max / d alpha by "
-                    "implicit differentiation. storage: alpha in [0.1, 20]; teacher-student: "
-                    "alpha in [0.1, 1.5].")
+    km = add_command(subparsers, "kappa-max", _kappa_max,
+                     "RS maximal margin kappa_max(alpha): entropy of margin-kappa solutions = 0")
     add_task(km, _TASK_HELP)
     km.add_argument("--alpha", type=positive, required=True, help="alpha = P/N (> 0)")
     add_k(km, "; kappa_max is the largest such hidden margin, alpha in [0.1, 3]")
-    add_json(km)
-    km.set_defaults(handler=_kappa_max)
 
-    le = subparsers.add_parser(
-        "local-entropy", help="Franz-Parisi local entropy S(d) around margin-kappa_ref "
-                              "references",
-        description="RS Franz-Parisi local entropy: the reference is a uniform solution with "
-                    "margin kappa_ref (must not exceed kappa_max(alpha)); S(d) = ln(number "
-                    "of solutions with margin kappa at Hamming fraction d from it)/N, never "
-                    "above -d ln d - (1-d) ln(1-d). Solved by continuation from the typical "
-                    "distance (1-q_ref)/2 (kappa homotopy there, then in d).")
+    le = add_command(subparsers, "local-entropy", _local_entropy,
+                     "Franz-Parisi local entropy S(d) around margin-kappa_ref references")
     add_task(le, _TASK_HELP + "; teacher-student also prints the teacher overlap R and the "
                  "generalization error arccos(R)/pi of the counted solutions (gen_error) and "
                  "of the reference (reference_gen_error)")
@@ -46,22 +32,12 @@ def register_theory(subparsers) -> None:
     le.add_argument("--d", type=float_list, required=True,
                     help="Hamming fraction(s) in (0, 1/2]: a number, a comma list or "
                          "start:stop:num (then every output value is a list in that order)")
-    add_json(le)
-    le.set_defaults(handler=_local_entropy)
 
-    mt = subparsers.add_parser(
-        "monotonicity-threshold",
-        help="alpha where S(d) around maximal-margin references stops being monotone",
-        description="[P2] diagnostic: the alpha above which the Franz-Parisi local entropy "
-                    "of margin-kappa solutions around references at kappa_max(alpha) has a "
-                    "local maximum and a dip at small d (wide flat minima disappear). "
-                    "Newton root of [grad phi = 0, dS/dd = 0, d2S/dd2 = 0] with the "
-                    "reference on kappa_max(alpha), bracketed by a sweep in alpha.")
+    mt = add_command(subparsers, "monotonicity-threshold", _monotonicity_threshold,
+                     "alpha where S(d) around maximal-margin references stops being monotone")
     add_task(mt, "storage", choices=("storage",))
     mt.add_argument("--kappa", type=finite, default=0.0,
                     help="margin of the counted solutions (default 0)")
-    add_json(mt)
-    mt.set_defaults(handler=_monotonicity_threshold)
 
 
 def register_sim(subparsers) -> None:
@@ -69,6 +45,10 @@ def register_sim(subparsers) -> None:
 
 
 def _kappa_max(args: argparse.Namespace) -> None:
+    """RS maximal margin of the binary perceptron: the largest kappa such that exponentially many
+    weights have every stability y W.xi/sqrt(N) >= kappa (root in kappa of the RS entropy), with
+    d kappa_max / d alpha by implicit differentiation. storage: alpha in [0.1, 20]; teacher-
+    student: alpha in [0.1, 1.5]."""
     from theory.models.margins import ALPHA_RANGE
 
     from . import local_entropy_summaries as summaries
@@ -99,6 +79,10 @@ def _kappa_max(args: argparse.Namespace) -> None:
 
 
 def _local_entropy(args: argparse.Namespace) -> None:
+    """RS Franz-Parisi local entropy: the reference is a uniform solution with margin kappa_ref
+    (must not exceed kappa_max(alpha)); S(d) = ln(number of solutions with margin kappa at
+    Hamming fraction d from it)/N, never above -d ln d - (1-d) ln(1-d). Solved by continuation
+    from the typical distance (1-q_ref)/2 (kappa homotopy there, then in d)."""
     from . import local_entropy_summaries as summaries
 
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
@@ -119,6 +103,10 @@ def _local_entropy(args: argparse.Namespace) -> None:
 
 
 def _monotonicity_threshold(args: argparse.Namespace) -> None:
+    """[P2] diagnostic: the alpha above which the Franz-Parisi local entropy of margin-kappa
+    solutions around references at kappa_max(alpha) has a local maximum and a dip at small d
+    (wide flat minima disappear). Newton root of [grad phi = 0, dS/dd = 0, d2S/dd2 = 0] with the
+    reference on kappa_max(alpha), bracketed by a sweep in alpha."""
     from . import local_entropy_summaries as summaries
 
     if not -0.6 <= args.kappa <= 0.5:

@@ -7,8 +7,8 @@ margin kappa, feature activation sigma.
 
 import argparse
 
-from ._common import (CLIError, add_json, add_stats, at_least, check_memory, emit, finite, positive,
-                      train_config, training_bytes)
+from ._common import (CLIError, add_command, add_stats, at_least, check_memory, emit, finite,
+                      positive, train_config, training_bytes)
 
 _SIGMAS = ("sign", "erf", "relu", "linear")
 _SIGMA_HELP = "feature activation x = sigma(F c / sqrt D) (default sign)"
@@ -16,49 +16,26 @@ _ALPHA_D_HELP = "alpha_D = P/D, examples per latent dimension (> 0); N/D = alpha
 
 
 def register_theory(subparsers) -> None:
-    rf = subparsers.add_parser(
-        "rf", help="random-features model: RS entropy, order parameters, Gibbs error",
-        description="RS saddle point of a binary student W on features x = sigma(F c/sqrt D) "
-                    "of a hidden teacher y = sign(w_T.c/sqrt D). entropy = ln(#solutions)/N; "
-                    "q = W.W'/N; r, m: self- and teacher overlap of the projections "
-                    "F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error; "
-                    "vote_gen_error = error of the majority vote of all solutions (the Bayes "
-                    "prediction of the student model); bayes_gen_error = Bayes-optimal error of "
-                    "a learner that sees the latents c (a lower bound for every student).")
+    rf = add_command(subparsers, "rf", _rf,
+                     "random-features model: RS entropy, order parameters, Gibbs error")
     rf.add_argument("--alpha", type=positive, required=True, help="alpha = P/N (> 0)")
     _add_alpha_d(rf)
     rf.add_argument("--kappa", type=finite, default=0.0,
                     help="margin: every training stability y W.x/sqrt(N) must be >= kappa")
     _add_sigma(rf)
-    add_json(rf)
-    rf.set_defaults(handler=_rf)
 
-    interp = subparsers.add_parser(
-        "rf-interpolation", help="random-features interpolation point: RS entropy = 0",
-        description="alpha_c = P/N where the RS entropy of zero-training-error students "
-                    "vanishes at fixed alpha_D (interpolation point), and N/D = alpha_D/alpha_c. "
-                    "alpha_D -> 0 gives Krauth-Mezard 0.833.")
+    interp = add_command(subparsers, "rf-interpolation", _interpolation,
+                         "random-features interpolation point: RS entropy = 0")
     _add_alpha_d(interp)
     _add_sigma(interp)
-    add_json(interp)
-    interp.set_defaults(handler=_interpolation)
 
-    atyp = subparsers.add_parser(
-        "rf-atypical", help="random-features atypical transition: where wide flat regions "
-                            "of solutions appear as N grows",
-        description="alpha = P/N (and N/D = alpha_D/alpha) at fixed alpha_D below which "
-                    "(N/D above which) zero-training-error students form wide, dense regions. "
-                    "--method franz-parisi: the RS Franz-Parisi local entropy S(d) around "
-                    "references at the RF maximal margin kappa_max(alpha, alpha_D) develops a "
-                    "dip at small d. --method large-deviation: the y -> infinity large-deviation "
-                    "local entropy (the densest references) stops reaching small d "
-                    "monotonically (it folds). Compare with rf-interpolation. Slow: minutes.")
+    atyp = add_command(subparsers, "rf-atypical", _atypical,
+                       "random-features atypical transition: where wide flat regions of solutions "
+                       "appear as N grows")
     _add_alpha_d(atyp)
     atyp.add_argument("--method", choices=("franz-parisi", "large-deviation"),
                       default="franz-parisi", help="which diagnostic (default franz-parisi)")
     _add_sigma(atyp)
-    add_json(atyp)
-    atyp.set_defaults(handler=_atypical)
 
 
 def _add_alpha_d(p: argparse.ArgumentParser) -> None:
@@ -190,6 +167,12 @@ def train_random_features(args: argparse.Namespace) -> None:
 
 
 def _rf(args: argparse.Namespace) -> None:
+    """RS saddle point of a binary student W on features x = sigma(F c/sqrt D) of a hidden teacher y
+    = sign(w_T.c/sqrt D). entropy = ln(#solutions)/N; q = W.W'/N; r, m: self- and teacher overlap
+    of the projections F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error;
+    vote_gen_error = error of the majority vote of all solutions (the Bayes prediction of the
+    student model); bayes_gen_error = Bayes-optimal error of a learner that sees the latents c (a
+    lower bound for every student)."""
     from atypical import RandomFeatures
 
     from theory.models.bayes_optimal import bayes_optimal_error
@@ -209,6 +192,8 @@ def _rf(args: argparse.Namespace) -> None:
 
 
 def _interpolation(args: argparse.Namespace) -> None:
+    """alpha_c = P/N where the RS entropy of zero-training-error students vanishes at fixed alpha_D
+    (interpolation point), and N/D = alpha_D/alpha_c. alpha_D -> 0 gives Krauth-Mezard 0.833."""
     from theory.models.random_features import rf_interpolation_threshold
 
     result = rf_interpolation_threshold(args.alpha_d, sigma=args.sigma)
@@ -216,6 +201,12 @@ def _interpolation(args: argparse.Namespace) -> None:
 
 
 def _atypical(args: argparse.Namespace) -> None:
+    """alpha = P/N (and N/D = alpha_D/alpha) at fixed alpha_D below which (N/D above which) zero-
+    training-error students form wide, dense regions. --method franz-parisi: the RS Franz-Parisi
+    local entropy S(d) around references at the RF maximal margin kappa_max(alpha, alpha_D)
+    develops a dip at small d. --method large-deviation: the y -> infinity large-deviation local
+    entropy (the densest references) stops reaching small d monotonically (it folds). Compare
+    with rf-interpolation. Slow: minutes."""
     from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold
     from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_threshold
 

@@ -2,8 +2,8 @@
 
 import argparse
 
-from ._common import (CLIError, add_committee, add_stats, add_json, add_n, add_seed, add_task, at_least,
-                      check_memory, emit, finite, float_list, positive, positive_list,
+from ._common import (CLIError, add_command, add_committee, add_n, add_seed, add_stats, add_task,
+                      at_least, check_memory, emit, finite, float_list, positive, positive_list,
                       train_config, training_bytes)
 from .random_features import add_train_arguments as _add_rf_train_arguments
 
@@ -29,14 +29,8 @@ _ARCH_HELP = ("committee architecture: tree = each hidden unit sees its own N/K 
 
 
 def register(subparsers) -> None:
-    enum = subparsers.add_parser(
-        "enumerate", help="exact enumeration of all 2^N binary weight vectors (N <= 25)",
-        description="Count, instance by instance, the binary weights W in {-1,+1}^N whose "
-                    "stabilities Delta_mu = y_mu W.xi_mu/sqrt(N) are all >= kappa, on "
-                    "Gaussian examples xi ~ N(0, I_N). Reports the fraction of satisfiable "
-                    "instances, the entropy ln(#solutions)/N (nats per weight) averaged over "
-                    "satisfiable instances with its standard error and, for teacher-student, "
-                    "the Gibbs generalization error <arccos(W.W_T/N)/pi> over solutions.")
+    enum = add_command(subparsers, "enumerate", _enumerate,
+                       "exact enumeration of all 2^N binary weight vectors (N <= 25)")
     add_task(enum, _TASK_HELP)
     add_n(enum, "N, number of binary weights (1 <= N <= 25: 2^N configurations)")
     enum.add_argument("--alpha", type=positive, required=True, help=_ALPHA_HELP)
@@ -45,20 +39,9 @@ def register(subparsers) -> None:
     enum.add_argument("--instances", type=at_least(1), default=10,
                       help="independent data sets (disorder samples) to enumerate (default 10)")
     add_seed(enum, "random seed of the data (default 0)")
-    add_json(enum)
-    enum.set_defaults(handler=_enumerate)
 
-    train = subparsers.add_parser(
-        "train", help="train independent binary students (vectorized replicas)",
-        description="Train R independent binary perceptrons W = sign(h) on one data set with "
-                    "BinaryConnect-style SGD (latent weights h, straight-through gradient, "
-                    "loss softplus(-beta (Delta - margin))/beta), all replicas in one compiled "
-                    "program; with --k K > 1, binary committee machines of K hidden units "
-                    "(--arch tree or fc). Reports per replica the final training error, "
-                    "whether it reached zero training error ('solved'), for teacher-student "
-                    "the generalization error (perceptron: arccos(W.W_T/N)/pi; committee: the "
-                    "error on a fresh test set of P_test examples), and the wall time of the "
-                    "compiled training.")
+    train = add_command(subparsers, "train", _train,
+                        "train independent binary students (vectorized replicas)")
     train.add_argument("--task", choices=(*_TASKS, "random-features"), default="storage",
                        help=_TASK_HELP + "; random-features: see below")
     train.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
@@ -77,17 +60,10 @@ def register(subparsers) -> None:
                        help="inverse temperature of the loss (sgd, rsgd; default: SGDConfig's)")
     train.add_argument("--margin", type=finite, default=None,
                        help="loss margin m on the stabilities (sgd, rsgd; default: SGDConfig's)")
-    add_json(train)
     _add_rf_train_arguments(train)  # --alpha-d, --sigma, --features, --test-examples
-    train.set_defaults(handler=_train)
 
-    local = subparsers.add_parser(
-        "local-entropy", help="local entropy S(d) around a solution found by an algorithm",
-        description="Find a solution W* of a storage instance with ALGO, then estimate the "
-                    "local entropy S(d) = (1/N) ln #{solutions at Hamming fraction d from W*} "
-                    "by belief propagation with an external field lambda towards W* "
-                    "(Legendre transform S = phi(lambda) - lambda q), or count it exactly "
-                    "(--exact, N <= 25: d = k/N and the Legendre-smoothed exact curve).")
+    local = add_command(subparsers, "local-entropy", _local_entropy,
+                        "local entropy S(d) around a solution found by an algorithm")
     add_task(local, _TASK_HELP, choices=("storage",))
     local.add_argument("--algo", choices=("sgd", "rsgd", "fbp", "sa"), default="sa",
                        help=_ALGO_HELP)
@@ -98,15 +74,9 @@ def register(subparsers) -> None:
     add_seed(local, "seed of the data and algorithm")
     local.add_argument("--exact", action="store_true",
                        help="exact enumeration instead of BP (N <= 25)")
-    add_json(local)
-    local.set_defaults(handler=_local_entropy)
 
-    thr = subparsers.add_parser(
-        "threshold", help="success probability of an algorithm versus alpha",
-        description="For each alpha, run ALGO on R independent instances (data and algorithm "
-                    "seeds) in one vectorized program and report the fraction that reach zero "
-                    "training error (storage; teacher-student for amp), with its standard "
-                    "error sqrt(p(1-p)/R). The algorithmic threshold is where it drops.")
+    thr = add_command(subparsers, "threshold", _threshold,
+                      "success probability of an algorithm versus alpha")
     add_task(thr, _TASK_HELP + " (amp: teacher-student only)")
     thr.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
     add_n(thr)
@@ -115,8 +85,6 @@ def register(subparsers) -> None:
     add_committee(thr, _K_HELP, _ARCH_HELP)
     _add_replicas(thr, "R, independent instances per alpha (default 16)")
     add_seed(thr, "seed (default 0)")
-    add_json(thr)
-    thr.set_defaults(handler=_threshold)
     _register_width_sweep(subparsers)
 
 
@@ -143,6 +111,11 @@ def _check_training_memory(args: argparse.Namespace, algo: str, *, instances: bo
 
 
 def _enumerate(args: argparse.Namespace) -> None:
+    """Count, instance by instance, the binary weights W in {-1,+1}^N whose stabilities Delta_mu =
+    y_mu W.xi_mu/sqrt(N) are all >= kappa, on Gaussian examples xi ~ N(0, I_N). Reports the
+    fraction of satisfiable instances, the entropy ln(#solutions)/N (nats per weight) averaged
+    over satisfiable instances with its standard error and, for teacher-student, the Gibbs
+    generalization error <arccos(W.W_T/N)/pi> over solutions."""
     import jax.random as jr
 
     from sim.enumerate import N_MAX, enumerate_instances
@@ -281,6 +254,10 @@ def _train_other(args: argparse.Namespace, config) -> None:
 
 
 def _local_entropy(args: argparse.Namespace) -> None:
+    """Find a solution W* of a storage instance with ALGO, then estimate the local entropy S(d) =
+    (1/N) ln #{solutions at Hamming fraction d from W*} by belief propagation with an external
+    field lambda towards W* (Legendre transform S = phi(lambda) - lambda q), or count it exactly
+    (--exact, N <= 25: d = k/N and the Legendre-smoothed exact curve)."""
     from sim.run import default_config
 
     import jax.numpy as jnp
@@ -346,6 +323,10 @@ def _check_reached(d, d_curve, what: str) -> None:
 
 
 def _threshold(args: argparse.Namespace) -> None:
+    """For each alpha, run ALGO on R independent instances (data and algorithm seeds) in one
+    vectorized program and report the fraction that reach zero training error (storage; teacher-
+    student for amp), with its standard error sqrt(p(1-p)/R). The algorithmic threshold is where
+    it drops."""
     from sim.run import check_supports, default_config, run_algorithm
 
     import time
@@ -393,6 +374,13 @@ def _threshold(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    """Train R independent binary perceptrons W = sign(h) on one data set with BinaryConnect-style
+    SGD (latent weights h, straight-through gradient, loss softplus(-beta (Delta -
+    margin))/beta), all replicas in one compiled program; with --k K > 1, binary committee
+    machines of K hidden units (--arch tree or fc). Reports per replica the final training error,
+    whether it reached zero training error ('solved'), for teacher-student the generalization
+    error (perceptron: arccos(W.W_T/N)/pi; committee: the error on a fresh test set of P_test
+    examples), and the wall time of the compiled training."""
     from .random_features import reject_rf_arguments, train_random_features
 
     if args.task == "random-features":
@@ -458,21 +446,8 @@ _LR_DEFAULT = {"sgd": 0.5, "adam": 0.01}  # per optax optimizer; set by a few tr
 
 
 def _register_width_sweep(subparsers) -> None:
-    ws = subparsers.add_parser(
-        "width-sweep", help="realistic networks of growing width on real data [P1]",
-        description="Train flax networks (sim/networks.py) of each width on a fixed training "
-                    "set of P real examples, SEEDS seeds in one compiled program, until zero "
-                    "training error or --epochs, and measure the weights found: training and "
-                    "test error, the fraction of seeds that fit the training set, and the "
-                    "local energy dE(sigma) = E_eps[E_train(W*(1+sigma*eps))] - E_train(W) "
-                    "under multiplicative Gaussian weight noise (binary weights: dE(d), the "
-                    "training-error increase after flipping a fraction d of the signs). "
-                    "Reports per width the number of parameters and parameters per example "
-                    "(mean, sem over seeds) and the interpolation point: per seed the "
-                    "smallest parameters per example from which it fits at every larger "
-                    "width, mean and sem over seeds. Also the quantiles 5, 25, 50, 75, 95% "
-                    "of the output margins on the training set (true-class output minus "
-                    "the largest other; y*f for parity) in units of the rms output.")
+    ws = add_command(subparsers, "width-sweep", _width_sweep,
+                     "realistic networks of growing width on real data [P1]")
     ws.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
                     help="digits: scikit-learn's 8x8 digits (1,797, shipped in the package); "
                          "mnist1d: MNIST-1D signals of length 40 (5,000, generated locally "
@@ -511,11 +486,19 @@ def _register_width_sweep(subparsers) -> None:
     ws.add_argument("--samples", type=at_least(1), default=32,
                     help="noise draws per strength and seed (default 32)")
     add_seed(ws, "seed: one half of its key draws the data, the other the networks")
-    add_json(ws)
-    ws.set_defaults(handler=_width_sweep)
 
 
 def _width_sweep(args: argparse.Namespace) -> None:
+    """Train flax networks (sim/networks.py) of each width on a fixed training set of P real
+    examples, SEEDS seeds in one compiled program, until zero training error or --epochs, and
+    measure the weights found: training and test error, the fraction of seeds that fit the
+    training set, and the local energy dE(sigma) = E_eps[E_train(W*(1+sigma*eps))] - E_train(W)
+    under multiplicative Gaussian weight noise (binary weights: dE(d), the training-error
+    increase after flipping a fraction d of the signs). Reports per width the number of
+    parameters and parameters per example (mean, sem over seeds) and the interpolation point: per
+    seed the smallest parameters per example from which it fits at every larger width, mean and
+    sem over seeds. Also the quantiles 5, 25, 50, 75, 95% of the output margins on the training
+    set (true-class output minus the largest other; y*f for parity) in units of the rms output."""
     import jax.random as jr
     from tqdm import tqdm
 

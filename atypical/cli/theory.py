@@ -2,7 +2,7 @@
 
 import argparse
 
-from ._common import (CLIError, add_json, add_k, add_task, check_committee_k, emit, finite,
+from ._common import (CLIError, add_command, add_k, add_task, check_committee_k, emit, finite,
                       positive_list, refuse_unless)
 
 _TASK_HELP = ("storage: random labels, count solutions with all stabilities >= kappa; "
@@ -14,13 +14,8 @@ _KAPPA_HELP = "margin kappa: every training stability y W.xi/sqrt(N) must be >= 
 
 
 def register(subparsers) -> None:
-    rs = subparsers.add_parser(
-        "rs", help="replica-symmetric saddle point: entropy and order parameters",
-        description="RS saddle point of the binary perceptron. The entropy is ln(number of "
-                    "solutions)/N; q = W.W'/N between two typical solutions, qhat its "
-                    "conjugate; replicon > 0 where the RS saddle is locally stable; "
-                    "teacher-student adds R = W.W_T/N and the generalization error "
-                    "arccos(R)/pi.")
+    rs = add_command(subparsers, "rs", _rs,
+                     "replica-symmetric saddle point: entropy and order parameters")
     add_task(rs, _TASK_HELP)
     rs.add_argument("--alpha", type=positive_list, required=True, help=_ALPHA_HELP)
     rs.add_argument("--kappa", type=finite, default=0.0, help=_KAPPA_HELP)
@@ -29,27 +24,14 @@ def register(subparsers) -> None:
                     help="teacher-student branch: poor (q < 1, exists up to the spinodal "
                          "~1.493), good (perfect generalization q = R = 1, kappa = 0 only), "
                          "equilibrium (the one of larger entropy; default)")
-    add_json(rs)
-    rs.set_defaults(handler=_rs)
 
-    cap = subparsers.add_parser(
-        "capacity", help="storage capacity alpha_c(kappa): RS entropy = 0",
-        description="RS capacity of the binary perceptron with margin kappa (Krauth-Mezard "
-                    "0.833 at kappa = 0) and its derivative d alpha_c / d kappa by implicit "
-                    "differentiation.")
+    cap = add_command(subparsers, "capacity", _capacity,
+                      "storage capacity alpha_c(kappa): RS entropy = 0")
     cap.add_argument("--kappa", type=finite, default=0.0, help=_KAPPA_HELP + "; in [-2, 2]")
     add_k(cap)
-    add_json(cap)
-    cap.set_defaults(handler=_capacity)
 
-    tr = subparsers.add_parser(
-        "ts-transitions", help="teacher-student first-order transition and spinodal",
-        description="Bayes-optimal binary teacher-student (kappa = 0): alpha where the "
-                    "poorly generalizing branch's entropy vanishes (first-order transition "
-                    "to perfect generalization, Gyorgyi 1.245) and where the branch ends "
-                    "(spinodal, ~1.493).")
-    add_json(tr)
-    tr.set_defaults(handler=_ts_transitions)
+    add_command(subparsers, "ts-transitions", _ts_transitions,
+                "teacher-student first-order transition and spinodal")
 
 
 def regime(row: dict, task: str) -> str:
@@ -65,6 +47,9 @@ def regime(row: dict, task: str) -> str:
 
 
 def _rs(args: argparse.Namespace) -> None:
+    """RS saddle point of the binary perceptron. The entropy is ln(number of solutions)/N; q =
+    W.W'/N between two typical solutions, qhat its conjugate; replicon > 0 where the RS saddle is
+    locally stable; teacher-student adds R = W.W_T/N and the generalization error arccos(R)/pi."""
     import numpy as np
 
     from . import summaries
@@ -88,6 +73,8 @@ def _rs(args: argparse.Namespace) -> None:
 
 
 def _capacity(args: argparse.Namespace) -> None:
+    """RS capacity of the binary perceptron with margin kappa (Krauth-Mezard 0.833 at kappa = 0) and
+    its derivative d alpha_c / d kappa by implicit differentiation."""
     from . import summaries
 
     if not -2 <= args.kappa <= 2:
@@ -100,6 +87,9 @@ def _capacity(args: argparse.Namespace) -> None:
 
 
 def _ts_transitions(args: argparse.Namespace) -> None:
+    """Bayes-optimal binary teacher-student (kappa = 0): alpha where the poorly generalizing
+    branch's entropy vanishes (first-order transition to perfect generalization, Gyorgyi 1.245)
+    and where the branch ends (spinodal, ~1.493)."""
     from . import summaries
 
     emit(summaries.transitions_summary(), args.json)
