@@ -25,7 +25,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+        self.exit(2, f"atypical: error: {' '.join(message.split())} ({self.prog} --help)\n")
 
 
 # ----------------------------------------------------------------------- argument types

@@ -13,7 +13,10 @@ def _y(text: str) -> float:
     """--y: a finite number or inf."""
     if text.strip().lower() in ("inf", "+inf", "infinity"):
         return math.inf
-    return finite(text)
+    try:
+        return finite(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be finite or inf") from None
 
 
 def register_theory(subparsers) -> None:
