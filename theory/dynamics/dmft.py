@@ -541,8 +541,8 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
         done = hi
         if cache is not None:
             arrays = {k: np.asarray(x) for k, x in st.items()}
-            write_atomic(cache, lambda f: np.savez(f, schema=SCHEMA, fingerprint=key,
-                                                   done=done, **arrays))
+            write_atomic(cache, lambda f, n=done, a=arrays: np.savez(
+                f, schema=SCHEMA, fingerprint=key, done=n, **a))
     st = {k: x[: N + 1, : N + 1] if k in _TWO_TIME else x[: N + 1] for k, x in st.items()}
     try:
         _check_blowup(st, N, problem, dt, where)
