@@ -152,7 +152,7 @@ def _null_fields(result: dict) -> set[str]:
 def check_contract(command: tuple[str, str], options: dict[str, str | None],
                    code: int, out: str, err: str) -> None:
     """The CLI contract (module docstring) for one call with ``options`` (None: a flag)."""
-    argv_names = set(options) | set(REQUIRED.get(command, []))
+    argv_names = set(options) | set({**CHEAP, **EXPENSIVE}[command])
     if code == 2:
         lines = err.strip().splitlines()
         assert len(lines) == 1, f"exit 2 with {len(lines)} lines on stderr:\n{err}"

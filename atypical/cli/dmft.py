@@ -68,7 +68,7 @@ def _theory_handler(args) -> None:
         sol = solve_dmft(problem, t_max=args.t_max, dt=args.dt, scheme=args.scheme,
                          symmetric=args.symmetric, cache=args.cache)
     except DMFTBlowUpError as err:
-        raise CLIError(str(err)) from None
+        raise CLIError(f"--dt {args.dt}: {err}") from None
     emit({"t": np.asarray(sol.t), "train_error": np.asarray(sol.train_error),
           "test_error": np.asarray(sol.test_error),
           "a": np.asarray(sol.a).mean(axis=-1), "v": np.asarray(sol.v).mean(axis=-1)},
