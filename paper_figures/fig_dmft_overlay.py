@@ -7,8 +7,6 @@
     python paper_figures/fig_dmft_overlay.py --out figures [--quick]
 """
 
-import hashlib
-import json
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -19,6 +17,7 @@ import numpy as np
 import atypical  # noqa: F401
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.problems import TWO_LAYER_KERNELS, TwoLayerGradientFlow, two_layer_preset
+from atypical.results import ResultsCache
 from sim.two_layer import mean_sem, train_two_layer
 from theory.dynamics.dmft import solve_dmft
 
@@ -27,16 +26,11 @@ QUICK = dict(d=40, seeds=4, t_max=1.5)
 
 
 def cached(out: Path, name: str, params: dict, compute) -> dict:
-    """Load ``name`` from an .npz keyed by params, or compute and store it."""
-    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-    path = out / "cache" / f"{name}_{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return dict(z)
-    res = {k: np.asarray(v) for k, v in compute().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **res)
-    return res
+    """The arrays of ``compute()`` for (name, params) from the figure's ``ResultsCache``
+    (``<out>/cache/dmft_overlay``), computed and stored on the first call."""
+    record = ResultsCache(out / "cache" / "dmft_overlay").get_or_compute(
+        name, params, lambda: {k: np.asarray(v).tolist() for k, v in compute().items()})
+    return {k: np.asarray(v) for k, v in record.items()}
 
 
 def problems():

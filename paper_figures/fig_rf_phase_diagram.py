@@ -33,7 +33,6 @@ quadrature does not converge to the 1e-10 residual): it shows the full mode's ca
 points if ``<out>/cache/rf_phase_diagram`` holds them, and says so in the figure otherwise.
 """
 
-import json
 import time
 from pathlib import Path
 
@@ -133,9 +132,11 @@ def sim_point(cfg: dict, algo: str, alpha_D: float, ratio: float, seed: int) -> 
 def cached_atypical(out_dir: Path, alpha_D: float, sigma: str) -> dict | None:
     """A full-mode atypical record for alpha_D from ``<out>/cache/rf_phase_diagram``
     (read only; --quick never computes one)."""
-    for path in sorted((out_dir / "cache" / FULL["name"]).glob("atypical-*.json")):
-        rec = json.loads(path.read_text())
-        if rec["params"]["alpha_D"] == alpha_D and rec["params"]["sigma"] == sigma:
+    directory = out_dir / "cache" / FULL["name"]
+    if not directory.is_dir():
+        return None
+    for rec in ResultsCache(directory).records("atypical"):
+        if rec["params"].get("alpha_D") == alpha_D and rec["params"].get("sigma") == sigma:
             return rec["result"]
     return None
 

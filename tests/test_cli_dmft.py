@@ -45,13 +45,14 @@ def test_sim_two_layer_json(capsys):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["theory", "dmft", "--m", "0"], "--m 0"),
-    (["theory", "dmft", "--alpha", "-1"], "alpha = n/\\(m d\\) must be > 0"),
-    (["theory", "dmft", "--dt", "0"], "need 0 < dt"),
+    (["theory", "dmft", "--m", "0"], "--m: '0': must be an integer >= 1"),
+    (["theory", "dmft", "--alpha", "-1"], "--alpha: '-1': must be finite and > 0"),
+    (["theory", "dmft", "--dt", "0"], "--dt: '0': must be finite and > 0"),
+    (["theory", "dmft", "--dt", "0.5", "--t-max", "0.1"], "need 0 < dt"),
     (["theory", "dmft", "--t-max", "100", "--dt", "0.001"], "steps exceeds"),
     (["sim", "two-layer", "--d", "3", "--m", "4"], "must exceed m"),
-    (["sim", "two-layer", "--seeds", "0"], "--seeds 0"),
-    (["sim", "two-layer", "--model", "gaussian", "--d", "400"], "elements per seed"),
+    (["sim", "two-layer", "--seeds", "0"], "--seeds: '0'"),
+    (["sim", "two-layer", "--model", "gaussian", "--d", "400"], "GiB|elements per seed"),
 ])
 def test_bad_input_exits_2(capsys, argv, match):
     rc, _, err = _run(capsys, argv + ["--json"])

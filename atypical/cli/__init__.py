@@ -7,9 +7,11 @@ import ``theory``/``sim`` lazily, so the shared layer itself never depends on th
 import argparse
 import sys
 
+from atypical.errors import SaddlePointError
+
 from . import sim as _sim
 from . import theory as _theory
-from ._common import CLIError
+from ._common import CLIError, Parser, given_options
 
 # modules adding commands to both groups: each defines register_theory and register_sim
 from . import dmft as _dmft
@@ -26,7 +28,7 @@ _GROUPS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="atypical",
         description="Statistical physics of learning in binary neural networks: replica "
                     "theory and vectorized simulation of the same problems.")
@@ -40,12 +42,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(err: Exception) -> str | None:
+    """The one-line report of an error the CLI answers with exit status 2: its own
+    ``CLIError``, a ``SaddlePointError`` (the points that did not converge) or an
+    ``eqx.error_if`` check of a problem spec; None for any other error (a bug)."""
+    import equinox as eqx
+
+    if isinstance(err, (CLIError, SaddlePointError)):
+        return " ".join(str(err).split())
+    if isinstance(err, eqx.EquinoxRuntimeError):
+        lines = [ln for ln in str(err).splitlines() if "EquinoxRuntimeError: " in ln]
+        text = lines[0].split("EquinoxRuntimeError: ", 1)[1] if lines else str(err)
+        return " ".join(text.split())
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Exit status 0: the result was printed (one strict JSON object with
+    ``--json``); 2: one line on stderr naming the parameter or the unconverged points;
+    130: interrupted."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2, one line printed)
+        return done.code
+    args.given = given_options(argv)
     try:
         args.handler(args)
-    except CLIError as err:
-        print(f"atypical: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("atypical: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        line = error_line(err)
+        if line is None:
+            raise
+        print(f"atypical: error: {line}", file=sys.stderr)
         return 2
     return 0
 

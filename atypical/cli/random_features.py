@@ -6,9 +6,9 @@ margin kappa, feature activation sigma.
 """
 
 import argparse
-import math
 
-from ._common import CLIError, emit
+from ._common import (CLIError, add_command, add_stats, at_least, check_memory, emit, finite,
+                      positive, train_config, training_bytes)
 
 _SIGMAS = ("sign", "erf", "relu", "linear")
 _SIGMA_HELP = "feature activation x = sigma(F c / sqrt D) (default sign)"
@@ -16,49 +16,34 @@ _ALPHA_D_HELP = "alpha_D = P/D, examples per latent dimension (> 0); N/D = alpha
 
 
 def register_theory(subparsers) -> None:
-    rf = subparsers.add_parser(
-        "rf", help="random-features model: RS entropy, order parameters, Gibbs error",
-        description="RS saddle point of a binary student W on features x = sigma(F c/sqrt D) "
-                    "of a hidden teacher y = sign(w_T.c/sqrt D). entropy = ln(#solutions)/N; "
-                    "q = W.W'/N; r, m: self- and teacher overlap of the projections "
-                    "F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error; "
-                    "vote_gen_error = error of the majority vote of all solutions (the Bayes "
-                    "prediction of the student model); bayes_gen_error = Bayes-optimal error of "
-                    "a learner that sees the latents c (a lower bound for every student).")
-    rf.add_argument("--alpha", type=float, required=True, help="alpha = P/N (> 0)")
-    rf.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
-    rf.add_argument("--kappa", type=float, default=0.0,
+    rf = add_command(subparsers, "rf", _rf,
+                     "random-features model: RS entropy, order parameters, Gibbs error")
+    rf.add_argument("--alpha", type=positive, required=True, help="alpha = P/N (> 0)")
+    _add_alpha_d(rf)
+    rf.add_argument("--kappa", type=finite, default=0.0,
                     help="margin: every training stability y W.x/sqrt(N) must be >= kappa")
-    rf.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
-    rf.add_argument("--json", action="store_true", help="print one JSON object")
-    rf.set_defaults(handler=_rf)
+    _add_sigma(rf)
 
-    interp = subparsers.add_parser(
-        "rf-interpolation", help="random-features interpolation point: RS entropy = 0",
-        description="alpha_c = P/N where the RS entropy of zero-training-error students "
-                    "vanishes at fixed alpha_D (interpolation point), and N/D = alpha_D/alpha_c. "
-                    "alpha_D -> 0 gives Krauth-Mezard 0.833.")
-    interp.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
-    interp.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
-    interp.add_argument("--json", action="store_true", help="print one JSON object")
-    interp.set_defaults(handler=_interpolation)
+    interp = add_command(subparsers, "rf-interpolation", _interpolation,
+                         "random-features interpolation point: RS entropy = 0")
+    _add_alpha_d(interp)
+    _add_sigma(interp)
 
-    atyp = subparsers.add_parser(
-        "rf-atypical", help="random-features atypical transition: where wide flat regions "
-                            "of solutions appear as N grows",
-        description="alpha = P/N (and N/D = alpha_D/alpha) at fixed alpha_D below which "
-                    "(N/D above which) zero-training-error students form wide, dense regions. "
-                    "--method franz-parisi: the RS Franz-Parisi local entropy S(d) around "
-                    "references at the RF maximal margin kappa_max(alpha, alpha_D) develops a "
-                    "dip at small d. --method large-deviation: the y -> infinity large-deviation "
-                    "local entropy (the densest references) stops reaching small d "
-                    "monotonically (it folds). Compare with rf-interpolation. Slow: minutes.")
-    atyp.add_argument("--alpha-d", type=float, required=True, help=_ALPHA_D_HELP)
+    atyp = add_command(subparsers, "rf-atypical", _atypical,
+                       "random-features atypical transition: where wide flat regions of solutions "
+                       "appear as N grows")
+    _add_alpha_d(atyp)
     atyp.add_argument("--method", choices=("franz-parisi", "large-deviation"),
                       default="franz-parisi", help="which diagnostic (default franz-parisi)")
-    atyp.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
-    atyp.add_argument("--json", action="store_true", help="print one JSON object")
-    atyp.set_defaults(handler=_atypical)
+    _add_sigma(atyp)
+
+
+def _add_alpha_d(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha-d", type=positive, required=True, help=_ALPHA_D_HELP)
+
+
+def _add_sigma(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sigma", choices=_SIGMAS, default="sign", help=_SIGMA_HELP)
 
 
 def register_sim(subparsers) -> None:
@@ -87,7 +72,7 @@ RF_TRAIN_EPILOG = (
 def add_train_arguments(train) -> None:
     """The random-features options of ``sim train`` (ignored by, and refused for, the
     other tasks)."""
-    train.add_argument("--alpha-d", type=float, default=None,
+    train.add_argument("--alpha-d", type=positive, default=None,
                        help="random-features only (required there): " + _ALPHA_D_HELP
                        + "; D = round(P/alpha_D) latent dimensions")
     train.add_argument("--sigma", choices=_SIGMAS, default=None,
@@ -95,15 +80,13 @@ def add_train_arguments(train) -> None:
     train.add_argument("--features", choices=("exact", "gaussian"), default=None,
                        help="random-features only: exact features sigma(F c/sqrt D) (default) "
                        "or the Gaussian-equivalent surrogate (train and test alike)")
-    train.add_argument("--test-examples", type=int, default=None,
+    train.add_argument("--test-examples", type=at_least(1), default=None,
                        help="random-features only: fresh examples for the test error "
                        "(default 10000)")
     train.epilog = RF_TRAIN_EPILOG
 
 
 _RF_ONLY = ("alpha_d", "sigma", "features", "test_examples")
-_SGD_OVERRIDES = (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "learning_rate"),
-                  ("beta", "beta"), ("margin", "margin"))
 
 
 def reject_rf_arguments(args: argparse.Namespace) -> None:
@@ -112,28 +95,6 @@ def reject_rf_arguments(args: argparse.Namespace) -> None:
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise CLIError(f"{flags}: only for --task random-features (task is {args.task})")
-
-
-def _rf_config(args: argparse.Namespace):
-    from sim.rsgd import RSGDConfig
-    from sim.run import default_config
-    from sim.sgd import SGDConfig
-
-    overrides = {field: getattr(args, name) for name, field in _SGD_OVERRIDES
-                 if getattr(args, name, None) is not None}
-    if args.algo in ("sgd", "rsgd"):
-        sgd = SGDConfig(**overrides)
-        return sgd if args.algo == "sgd" else RSGDConfig(sgd=sgd)
-    if overrides:
-        flags = ", ".join("--" + name.replace("_", "-") for name, field in _SGD_OVERRIDES
-                          if field in overrides)
-        raise CLIError(f"{flags}: SGD options, not for --algo {args.algo}")
-    return default_config(args.algo)
-
-
-def _error_line(err: Exception) -> str:
-    lines = [line for line in str(err).splitlines() if "EquinoxRuntimeError: " in line]
-    return lines[0].split("EquinoxRuntimeError: ", 1)[1] if lines else str(err).strip()
 
 
 def train_random_features(args: argparse.Namespace) -> None:
@@ -159,21 +120,19 @@ def train_random_features(args: argparse.Namespace) -> None:
                        "the teacher-student perceptron whose teacher acts on the inputs")
     if args.alpha_d is None:
         raise CLIError("--alpha-d: required for --task random-features (alpha_D = P/D)")
-    if getattr(args, "k", 1) != 1:  # committee options of sim train
-        raise CLIError(f"--k {args.k}: random features train a binary perceptron (K = 1)")
-    _positive("--alpha", args.alpha)
-    _positive("--alpha-d", args.alpha_d)
     if args.n < 2:
         raise CLIError(f"--n {args.n}: N must be >= 2")
-    if args.replicas < 1:
-        raise CLIError(f"--replicas {args.replicas}: must be >= 1")
     P_test = 10_000 if args.test_examples is None else args.test_examples
-    if P_test < 1:
-        raise CLIError(f"--test-examples {P_test}: must be >= 1")
+    P = args.alpha * args.n  # float: no overflow in the estimate
+    D = max(1.0, P / args.alpha_d)
+    check_memory(training_bytes(args.algo, args.n, P, args.replicas)
+                 + 4.0 * (args.n * D + (P + P_test) * (D + args.n)),
+                 f"--n {args.n} --alpha {args.alpha} --alpha-d {args.alpha_d} --replicas "
+                 f"{args.replicas} --test-examples {P_test}")
     sigma = args.sigma or "sign"
     surrogate = (args.features or "exact") == "gaussian"
     try:
-        config = _rf_config(args)
+        config = train_config(args)
         problem = RandomFeatures(args.alpha, args.alpha_d, sigma=sigma)
         check_rf_algorithm(args.algo, "sim train", problem)
         k_data, k_train = jr.split(jr.key(args.seed))
@@ -183,8 +142,6 @@ def train_random_features(args: argparse.Namespace) -> None:
         test = sample_rf_test_set(k_test, data, problem, P_test, surrogate=surrogate)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    except RuntimeError as err:  # eqx.error_if on a bad learning rate, beta, ...
-        raise CLIError(_error_line(err)) from None
 
     start = time.perf_counter()
     W, _ = jax.block_until_ready(run_algorithm(
@@ -203,35 +160,30 @@ def train_random_features(args: argparse.Namespace) -> None:
            "seed": args.seed, "test_examples": P_test}
     for name, values in (("train_error", runs.train_error), ("test_error", runs.test_error),
                          ("gen_error", runs.test_error), ("get_gen_error", runs.get_error)):
-        mean, sem, _ = mean_sem(values)
-        out.update({name: values, f"mean_{name}": mean, f"sem_{name}": sem})
+        add_stats(out, name, *mean_sem(values), values=values)
     out.update(solved=runs.solved, solved_fraction=float(np.mean(np.asarray(runs.solved))),
                d=d, local_energy=runs.local_energy, seconds=seconds)
     emit(out, args.json)
 
 
-def _positive(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise CLIError(f"{name} {value}: must be finite and > 0")
-
-
 def _rf(args: argparse.Namespace) -> None:
-    from atypical import RandomFeatures, SaddlePointError
+    """RS saddle point of a binary student W on features x = sigma(F c/sqrt D) of a hidden teacher y
+    = sign(w_T.c/sqrt D). entropy = ln(#solutions)/N; q = W.W'/N; r, m: self- and teacher overlap
+    of the projections F^T W/sqrt N (per latent dimension); gen_error = Gibbs test error;
+    vote_gen_error = error of the majority vote of all solutions (the Bayes prediction of the
+    student model); bayes_gen_error = Bayes-optimal error of a learner that sees the latents c (a
+    lower bound for every student)."""
+    from atypical import RandomFeatures
 
     from theory.models.bayes_optimal import bayes_optimal_error
     from theory.models.random_features import gen_error_rf, solve_rf, vote_gen_error_rf
 
-    _positive("--alpha", args.alpha)
-    _positive("--alpha-d", args.alpha_d)
-    if not math.isfinite(args.kappa):
-        raise CLIError(f"--kappa {args.kappa}: the margin must be finite")
-    try:
-        sol = solve_rf(args.alpha, args.alpha_d, args.kappa, sigma=args.sigma)
-    except SaddlePointError as err:
-        raise CLIError(str(err).replace("\n", " ")) from None
+    sol = solve_rf(args.alpha, args.alpha_d, args.kappa, sigma=args.sigma)
     op = sol.order_params
     problem = RandomFeatures(args.alpha, args.alpha_d, args.kappa, sigma=args.sigma)
-    emit({"entropy": float(sol.free_entropy[0]),
+    entropy = float(sol.free_entropy[0])
+    emit({"entropy": entropy,
+          "regime": "below_interpolation" if entropy >= 0 else "above_interpolation",
           "gen_error": float(gen_error_rf(op, problem)[0]),
           "vote_gen_error": float(vote_gen_error_rf(op, problem)[0]),
           "bayes_gen_error": float(bayes_optimal_error(args.alpha_d)),
@@ -240,25 +192,24 @@ def _rf(args: argparse.Namespace) -> None:
 
 
 def _interpolation(args: argparse.Namespace) -> None:
-    from atypical import SaddlePointError
-
+    """alpha_c = P/N where the RS entropy of zero-training-error students vanishes at fixed alpha_D
+    (interpolation point), and N/D = alpha_D/alpha_c. alpha_D -> 0 gives Krauth-Mezard 0.833."""
     from theory.models.random_features import rf_interpolation_threshold
 
-    _positive("--alpha-d", args.alpha_d)
-    try:
-        result = rf_interpolation_threshold(args.alpha_d, sigma=args.sigma)
-    except SaddlePointError as err:
-        raise CLIError(str(err).replace("\n", " ")) from None
+    result = rf_interpolation_threshold(args.alpha_d, sigma=args.sigma)
     emit({"alpha_c": float(result.alpha), "n_over_d": float(result.n_over_d)}, args.json)
 
 
 def _atypical(args: argparse.Namespace) -> None:
-    from atypical import SaddlePointError
-
+    """alpha = P/N (and N/D = alpha_D/alpha) at fixed alpha_D below which (N/D above which) zero-
+    training-error students form wide, dense regions. --method franz-parisi: the RS Franz-Parisi
+    local entropy S(d) around references at the RF maximal margin kappa_max(alpha, alpha_D)
+    develops a dip at small d. --method large-deviation: the y -> infinity large-deviation local
+    entropy (the densest references) stops reaching small d monotonically (it folds). Compare
+    with rf-interpolation. Slow: minutes."""
     from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold
     from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_threshold
 
-    _positive("--alpha-d", args.alpha_d)
     try:
         if args.method == "large-deviation":
             result = rf_large_deviation_threshold(args.alpha_d, sigma=args.sigma)
@@ -266,7 +217,7 @@ def _atypical(args: argparse.Namespace) -> None:
         else:
             result = rf_atypical_threshold(args.alpha_d, sigma=args.sigma, progress=True)
             method = "franz-parisi-monotonicity"
-    except (SaddlePointError, ValueError) as err:
-        raise CLIError(str(err).replace("\n", " ")) from None
+    except ValueError as err:
+        raise CLIError(str(err)) from None
     emit({"alpha": float(result.alpha), "n_over_d": float(result.n_over_d), "method": method},
          args.json)

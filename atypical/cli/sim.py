@@ -2,7 +2,9 @@
 
 import argparse
 
-from ._common import CLIError, emit, float_list
+from ._common import (CLIError, add_command, add_committee, add_n, add_seed, add_stats, add_task,
+                      at_least, check_memory, emit, finite, float_list, positive, positive_list,
+                      train_config, training_bytes)
 from .random_features import add_train_arguments as _add_rf_train_arguments
 
 ALGOS = ("sgd", "rsgd", "fbp", "amp", "sa")
@@ -27,129 +29,103 @@ _ARCH_HELP = ("committee architecture: tree = each hidden unit sees its own N/K 
 
 
 def register(subparsers) -> None:
-    enum = subparsers.add_parser(
-        "enumerate", help="exact enumeration of all 2^N binary weight vectors (N <= 25)",
-        description="Count, instance by instance, the binary weights W in {-1,+1}^N whose "
-                    "stabilities Delta_mu = y_mu W.xi_mu/sqrt(N) are all >= kappa, on "
-                    "Gaussian examples xi ~ N(0, I_N). Reports the fraction of satisfiable "
-                    "instances, the entropy ln(#solutions)/N (nats per weight) averaged over "
-                    "satisfiable instances with its standard error and, for teacher-student, "
-                    "the Gibbs generalization error <arccos(W.W_T/N)/pi> over solutions.")
-    enum.add_argument("--task", choices=_TASKS, default="storage", help=_TASK_HELP)
-    enum.add_argument("--n", type=int, required=True,
-                      help="N, number of binary weights (1 <= N <= 25: 2^N configurations)")
-    enum.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
-    enum.add_argument("--kappa", type=float, default=0.0,
+    enum = add_command(subparsers, "enumerate", _enumerate,
+                       "exact enumeration of all 2^N binary weight vectors (N <= 25)")
+    add_task(enum, _TASK_HELP)
+    add_n(enum, "N, number of binary weights (1 <= N <= 25: 2^N configurations)")
+    enum.add_argument("--alpha", type=positive, required=True, help=_ALPHA_HELP)
+    enum.add_argument("--kappa", type=finite, default=0.0,
                       help="margin kappa: a solution has every Delta_mu >= kappa (default 0)")
-    enum.add_argument("--instances", type=int, default=10,
+    enum.add_argument("--instances", type=at_least(1), default=10,
                       help="independent data sets (disorder samples) to enumerate (default 10)")
-    enum.add_argument("--seed", type=int, default=0, help="random seed of the data (default 0)")
-    enum.add_argument("--json", action="store_true", help="print one JSON object")
-    enum.set_defaults(handler=_enumerate)
+    add_seed(enum, "random seed of the data (default 0)")
 
-    train = subparsers.add_parser(
-        "train", help="train independent binary students (vectorized replicas)",
-        description="Train R independent binary perceptrons W = sign(h) on one data set with "
-                    "BinaryConnect-style SGD (latent weights h, straight-through gradient, "
-                    "loss softplus(-beta (Delta - margin))/beta), all replicas in one compiled "
-                    "program; with --k K > 1, binary committee machines of K hidden units "
-                    "(--arch tree or fc). Reports per replica the final training error, "
-                    "whether it reached zero training error ('solved'), for teacher-student "
-                    "the generalization error (perceptron: arccos(W.W_T/N)/pi; committee: the "
-                    "error on a fresh test set of P_test examples), and the wall time of the "
-                    "compiled training.")
+    train = add_command(subparsers, "train", _train,
+                        "train independent binary students (vectorized replicas)")
     train.add_argument("--task", choices=(*_TASKS, "random-features"), default="storage",
                        help=_TASK_HELP + "; random-features: see below")
     train.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
-    train.add_argument("--n", type=int, required=True, help="N, number of binary weights")
-    train.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
-    train.add_argument("--k", type=int, default=1, help=_K_HELP)
-    train.add_argument("--arch", choices=("tree", "fc"), default="tree", help=_ARCH_HELP)
-    train.add_argument("--replicas", type=int, default=16,
-                       help="R, independent students (seeds) trained together (default 16)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seed: the data use one half of its key, the replicas the other")
-    train.add_argument("--epochs", type=int, default=None,
+    add_n(train)
+    train.add_argument("--alpha", type=positive, required=True, help=_ALPHA_HELP)
+    add_committee(train, _K_HELP, _ARCH_HELP)
+    _add_replicas(train, "R, independent students (seeds) trained together (default 16)")
+    add_seed(train, "seed: the data use one half of its key, the replicas the other")
+    train.add_argument("--epochs", type=at_least(1), default=None,
                        help="passes over the data (sgd, rsgd; default: SGDConfig's)")
-    train.add_argument("--batch-size", type=int, default=None,
-                       help="examples per SGD step (default: SGDConfig's)")
-    train.add_argument("--lr", type=float, default=None,
-                       help="learning rate (default: SGDConfig's)")
-    train.add_argument("--beta", type=float, default=None,
-                       help="inverse temperature of the loss (default: SGDConfig's)")
-    train.add_argument("--margin", type=float, default=None,
-                       help="loss margin m on the stabilities (default: SGDConfig's)")
-    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.add_argument("--batch-size", type=at_least(1), default=None,
+                       help="examples per SGD step (sgd, rsgd; default: SGDConfig's)")
+    train.add_argument("--lr", type=positive, default=None,
+                       help="learning rate (sgd, rsgd; default: SGDConfig's)")
+    train.add_argument("--beta", type=positive, default=None,
+                       help="inverse temperature of the loss (sgd, rsgd; default: SGDConfig's)")
+    train.add_argument("--margin", type=finite, default=None,
+                       help="loss margin m on the stabilities (sgd, rsgd; default: SGDConfig's)")
     _add_rf_train_arguments(train)  # --alpha-d, --sigma, --features, --test-examples
-    train.set_defaults(handler=_train)
 
-    local = subparsers.add_parser(
-        "local-entropy", help="local entropy S(d) around a solution found by an algorithm",
-        description="Find a solution W* of a storage instance with ALGO, then estimate the "
-                    "local entropy S(d) = (1/N) ln #{solutions at Hamming fraction d from W*} "
-                    "by belief propagation with an external field lambda towards W* "
-                    "(Legendre transform S = phi(lambda) - lambda q), or count it exactly "
-                    "(--exact, N <= 25: d = k/N and the Legendre-smoothed exact curve).")
-    local.add_argument("--task", choices=("storage",), default="storage", help=_TASK_HELP)
+    local = add_command(subparsers, "local-entropy", _local_entropy,
+                        "local entropy S(d) around a solution found by an algorithm")
+    add_task(local, _TASK_HELP, choices=("storage",))
     local.add_argument("--algo", choices=("sgd", "rsgd", "fbp", "sa"), default="sa",
                        help=_ALGO_HELP)
-    local.add_argument("--n", type=int, required=True, help="N, number of binary weights")
-    local.add_argument("--alpha", type=float, required=True, help=_ALPHA_HELP)
+    add_n(local, "N, number of binary weights (>= 2)", low=2)
+    local.add_argument("--alpha", type=positive, required=True, help=_ALPHA_HELP)
     local.add_argument("--d", type=float_list, default=[0.01, 0.02, 0.05, 0.1, 0.2],
                        help="Hamming fractions d in (0, 1/2]: A, A,B,C or start:stop:num")
-    local.add_argument("--seed", type=int, default=0, help="seed of the data and algorithm")
+    add_seed(local, "seed of the data and algorithm")
     local.add_argument("--exact", action="store_true",
                        help="exact enumeration instead of BP (N <= 25)")
-    local.add_argument("--json", action="store_true", help="print one JSON object")
-    local.set_defaults(handler=_local_entropy)
 
-    thr = subparsers.add_parser(
-        "threshold", help="success probability of an algorithm versus alpha",
-        description="For each alpha, run ALGO on R independent instances (data and algorithm "
-                    "seeds) in one vectorized program and report the fraction that reach zero "
-                    "training error (storage; teacher-student for amp), with its standard "
-                    "error sqrt(p(1-p)/R). The algorithmic threshold is where it drops.")
-    thr.add_argument("--task", choices=_TASKS, default="storage", help=_TASK_HELP)
+    thr = add_command(subparsers, "threshold", _threshold,
+                      "success probability of an algorithm versus alpha")
+    add_task(thr, _TASK_HELP + " (amp: teacher-student only)")
     thr.add_argument("--algo", choices=ALGOS, default="sgd", help=_ALGO_HELP)
-    thr.add_argument("--n", type=int, required=True, help="N, number of binary weights")
-    thr.add_argument("--alpha", type=float_list, required=True,
+    add_n(thr)
+    thr.add_argument("--alpha", type=positive_list, required=True,
                      help="alpha values: A, A,B,C or start:stop:num (inclusive)")
-    thr.add_argument("--k", type=int, default=1, help=_K_HELP)
-    thr.add_argument("--arch", choices=("tree", "fc"), default="tree", help=_ARCH_HELP)
-    thr.add_argument("--replicas", type=int, default=16,
-                     help="R, independent instances per alpha (default 16)")
-    thr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    thr.add_argument("--json", action="store_true", help="print one JSON object")
-    thr.set_defaults(handler=_threshold)
+    add_committee(thr, _K_HELP, _ARCH_HELP)
+    _add_replicas(thr, "R, independent instances per alpha (default 16)")
+    add_seed(thr, "seed (default 0)")
     _register_width_sweep(subparsers)
 
 
-def _error_line(err: Exception) -> str:
-    """The message of an ``eqx.error_if`` failure, without equinox's debugging advice."""
-    lines = [line for line in str(err).splitlines() if "EquinoxRuntimeError: " in line]
-    return lines[0].split("EquinoxRuntimeError: ", 1)[1] if lines else str(err).strip()
+def _add_replicas(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--replicas", type=at_least(1), default=16, help=help_text)
 
 
 def _problem(task: str, alpha: float, kappa: float = 0.0):
+    """The problem spec (its own checks end in one line through the CLI's main)."""
     from atypical.problems import BinaryStorage, TeacherStudent
 
-    if not alpha > 0:
-        raise CLIError(f"--alpha {alpha}: alpha = P/N must be > 0")
-    try:
-        return (BinaryStorage if task == "storage" else TeacherStudent)(alpha, kappa)
-    except RuntimeError as err:  # eqx.error_if in the spec (a non-finite kappa, ...)
-        raise CLIError(_error_line(err)) from None
+    return (BinaryStorage if task == "storage" else TeacherStudent)(alpha, kappa)
+
+
+def _check_training_memory(args: argparse.Namespace, algo: str, *, instances: bool,
+                           test_examples: int = 0) -> None:
+    """``check_memory`` of R runs of ``algo`` at the command's N, alpha, K and arch."""
+    P = args.alpha * args.n  # float: no overflow in the estimate
+    k, arch = getattr(args, "k", 1), getattr(args, "arch", "tree")
+    nbytes = training_bytes(algo, args.n, P, args.replicas, instances=instances,
+                            n_weights=args.n * (k if arch == "fc" else 1))
+    check_memory(nbytes + 4.0 * test_examples * args.n,
+                 f"--n {args.n} --alpha {args.alpha} --replicas {args.replicas} --algo {algo}")
 
 
 def _enumerate(args: argparse.Namespace) -> None:
+    """Count, instance by instance, the binary weights W in {-1,+1}^N whose stabilities Delta_mu =
+    y_mu W.xi_mu/sqrt(N) are all >= kappa, on Gaussian examples xi ~ N(0, I_N). Reports the
+    fraction of satisfiable instances, the entropy ln(#solutions)/N (nats per weight) averaged
+    over satisfiable instances with its standard error and, for teacher-student, the Gibbs
+    generalization error <arccos(W.W_T/N)/pi> over solutions."""
     import jax.random as jr
 
     from sim.enumerate import N_MAX, enumerate_instances
 
     if not 1 <= args.n <= N_MAX:
         raise CLIError(f"--n {args.n}: N must lie in [1, {N_MAX}] (2^N configurations)")
-    if args.instances < 1:
-        raise CLIError(f"--instances {args.instances}: must be >= 1")
+    P = args.alpha * args.n  # float: no overflow in the estimate
+    half = 2 ** (args.n - args.n // 2) + 2 ** (args.n // 2) + 2**16
+    check_memory(4.0 * (args.instances * P * args.n + 2 * half * P),
+                 f"--n {args.n} --alpha {args.alpha} --instances {args.instances}")
     problem = _problem(args.task, args.alpha, args.kappa)
     try:
         result = enumerate_instances(jr.key(args.seed), problem, args.n, args.instances)
@@ -158,11 +134,14 @@ def _enumerate(args: argparse.Namespace) -> None:
     mean, sem, n_sat = result.entropy_stats
     out = {"task": args.task, "n": args.n, "alpha": args.alpha, "kappa": args.kappa,
            "P": result.P, "instances": args.instances, "seed": args.seed,
-           "sat_fraction": result.sat_fraction, "mean_entropy": mean, "sem_entropy": sem,
-           "n_sat": n_sat, "counts": result.counts}
+           "sat_fraction": result.sat_fraction, "n_sat": n_sat, "counts": result.counts}
+    add_stats(out, "entropy", mean, sem, n_sat)
     if args.task == "teacher-student":
         g_mean, g_sem, _ = result.gibbs_gen_error_stats
-        out.update(gibbs_gen_error=g_mean, sem_gibbs_gen_error=g_sem)
+        if n_sat >= 1:
+            out["gibbs_gen_error"] = g_mean
+        if n_sat >= 2:
+            out["sem_gibbs_gen_error"] = g_sem
     emit(out, args.json)
 
 
@@ -218,7 +197,7 @@ def _run_on_one(args, algo, problem, config, k_data, k_train):
     from sim.enumerate import sample_instances
 
     sample = sample_storage if args.task == "storage" else sample_teacher_student
-    committee = dict(K=getattr(args, "k", 1), arch=getattr(args, "arch", "tree"))
+    committee = {"K": getattr(args, "k", 1), "arch": getattr(args, "arch", "tree")}
     if algo == "amp":
         data = sample_instances(k_data, problem, args.n, args.replicas, dtype=config.dtype)
         W, solved = run_algorithm(algo, None, data, config, instances=True)
@@ -229,16 +208,7 @@ def _run_on_one(args, algo, problem, config, k_data, k_train):
     return data, W, solved, {}
 
 
-def _sgd_overrides(args: argparse.Namespace) -> dict:
-    """The SGDConfig fields set on the command line (sgd, and each replica of rsgd)."""
-    return {name: value for name, value in [
-        ("epochs", args.epochs), ("batch_size", args.batch_size), ("learning_rate", args.lr),
-        ("beta", args.beta), ("margin", args.margin)] if value is not None}
-
-
-def _train_other(args: argparse.Namespace) -> None:
-    from sim.run import default_config
-
+def _train_other(args: argparse.Namespace, config) -> None:
     import time
 
     import jax
@@ -247,22 +217,7 @@ def _train_other(args: argparse.Namespace) -> None:
 
     from sim.measure import gen_error, mean_sem, training_error
 
-    if args.algo == "amp" and args.task != "teacher-student":
-        raise CLIError("--algo amp: AMP is the Bayes-optimal teacher-student algorithm; "
-                       "use --task teacher-student")
     problem = _problem(args.task, args.alpha)
-    config = default_config(args.algo)
-    overrides = _sgd_overrides(args)
-    if args.algo == "rsgd" and overrides:  # each replica's SGD hyperparameters
-        from sim.rsgd import RSGDConfig
-        from sim.sgd import SGDConfig
-
-        try:
-            config = RSGDConfig(sgd=SGDConfig(**overrides))
-        except ValueError as err:
-            raise CLIError(str(err)) from None
-        except RuntimeError as err:
-            raise CLIError(_error_line(err)) from None
     k_data, k_train = jr.split(jr.key(args.seed))
     try:
         start = time.perf_counter()
@@ -287,20 +242,22 @@ def _train_other(args: argparse.Namespace) -> None:
         errs = jax.vmap(training_error, in_axes=(0, None))(W, data)
         eps = (jax.vmap(gen_error, in_axes=(0, None))(W, data.W_T)
                if data.W_T is not None else None)
-    err_mean, err_sem, _ = mean_sem(errs)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[-2]), "replicas": args.replicas, "seed": args.seed, **extra,
            **_committee_info(args, data),
-           "train_error": errs, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": solved, "solved_fraction": float(np.mean(np.asarray(solved)))}
+    add_stats(out, "train_error", *mean_sem(errs), values=errs)
     if eps is not None:
-        g_mean, g_sem, _ = mean_sem(eps)
-        out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
+        add_stats(out, "gen_error", *mean_sem(eps), values=eps)
     out.update(seconds=seconds)
     emit(out, args.json)
 
 
 def _local_entropy(args: argparse.Namespace) -> None:
+    """Find a solution W* of a storage instance with ALGO, then estimate the local entropy S(d) =
+    (1/N) ln #{solutions at Hamming fraction d from W*} by belief propagation with an external
+    field lambda towards W* (Legendre transform S = phi(lambda) - lambda q), or count it exactly
+    (--exact, N <= 25: d = k/N and the Legendre-smoothed exact curve)."""
     from sim.run import default_config
 
     import jax.numpy as jnp
@@ -313,15 +270,16 @@ def _local_entropy(args: argparse.Namespace) -> None:
 
     if args.exact and not 1 <= args.n <= N_MAX:
         raise CLIError(f"--n {args.n}: --exact needs N in [1, {N_MAX}] (2^N configurations)")
-    if args.n < 2:
-        raise CLIError(f"--n {args.n}: N must be >= 2")
     d = np.asarray(args.d, np.float64)
     if np.any((d <= 0) | (d > 0.5)):
         raise CLIError(f"--d {args.d}: every d must lie in (0, 1/2]")
+    args.replicas, args.task = 8, "storage"
+    P = args.alpha * args.n  # float: no overflow in the estimate
+    _check_training_memory(args, args.algo, instances=False,
+                           test_examples=0 if args.exact else 81 * 8 * P)
     problem = _problem("storage", args.alpha)
     k_data, k_train = jr.split(jr.key(args.seed))
     config = default_config(args.algo)
-    args.replicas, args.task = 8, "storage"
     try:
         data, W, solved, _ = _run_on_one(args, args.algo, problem, config, k_data, k_train)
     except ValueError as err:
@@ -340,16 +298,35 @@ def _local_entropy(args: argparse.Namespace) -> None:
         _, q, s_lam = exact_legendre(d_k, s_k, lam, args.n)
         d_lam = (1 - q) / 2
         order = np.argsort(d_lam)
-        smooth = np.interp(d, d_lam[order], s_lam[order], left=np.nan, right=np.nan)
+        _check_reached(d, d_lam, "the exact Legendre curve")
+        smooth = np.interp(d, d_lam[order], s_lam[order])
         out.update(d=d, local_entropy=smooth, d_counts=d_k, local_entropy_counts=s_k)
     else:
         bp = local_entropy_bp(data64, W_ref, jnp.linspace(0.0, 8.0, 81))
+        _check_reached(d, np.asarray(bp.d), "the BP curve")
         out.update(d=d, local_entropy=local_entropy_at(bp, d),
                    bp_max_residual=float(np.max(np.asarray(bp.residual))))
     emit(out, args.json)
 
 
+def _check_reached(d, d_curve, what: str) -> None:
+    """CLIError naming the requested distances outside those the curve (external field
+    lambda in [0, 8]) reached around the solution found."""
+    import numpy as np
+
+    lo, hi = float(np.nanmin(d_curve)), float(np.nanmax(d_curve))
+    outside = [float(v) for v in d if not lo <= v <= hi]
+    if outside:
+        raise CLIError(f"--d {outside}: outside the distances {what} reaches around the "
+                       f"solution found, [{lo:.4g}, {hi:.4g}] (external field lambda in "
+                       "[0, 8]; lambda = 0 gives the typical distance, the largest)")
+
+
 def _threshold(args: argparse.Namespace) -> None:
+    """For each alpha, run ALGO on R independent instances (data and algorithm seeds) in one
+    vectorized program and report the fraction that reach zero training error (storage; teacher-
+    student for amp), with its standard error sqrt(p(1-p)/R). The algorithmic threshold is where
+    it drops."""
     from sim.run import check_supports, default_config, run_algorithm
 
     import time
@@ -360,15 +337,16 @@ def _threshold(args: argparse.Namespace) -> None:
 
     from sim.enumerate import sample_instances
 
-    if args.replicas < 1:
-        raise CLIError(f"--replicas {args.replicas}: must be >= 1")
-    if args.n < 1:
-        raise CLIError(f"--n {args.n}: N must be >= 1")
+    if args.algo == "amp" and "task" in args.given and args.task != "teacher-student":
+        raise CLIError(f"--task {args.task}: --algo amp runs teacher-student instances only")
     task = "teacher-student" if args.algo == "amp" else args.task
     try:
         check_supports(args.algo, args.k, args.arch)
     except ValueError as err:
         raise CLIError(f"--algo {args.algo} --k {args.k} --arch {args.arch}: {err}") from None
+    for alpha in args.alpha:
+        _check_training_memory(argparse.Namespace(**{**vars(args), "alpha": alpha}),
+                               args.algo, instances=True)
     config = default_config(args.algo)
     rows = []
     for i, alpha in enumerate(args.alpha):
@@ -396,6 +374,13 @@ def _threshold(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    """Train R independent binary perceptrons W = sign(h) on one data set with BinaryConnect-style
+    SGD (latent weights h, straight-through gradient, loss softplus(-beta (Delta -
+    margin))/beta), all replicas in one compiled program; with --k K > 1, binary committee
+    machines of K hidden units (--arch tree or fc). Reports per replica the final training error,
+    whether it reached zero training error ('solved'), for teacher-student the generalization
+    error (perceptron: arccos(W.W_T/N)/pi; committee: the error on a fresh test set of P_test
+    examples), and the wall time of the compiled training."""
     from .random_features import reject_rf_arguments, train_random_features
 
     if args.task == "random-features":
@@ -412,26 +397,28 @@ def _train(args: argparse.Namespace) -> None:
 
     from sim.data import sample_storage, sample_teacher_student
     from sim.measure import gen_error, mean_sem
-    from sim.sgd import SGDConfig, train_replicas
+    from sim.sgd import train_replicas
 
-    if args.n < 1:
-        raise CLIError(f"--n {args.n}: N must be >= 1")
-    if args.replicas < 1:
-        raise CLIError(f"--replicas {args.replicas}: must be >= 1")
     _check_committee(args)
-    if args.algo != "sgd":
-        return _train_other(args)
-    problem = _problem(args.task, args.alpha)
-    overrides = _sgd_overrides(args)
+    if args.algo == "amp" and args.task != "teacher-student":
+        raise CLIError("--algo amp: AMP is the Bayes-optimal teacher-student algorithm; "
+                       "use --task teacher-student")
+    committee_test = args.task == "teacher-student" and (args.k, args.arch) != (1, "tree")
+    _check_training_memory(args, args.algo, instances=args.algo == "amp",
+                           test_examples=_P_TEST if committee_test else 0)
     try:
-        config = SGDConfig(**overrides)
+        config = train_config(args)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    if args.algo != "sgd":
+        return _train_other(args, config)
+    problem = _problem(args.task, args.alpha)
+    try:
         k_data, k_train = jr.split(jr.key(args.seed))
         sample = sample_storage if args.task == "storage" else sample_teacher_student
         data = sample(k_data, problem, args.n, K=args.k, arch=args.arch, dtype=config.dtype)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    except RuntimeError as err:  # eqx.error_if on a bad learning rate, beta, ...
-        raise CLIError(_error_line(err)) from None
 
     start = time.perf_counter()
     compiled = train_replicas.lower(k_train, data, config, args.replicas).compile()
@@ -441,18 +428,16 @@ def _train(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
 
     final = result.train_errors[:, -1]
-    err_mean, err_sem, _ = mean_sem(final)
     out = {"task": args.task, "algo": args.algo, "n": args.n, "alpha": args.alpha,
            "P": int(data.xi.shape[0]), "replicas": args.replicas, "seed": args.seed,
            **_committee_info(args, data), "epochs": config.epochs,
-           "train_error": final, "mean_train_error": err_mean, "sem_train_error": err_sem,
            "solved": result.solved, "solved_fraction": float(np.mean(result.solved)),
            "epochs_to_solution": result.epochs_to_solution}
     if args.task == "teacher-student":
         eps = (jax.vmap(gen_error, in_axes=(0, None))(result.W, data.W_T) if data.is_perceptron
                else _committee_gen_errors(result.W, data, jr.fold_in(k_data, 1)))
-        g_mean, g_sem, _ = mean_sem(eps)
-        out.update(gen_error=eps, mean_gen_error=g_mean, sem_gen_error=g_sem)
+        add_stats(out, "gen_error", *mean_sem(eps), values=eps)
+    add_stats(out, "train_error", *mean_sem(final), values=final)
     out.update(seconds=seconds, compile_seconds=compile_seconds)
     emit(out, args.json)
 
@@ -461,21 +446,8 @@ _LR_DEFAULT = {"sgd": 0.5, "adam": 0.01}  # per optax optimizer; set by a few tr
 
 
 def _register_width_sweep(subparsers) -> None:
-    ws = subparsers.add_parser(
-        "width-sweep", help="realistic networks of growing width on real data [P1]",
-        description="Train flax networks (sim/networks.py) of each width on a fixed training "
-                    "set of P real examples, SEEDS seeds in one compiled program, until zero "
-                    "training error or --epochs, and measure the weights found: training and "
-                    "test error, the fraction of seeds that fit the training set, and the "
-                    "local energy dE(sigma) = E_eps[E_train(W*(1+sigma*eps))] - E_train(W) "
-                    "under multiplicative Gaussian weight noise (binary weights: dE(d), the "
-                    "training-error increase after flipping a fraction d of the signs). "
-                    "Reports per width the number of parameters and parameters per example "
-                    "(mean, sem over seeds) and the interpolation point: per seed the "
-                    "smallest parameters per example from which it fits at every larger "
-                    "width, mean and sem over seeds. Also the quantiles 5, 25, 50, 75, 95% "
-                    "of the output margins on the training set (true-class output minus "
-                    "the largest other; y*f for parity) in units of the rms output.")
+    ws = add_command(subparsers, "width-sweep", _width_sweep,
+                     "realistic networks of growing width on real data [P1]")
     ws.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
                     help="digits: scikit-learn's 8x8 digits (1,797, shipped in the package); "
                          "mnist1d: MNIST-1D signals of length 40 (5,000, generated locally "
@@ -496,28 +468,37 @@ def _register_width_sweep(subparsers) -> None:
     ws.add_argument("--binary", action="store_true",
                     help="binary weights sign(h), latent h (BinaryConnect); the local energy "
                          "is then the flip-based one at the fractions --strengths")
-    ws.add_argument("--P", type=int, default=500,
+    ws.add_argument("--P", type=at_least(1), default=500,
                     help="training examples (>= 1; the rest of the data set, or --test, "
                          "are the test set; default 500)")
-    ws.add_argument("--test", type=int, default=None,
+    ws.add_argument("--test", type=at_least(1), default=None,
                     help="test examples (default: all the others)")
-    ws.add_argument("--seeds", type=int, default=8, help="seeds per width (default 8)")
-    ws.add_argument("--epochs", type=int, default=300, help="epoch budget (default 300)")
-    ws.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
-    ws.add_argument("--lr", type=float, default=None,
+    ws.add_argument("--seeds", type=at_least(1), default=8, help="seeds per width (default 8)")
+    ws.add_argument("--epochs", type=at_least(1), default=300,
+                    help="epoch budget (default 300)")
+    ws.add_argument("--batch-size", type=at_least(1), default=32,
+                    help="minibatch size (default 32)")
+    ws.add_argument("--lr", type=positive, default=None,
                     help="learning rate (default 0.5 for sgd, 0.01 for adam)")
     ws.add_argument("--strengths", type=float_list, default=[0.1, 0.3, 0.5],
                     help="relative weight noises sigma >= 0 (binary: flipped fractions d in "
                          "(0, 1/2]) of the local energy (default 0.1,0.3,0.5)")
-    ws.add_argument("--samples", type=int, default=32,
+    ws.add_argument("--samples", type=at_least(1), default=32,
                     help="noise draws per strength and seed (default 32)")
-    ws.add_argument("--seed", type=int, default=0,
-                    help="seed: one half of its key draws the data, the other the networks")
-    ws.add_argument("--json", action="store_true", help="print one JSON object")
-    ws.set_defaults(handler=_width_sweep)
+    add_seed(ws, "seed: one half of its key draws the data, the other the networks")
 
 
 def _width_sweep(args: argparse.Namespace) -> None:
+    """Train flax networks (sim/networks.py) of each width on a fixed training set of P real
+    examples, SEEDS seeds in one compiled program, until zero training error or --epochs, and
+    measure the weights found: training and test error, the fraction of seeds that fit the
+    training set, and the local energy dE(sigma) = E_eps[E_train(W*(1+sigma*eps))] - E_train(W)
+    under multiplicative Gaussian weight noise (binary weights: dE(d), the training-error
+    increase after flipping a fraction d of the signs). Reports per width the number of
+    parameters and parameters per example (mean, sem over seeds) and the interpolation point: per
+    seed the smallest parameters per example from which it fits at every larger width, mean and
+    sem over seeds. Also the quantiles 5, 25, 50, 75, 95% of the output margins on the training
+    set (true-class output minus the largest other; y*f for parity) in units of the rms output."""
     import jax.random as jr
     from tqdm import tqdm
 
@@ -530,14 +511,15 @@ def _width_sweep(args: argparse.Namespace) -> None:
         raise CLIError(f"--widths {args.widths}: widths must be ints >= 1")
     if sorted(set(widths)) != widths:
         raise CLIError(f"--widths {widths}: must be distinct and increasing")
-    for name in ("seeds", "epochs", "batch_size", "samples"):
-        if getattr(args, name) < 1:
-            raise CLIError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 1")
     if args.binary and not all(0 < d <= 0.5 for d in args.strengths):
         raise CLIError(f"--strengths {args.strengths}: flipped fractions d must lie in "
                        "(0, 1/2]")
     if not all(s >= 0 for s in args.strengths):
         raise CLIError(f"--strengths {args.strengths}: the relative noise sigma must be >= 0")
+    big = widths[-1]
+    weights = big * (64 + 10) + (3 * big * big if args.arch != "mlp" else 0)
+    check_memory(4.0 * args.seeds * (16 * weights + 2 * args.P * big),
+                 f"--widths {big} --arch {args.arch} --seeds {args.seeds} --P {args.P}")
     lr = _LR_DEFAULT[args.optimizer] if args.lr is None else args.lr
     k_data, k_nets = jr.split(jr.key(args.seed))
     try:
@@ -550,8 +532,6 @@ def _width_sweep(args: argparse.Namespace) -> None:
                   for w in tqdm(widths, desc="widths", unit="width", disable=args.json)]
     except ValueError as err:
         raise CLIError(str(err)) from None
-    except RuntimeError as err:  # eqx.error_if on a bad learning rate, ...
-        raise CLIError(_error_line(err)) from None
     summaries = [summarize_point(p) for p in points]
     interp = interpolation_point([p["params_per_example"] for p in points],
                                  [[p["solved"][s] for p in points] for s in range(args.seeds)])

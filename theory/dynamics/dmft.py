@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from functools import partial
 
 import equinox as eqx
@@ -36,6 +37,7 @@ from jaxtyping import Array, Float
 
 from atypical.errors import require_x64
 from atypical.problems import TwoLayerGradientFlow, check_one_of
+from atypical.results import SCHEMA, report_bad_record, write_atomic
 
 SCHEMES = ("euler", "heun", "exp")
 _TRAPEZOID = ("heun", "exp")  # schemes on the trapezoid grid with R(t^+, t) = 1 stored
@@ -504,7 +506,9 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
     "exp" (trapezoid memory, local linear force exponentiated, O(dt^2); its step limit at
     large a is about twice Heun's, both ~ 1/(alpha a^2 h'(1))).
     Cost O(N^3) (symmetric) or O(N^3 m^3) (full) with N = t_max/dt; memory ~ 2 (N m)^2 doubles.
-    ``cache``: .npz path; the state is saved every ``chunk`` steps and a rerun resumes.
+    ``cache``: .npz path; the state is saved (atomically) every ``chunk`` steps and a rerun
+    with the same problem and grid resumes; an unreadable record or one of another problem
+    is reported (``CacheRecordWarning``) and recomputed; a blow-up removes it.
     Raises DMFTBlowUpError (step, dt, stiffness) on NaN or |C| > 1."""
     require_x64("solve_dmft")
     where = f"solve_dmft(t_max={t_max}, dt={dt}, scheme={scheme!r})"
@@ -522,10 +526,9 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
     st, done = _initial_state(problem, N, symmetric, scheme), 0
     key = _fingerprint(problem, N, dt, symmetric, scheme)
     if cache is not None and os.path.exists(cache):
-        with np.load(cache) as z:
-            if str(z["fingerprint"]) == key:
-                st = {k: jnp.asarray(z[k]) for k in st}
-                done = int(z["done"])
+        saved = _read_state(cache, key, st)
+        if saved is not None:
+            st, done = saved
     kw = dict(symmetric=symmetric, scheme=scheme)
     # the symmetric solver sees m only as a traced number: one compilation for every m
     prob = _reduced(problem) if symmetric else problem
@@ -536,11 +539,16 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
         st = _advance(st, done, hi, prob, dt_a, m_sym, **kw)
         done = hi
         if cache is not None:
-            tmp = cache + ".tmp.npz"
-            np.savez(tmp, fingerprint=key, done=done, **{k: np.asarray(x) for k, x in st.items()})
-            os.replace(tmp, cache)
+            arrays = {k: np.asarray(x) for k, x in st.items()}
+            write_atomic(cache, lambda f, n=done, a=arrays: np.savez(
+                f, schema=SCHEMA, fingerprint=key, done=n, **a))
     st = {k: x[: N + 1, : N + 1] if k in _TWO_TIME else x[: N + 1] for k, x in st.items()}
-    _check_blowup(st, N, problem, dt, where)
+    try:
+        _check_blowup(st, N, problem, dt, where)
+    except DMFTBlowUpError:
+        if cache is not None and os.path.exists(cache):
+            os.remove(cache)  # a failed run leaves no record to resume from
+        raise
     return DMFTSolution(t=dt * jnp.arange(N + 1, dtype=jnp.float64), a=st["a"], v=st["v"],
                         nu=st["nu"], C=st["C"], R=st["R"], C_A=st["C_A"], R_A=st["P"],
                         Sigma_C=st["Sigma_C"], Sigma_R=st["Sigma_R"], m=problem.m,
@@ -548,6 +556,25 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
 
 
 _TWO_TIME = ("C", "R", "P", "C_A", "Sigma_C", "Sigma_R")
+
+
+def _read_state(path: str, key: str, like: dict) -> tuple[dict, int] | None:
+    """The saved (state, steps done) at ``path`` if it is a complete record of this
+    problem and grid (fingerprint ``key``, arrays shaped as ``like``); else None, reported."""
+    try:
+        with np.load(path) as z:
+            if int(z["schema"]) != SCHEMA or str(z["fingerprint"]) != key:
+                report_bad_record(path, "another schema, problem or time grid (stale)")
+                return None
+            st = {k: jnp.asarray(z[k]) for k in like}
+            done = int(z["done"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        report_bad_record(path, f"unreadable, empty or truncated ({type(err).__name__})")
+        return None
+    if any(st[k].shape != like[k].shape for k in like):
+        report_bad_record(path, "arrays of other shapes (foreign)")
+        return None
+    return st, done
 
 
 def _reduced(problem: TwoLayerGradientFlow) -> TwoLayerGradientFlow:
