@@ -56,12 +56,15 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
-from atypical import f64
+from atypical import TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_nodes, gaussian_over_H, log_2cosh, log_H
 
-from ..engine import ReplicaModel, SaddleSolution, follow, saddle
+from ..engine import (ReplicaModel, SaddleSolution, Status, Threshold, check, demote,
+                      entropy, follow, saddle, threshold_on_branch)
 from .margins import model_for
 from .one_step_rsb import OneRSBOrderParams
+from .perceptron import TeacherStudentRS
+from .thresholds import storage_threshold
 
 WINDOW = 9.0  # half-width of the inner window around a mode (e^{-40.5} below the peak)
 GRADED = np.array([0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])  # panel edges, in step widths
@@ -116,7 +119,7 @@ def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 def composite_rule(breaks: Array, n_nodes: int) -> tuple[Array, Array]:
     """Gauss-Legendre nodes and weights (``n_nodes`` per panel) on the panels between the
     sorted ``breaks`` (panels of width zero get weight zero)."""
-    x, w = _legendre(n_nodes)
+    x, w = (v[None, :] for v in _legendre(n_nodes))
     edges = jnp.sort(breaks)
     a, b = edges[:-1, None], edges[1:, None]
     return ((b - a) / 2 * x + (a + b) / 2).ravel(), ((b - a) / 2 * w).ravel()
@@ -348,3 +351,110 @@ class MCloneStationary(MCloneModel):
         q1 = 1 - (1 - x[0]) * jnp.exp(x[1])
         storage = OneRSBOrderParams(x[0], q1, x[2], x[2] + x[3])
         return _teacher_order_params(storage, x[4], x[5]) if self.teacher else storage
+
+
+# --------------------------------------------------------------------- overlap gap
+
+OGP_FRACTIONS = np.linspace(0.8, 1.0, 11)  # alpha sweep, in units of the RS entropy's zero
+_TS_ZERO_GRID = jnp.linspace(0.5, 1.7, 49)
+
+
+def _entropy_zero(problem: MCloneStorage) -> Threshold:
+    """The alpha where the RS entropy of the problem's task vanishes (storage: the RS
+    capacity; teacher-student: the poorly generalizing branch, Gyorgyi's 1.245 at
+    kappa = 0)."""
+    if isinstance(problem, MCloneTeacherStudent):
+        return threshold_on_branch(TeacherStudentRS(TeacherStudent(1.0, problem.kappa)),
+                                   _TS_ZERO_GRID, entropy)
+    return storage_threshold(problem.kappa, entropy)
+
+
+@eqx.filter_jit
+def ogp_on_branch(problem: MCloneStorage, quad: MCloneQuadrature = DEFAULT_QUADRATURE
+                  ) -> Threshold:
+    """$\\alpha_{OGP}$ of ``problem`` (its m and kappa; alpha and q1 unused): the engine's
+    ``threshold_on_branch`` with the entropy condition on ``MCloneStationary``, over
+    ``OGP_FRACTIONS`` of the RS entropy's zero (where the minimum of $\\phi_m(q_1)$ lies
+    below $\\phi_{RS}/m = 0$, so the crossing comes before). Jit-able, never throws; the
+    order parameters at the threshold carry $q_1$; differentiable in m and kappa."""
+    zero = _entropy_zero(problem)
+    grid = jax.lax.stop_gradient(zero.alpha) * jnp.asarray(OGP_FRACTIONS)
+    result = threshold_on_branch(MCloneStationary(problem, quad), grid, entropy)
+    return eqx.tree_at(lambda r: r.status, result,
+                       demote(result.status, zero.converged, Status.not_bracketed))
+
+
+# ------------------------------------------------------------------ public solvers
+
+TASKS = {"storage": MCloneStorage, "teacher-student": MCloneTeacherStudent}
+
+
+def _checked_problem(who: str, task: str, alpha, kappa, m) -> MCloneStorage:
+    if task not in TASKS:
+        raise ValueError(f"{who}(task={task!r}): task must be one of {tuple(TASKS)}")
+    if not np.isfinite(m) or m <= 1:
+        raise ValueError(f"{who}(m={m}): the number of clones m must be a real number > 1")
+    if not np.isfinite(kappa) or abs(kappa) > 1:
+        raise ValueError(f"{who}(kappa={kappa}): the margin kappa must lie in [-1, 1]")
+    if task == "teacher-student" and kappa != 0:
+        raise ValueError(f"{who}(kappa={kappa}): teacher-student is solved at kappa = 0")
+    if alpha is not None and (not np.isfinite(alpha) or alpha <= 0):
+        raise ValueError(f"{who}(alpha={alpha}): alpha = P/N must be finite and > 0")
+    return TASKS[task](1.0 if alpha is None else alpha, kappa, m, 0.5)
+
+
+@eqx.filter_jit
+def _branch(model: MCloneModel, path: Array) -> SaddleSolution:
+    return branch_from_typical(model, path)[0]
+
+
+@eqx.filter_jit
+def _typical(problem: MCloneStorage) -> SaddleSolution:
+    return typical_saddle(problem)
+
+
+def m_clone_entropy(alpha: float, q1, m: float, kappa: float = 0.0, *,
+                    task: str = "storage", quad: MCloneQuadrature = DEFAULT_QUADRATURE,
+                    throw: bool = True) -> tuple[SaddleSolution, SaddleSolution]:
+    """$\\phi_m(q_1)$ at the overlaps ``q1`` (a scalar or a list, each in (0, 1)) for m
+    clones of a ``task`` ("storage" or "teacher-student", kappa = 0) at (alpha, kappa):
+    the fixed-q1 branch followed from the typical overlap $q_{RS}$ through ``Q1_LEGS``
+    steps uniform in $\\ln(1-q_1)$ and the requested overlaps (those below $q_{RS}$ on a
+    second path downwards). Returns (the m-clone saddles at ``q1``, in the given order;
+    the RS saddle). With ``throw``, raises ``SaddlePointError`` listing the overlaps
+    where the branch was not reached."""
+    require_x64("m_clone_entropy")
+    problem = _checked_problem("m_clone_entropy", task, alpha, kappa, m)
+    q1 = np.atleast_1d(np.asarray(q1, np.float64))
+    if q1.ndim != 1 or not np.all((q1 > 0) & (q1 < 1)):
+        raise ValueError(f"m_clone_entropy(q1={q1.tolist()}): every q1 must lie in (0, 1)")
+    rs = _typical(problem)
+    check(rs, "m_clone_entropy (the typical RS saddle)", throw=throw, alpha=alpha)
+    q_rs = float(rs.order_params.q)
+    model = MCloneModel(problem, quad)
+    found = {}
+    for side in (q1[q1 >= q_rs], q1[q1 < q_rs]):
+        if side.size == 0:
+            continue
+        end = side.max() if side[0] >= q_rs else side.min()
+        path = np.asarray(q1_path(q_rs, end, Q1_LEGS))
+        path = np.union1d(path, side)
+        path = path if side[0] >= q_rs else path[::-1]
+        sols = _branch(model, jnp.asarray(path))
+        found.update({float(v): jax.tree.map(lambda a, i=i: a[i], sols)
+                      for i, v in enumerate(path) if v in side})
+    result = jax.tree.map(lambda *a: jnp.stack(a), *[found[float(v)] for v in q1])
+    return check(result, "m_clone_entropy", throw=throw, q1=q1), rs
+
+
+def ogp_threshold(m: float, kappa: float = 0.0, *, task: str = "storage",
+                  quad: MCloneQuadrature = DEFAULT_QUADRATURE,
+                  throw: bool = True) -> Threshold:
+    """Onset of the m-clone overlap gap, $\\alpha_{OGP}(m)$: the smallest alpha at which
+    $\\phi_m(q_1) < 0$ on an interval of overlaps between the typical one and 1
+    (``ogp_on_branch``); ``order_params.q1`` is where the gap opens. ``throw`` as in
+    ``m_clone_entropy``."""
+    require_x64("ogp_threshold")
+    problem = _checked_problem("ogp_threshold", task, None, kappa, m)
+    result = ogp_on_branch(problem, quad)
+    return check(result, "ogp_threshold", throw=throw, m=m, kappa=kappa)
