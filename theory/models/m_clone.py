@@ -458,3 +458,24 @@ def ogp_threshold(m: float, kappa: float = 0.0, *, task: str = "storage",
     problem = _checked_problem("ogp_threshold", task, None, kappa, m)
     result = ogp_on_branch(problem, quad)
     return check(result, "ogp_threshold", throw=throw, m=m, kappa=kappa)
+
+
+M_BRACKET = (3.0, 4.0)  # start of the downhill bracket search in m
+M_TOL = 1e-3  # Brent's relative tolerance on the minimising m
+
+
+def ogp_threshold_min_m(kappa: float = 0.0, *, task: str = "storage",
+                        quad: MCloneQuadrature = DEFAULT_QUADRATURE
+                        ) -> tuple[float, Threshold]:
+    """$\\min_m \\alpha_{OGP}(m)$ over real m > 1: Brent's method (SciPy) on
+    ``ogp_threshold`` from the bracket search started at m = 3, 4 (the minimiser to
+    relative ``M_TOL``; the minimum is flat, so alpha is far more precise). Returns (the
+    minimising m, the threshold there). Raises ``SaddlePointError`` if a threshold on the
+    way does not converge."""
+    from scipy.optimize import minimize_scalar
+
+    def alpha(m: float) -> float:
+        return float(ogp_threshold(m, kappa, task=task, quad=quad).alpha)
+
+    best = minimize_scalar(alpha, bracket=M_BRACKET, method="brent", tol=M_TOL)
+    return float(best.x), ogp_threshold(float(best.x), kappa, task=task, quad=quad)
