@@ -112,14 +112,10 @@ class MCloneTSOrderParams(eqx.Module):
 
 # ------------------------------------------------------------------------ quadrature
 
-def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.polynomial.legendre.leggauss(n)
-
-
-def composite_rule(breaks: Array, n_nodes: int) -> tuple[Array, Array]:
+def _composite_rule(breaks: Array, n_nodes: int) -> tuple[Array, Array]:
     """Gauss-Legendre nodes and weights (``n_nodes`` per panel) on the panels between the
     sorted ``breaks`` (panels of width zero get weight zero)."""
-    x, w = (v[None, :] for v in _legendre(n_nodes))
+    x, w = (v[None, :] for v in np.polynomial.legendre.leggauss(n_nodes))
     edges = jnp.sort(breaks)
     a, b = edges[:-1, None], edges[1:, None]
     return ((b - a) / 2 * x + (a + b) / 2).ravel(), ((b - a) / 2 * w).ravel()
@@ -127,18 +123,17 @@ def composite_rule(breaks: Array, n_nodes: int) -> tuple[Array, Array]:
 
 def _log_mean(log_f, breaks: Array, n_nodes: int) -> Array:
     """$\\ln\\int dz\\,G(z)e^{\\log f(z)}$ on the composite rule of ``breaks``."""
-    z, w = composite_rule(breaks, n_nodes)
+    z, w = _composite_rule(breaks, n_nodes)
     log_w = jnp.log(jnp.maximum(w, 1e-300)) - z**2 / 2 - 0.5 * jnp.log(2 * jnp.pi)
     return logsumexp(log_w + log_f(z))
 
 
-def _safe_ratio(x: Array, y: Array) -> Array:
-    """x / y for node placement only (y >= 0; infinite where y = 0, zero where x = 0 too)."""
-    return jnp.where(y > 0, x / jnp.where(y > 0, y, 1.0), jnp.where(x == 0, 0.0, jnp.inf)
-                     * jnp.sign(x))
+def _ratio(x: Array, y: Array) -> Array:
+    """x / y for placing breakpoints (y >= 0; y = 0 gives +-inf or 0, then clipped)."""
+    return x / jnp.maximum(y, 1e-300)
 
 
-def energetic_mode(c: Array, d: Array, sigma: Array, m: Array) -> Array:
+def _energetic_mode(c: Array, d: Array, sigma: Array, m: Array) -> Array:
     """Maximiser of $-z^2/2 + m\\ln H((c - dz)/\\sigma)$ (concave), by bisection on
     $[0, B]$: its derivative $-z + m(d/\\sigma)\\,GH((c-dz)/\\sigma)$ is positive at 0 and,
     with $GH(x) \\le \\max(x, 0) + 0.8$, negative beyond
@@ -163,11 +158,11 @@ def log_clone_mean_H(c: Array, d: Array, sigma: Array, m: Array,
     half-width 9 around the mode, graded panels around the edge $z = c/d$ of the step of
     width $\\sigma/d$ (module docstring)."""
     c0, d0, sigma0, m0 = jax.lax.stop_gradient((c, d, sigma, m))
-    mode = energetic_mode(c0, d0, sigma0, m0)
+    mode = _energetic_mode(c0, d0, sigma0, m0)
     lo, hi = mode - WINDOW, mode + WINDOW
-    edge = _safe_ratio(c0, d0) + _safe_ratio(sigma0, d0) * GRADED
+    edge = _ratio(c0 + sigma0 * GRADED, d0)
     breaks = jnp.concatenate([jnp.linspace(lo, hi, quad.n_panels + 1),
-                              jnp.clip(jnp.where(jnp.isnan(edge), lo, edge), lo, hi)])
+                              jnp.clip(edge, lo, hi)])
     return _log_mean(lambda z: m * log_H((c - d * z) / sigma), breaks, quad.n_nodes)
 
 
@@ -177,17 +172,13 @@ def log_clone_mean_2cosh(a: Array, b: Array, m: Array,
     envelopes), graded panels of width 1/b around the kink $z = -a/b$."""
     a0, b0, m0 = jax.lax.stop_gradient((a, b, m))
     lo, hi = -m0 * b0 - WINDOW, m0 * b0 + WINDOW
-    kink = _safe_ratio(-a0, b0) + _safe_ratio(jnp.ones_like(b0), b0) * GRADED
+    kink = _ratio(GRADED - a0, b0)
     breaks = jnp.concatenate([jnp.linspace(lo, hi, quad.n_panels + 1),
-                              jnp.clip(jnp.where(jnp.isnan(kink), lo, kink), lo, hi)])
+                              jnp.clip(kink, lo, hi)])
     return _log_mean(lambda z: m * log_2cosh(a + b * z), breaks, quad.n_nodes)
 
 
 # ---------------------------------------------------------------------- free entropy
-
-def _outer(n: int) -> tuple[Array, Array]:
-    return gauss_nodes(n)
-
 
 def free_entropy_m_clone(op: OneRSBOrderParams | MCloneTSOrderParams,
                          problem: MCloneStorage, *,
@@ -199,7 +190,7 @@ def free_entropy_m_clone(op: OneRSBOrderParams | MCloneTSOrderParams,
     m = problem.m
     teacher = isinstance(op, MCloneTSOrderParams)
     R, R_hat = (op.R, op.R_hat) if teacher else (0.0, 0.0)
-    z0, w0 = _outer(quad.n_outer)
+    z0, w0 = gauss_nodes(quad.n_outer)
     b = jnp.sqrt(op.q1_hat - op.q0_hat)
     entropic = jax.vmap(lambda a: log_clone_mean_2cosh(a, b, m, quad))(
         jnp.sqrt(op.q0_hat) * z0 + R_hat)
@@ -304,7 +295,7 @@ def _start(model: MCloneModel, toward: Array) -> tuple[MCloneModel, Array]:
     rs = typical_saddle(model.problem).order_params
     q = rs.q
     step = jnp.sign(toward - q) * jnp.minimum(START_OFFSET, jnp.abs(toward - q) / 2)
-    z, w = _outer(model.quad.n_outer)
+    z, w = gauss_nodes(model.quad.n_outer)
     field = jnp.sqrt(rs.q_hat) * z + (rs.R_hat if model.teacher else 0.0)
     sech4 = w @ (1 / jnp.cosh(field) ** 4)
     gap = jnp.maximum(jnp.abs(step), _EPS)
