@@ -346,7 +346,7 @@ class MCloneStationary(MCloneModel):
 
 # --------------------------------------------------------------------- overlap gap
 
-OGP_FRACTIONS = np.linspace(0.8, 1.0, 11)  # alpha sweep, in units of the RS entropy's zero
+OGP_FRACTIONS = np.linspace(0.88, 1.0, 13)  # alpha sweep, in units of the RS entropy's zero
 _TS_ZERO_GRID = jnp.linspace(0.5, 1.7, 49)
 
 
@@ -366,13 +366,19 @@ def ogp_on_branch(problem: MCloneStorage, quad: MCloneQuadrature = DEFAULT_QUADR
     """$\\alpha_{OGP}$ of ``problem`` (its m and kappa; alpha and q1 unused): the engine's
     ``threshold_on_branch`` with the entropy condition on ``MCloneStationary``, over
     ``OGP_FRACTIONS`` of the RS entropy's zero (where the minimum of $\\phi_m(q_1)$ lies
-    below $\\phi_{RS}/m = 0$, so the crossing comes before). Jit-able, never throws; the
-    order parameters at the threshold carry $q_1$; differentiable in m and kappa."""
+    below $\\phi_{RS}/m = 0$, so the crossing comes before; from 0.8 of it, where the
+    minimum sits at $1 - q_1 < 10^{-5}$, Newton once went to the stationary point at the
+    typical overlap). A root with $q_1$ not above the typical overlap is another branch
+    (status ``not_bracketed``). Jit-able, never throws; the order parameters at the
+    threshold carry $q_1$; differentiable in m and kappa."""
     zero = _entropy_zero(problem)
     grid = jax.lax.stop_gradient(zero.alpha) * jnp.asarray(OGP_FRACTIONS)
     result = threshold_on_branch(MCloneStationary(problem, quad), grid, entropy)
+    at_threshold = eqx.tree_at(lambda p: p.alpha, problem, jax.lax.stop_gradient(result.alpha))
+    typical = typical_saddle(at_threshold)
+    inside = typical.converged & (result.order_params.q1 > typical.order_params.q + 1e-6)
     return eqx.tree_at(lambda r: r.status, result,
-                       demote(result.status, zero.converged, Status.not_bracketed))
+                       demote(result.status, zero.converged & inside, Status.not_bracketed))
 
 
 # ------------------------------------------------------------------ public solvers
