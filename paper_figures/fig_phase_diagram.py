@@ -11,11 +11,19 @@ where the storage RS branch is tracked (Newton loses it above). Large-deviation 
 (y -> infinity, ``theory.local_entropy.large_deviation_limit.large_deviation_threshold``): where the
 largest local entropy of any reference, S_inf(d), stops being monotone and breaks into two
 branches with a gap (kappa = -0.3 ... 0.5; at kappa = -0.6 the bisection bracket
-0.85-0.97 alpha_c failed and the point is left out).
+0.85-0.97 alpha_c failed and the point is left out). Overlap gap of m = 4 clones
+(``theory.models.m_clone.ogp_threshold``): the smallest alpha at which the entropy of
+4-tuples of solutions at mutual overlap q1, phi_4(q1), is negative on an interval of q1
+between the typical overlap and 1 (Malatesta-Passalacqua-Zecchina's construction). The
+three estimates measure different things: Franz-Parisi counts margin-kappa solutions near
+a typical maximal-margin reference, the y -> infinity large deviation maximises that local
+entropy over references (at negative reference entropy, so it overestimates), the overlap
+gap asks whether any m solutions at all sit at intermediate mutual overlaps (a geometric
+obstruction, no reference): its onset lies above both.
 (b) Teacher-student (binary teacher): generalization error of typical (Gibbs) solutions,
 of maximal-margin solutions (RS kappa_max, poorly generalizing branch) and of the
 Bayes-optimal predictor, arccos(sqrt q)/pi on the Nishimori line, with the first-order
-transition to perfect generalization.
+transition to perfect generalization and the onset of the overlap gap of 4 clones.
 
 Not drawn because not computed yet: the generalization error of high-local-entropy
 solutions (``fig_generalization_flat_minima.py`` has the dense-region, Franz-Parisi one).
@@ -36,12 +44,15 @@ from atypical.plotting import figure_parser, metastable_line, save_figure, theor
 from atypical.results import ResultsCache
 from theory.local_entropy.franz_parisi import monotonicity_threshold
 from theory.local_entropy.large_deviation_limit import large_deviation_threshold
+from theory.models.m_clone import ogp_threshold
 
 FULL = dict(kappa=np.linspace(-0.6, 0.8, 29).tolist(),
             kappa_u=(-0.6, -0.3, 0.0, 0.3, 0.5), kappa_ld=(-0.3, 0.0, 0.3, 0.5),
+            kappa_ogp=(-0.5, -0.3, 0.0, 0.3, 0.5), ts_ogp=True,
             ts_alpha=np.linspace(0.2, 1.5, 53).tolist())
 QUICK = dict(kappa=np.linspace(-0.5, 0.8, 7).tolist(), kappa_u=(), kappa_ld=(),
-             ts_alpha=np.linspace(0.2, 1.4, 7).tolist())
+             kappa_ogp=(), ts_ogp=False, ts_alpha=np.linspace(0.2, 1.4, 7).tolist())
+OGP_CLONES = 4.0
 
 
 def storage_lines(kappa: list[float]) -> dict:
@@ -74,6 +85,16 @@ def large_deviation_point(kappa: float) -> dict:
                 alpha_broken=result.alpha_broken, alpha_c=alpha_c)
 
 
+def ogp_point(task: str, kappa: float) -> dict:
+    """alpha_OGP(m = 4) and the overlap where the gap opens, or the reason it was not
+    found."""
+    try:
+        result = ogp_threshold(OGP_CLONES, kappa, task=task)
+    except (SaddlePointError, ValueError) as error:
+        return dict(alpha=None, error=str(error).splitlines()[0])
+    return dict(alpha=float(result.alpha), q1=float(result.order_params.q1))
+
+
 def teacher_student_lines(alpha: list[float]) -> dict:
     """Gibbs (typical) and Bayes-optimal errors on the poor branch, maximal-margin error,
     and the first-order transition."""
@@ -94,9 +115,10 @@ def teacher_student_lines(alpha: list[float]) -> dict:
 
 
 def compute(cfg: dict, cache: ResultsCache) -> dict:
-    out = {"u": {}, "ld": {}}
+    out = {"u": {}, "ld": {}, "ogp": {}}
     jobs = (["storage", "teacher-student"] + [("u", k) for k in cfg["kappa_u"]]
-            + [("ld", k) for k in cfg["kappa_ld"]])
+            + [("ld", k) for k in cfg["kappa_ld"]] + [("ogp", k) for k in cfg["kappa_ogp"]]
+            + (["ts-ogp"] if cfg["ts_ogp"] else []))
     for job in tqdm(jobs, desc="phase diagram", unit="job"):
         if job == "storage":
             out["storage"] = cache.get_or_compute("storage_lines", {"kappa": cfg["kappa"]},
@@ -104,6 +126,14 @@ def compute(cfg: dict, cache: ResultsCache) -> dict:
         elif job == "teacher-student":
             out["ts"] = cache.get_or_compute("ts_lines", {"alpha": cfg["ts_alpha"]},
                                              lambda: teacher_student_lines(cfg["ts_alpha"]))
+        elif job == "ts-ogp":
+            out["ts_ogp"] = cache.get_or_compute(
+                "ogp", {"task": "teacher-student", "kappa": 0.0, "m": OGP_CLONES},
+                lambda: ogp_point("teacher-student", 0.0))
+        elif job[0] == "ogp":
+            out["ogp"][job[1]] = cache.get_or_compute(
+                "ogp", {"task": "storage", "kappa": job[1], "m": OGP_CLONES},
+                lambda: ogp_point("storage", job[1]))
         elif job[0] == "u":
             out["u"][job[1]] = cache.get_or_compute(
                 "monotonicity", {"kappa": job[1]}, lambda: monotonicity_point(job[1]))
@@ -134,6 +164,12 @@ def plot(res: dict, out_dir: Path) -> list[Path]:
         k_ld, a_ld = zip(*found)
         ax.plot(a_ld, k_ld, "s-", color="C4", ms=4,
                 label=r"large deviations ($y\to\infty$): $S_\infty(d)$ breaks")
+    found = sorted((k, v["alpha"]) for k, v in res.get("ogp", {}).items()
+                   if v["alpha"] is not None)
+    if found:
+        k_o, a_o = zip(*found)
+        ax.plot(a_o, k_o, "^-", color="C5", ms=4,
+                label=r"overlap gap of 4 clones: $\phi_4(q_1) < 0$ inside $(q_{RS}, 1)$")
     ax.fill_betweenx(st["kappa"], 0, st["alpha_c"], color="C0", alpha=0.08)
     ax.set(xlabel=r"$\alpha = P/N$", ylabel=r"margin $\kappa$", xlim=(0, 2.2),
            title="(a) binary storage")
@@ -148,6 +184,9 @@ def plot(res: dict, out_dir: Path) -> list[Path]:
     theory_line(bx, ts["margin_alpha"], ts["max_margin"], color="C1",
                 label=r"maximal margin $\kappa_{max}(\alpha)$")
     bx.axvline(ts["alpha_first_order"], color="0.4", ls="--", lw=0.8)
+    if res.get("ts_ogp", {}).get("alpha") is not None:
+        bx.axvline(res["ts_ogp"]["alpha"], color="C5", ls="-.", lw=0.8,
+                   label=r"overlap gap of 4 clones")
     bx.text(first, 0.03, " Gibbs = Bayes = 0\n (first-order transition;\n dashed: metastable)",
             fontsize=7, va="bottom")
     bx.set(xlabel=r"$\alpha = P/N$", ylabel=r"generalization error", ylim=(-0.01, 0.5),
@@ -168,6 +207,9 @@ def main(argv=None) -> None:
     missing = {k: v["error"] for k, v in res["u"].items() if v["alpha"] is None}
     for k, error in missing.items():
         print(f"alpha_U(kappa={k}) not found: {error}")
+    for k, v in res["ogp"].items():
+        print(f"overlap-gap onset, m = 4 (kappa={k}): " + (
+            f"{v['alpha']:.4f}" if v["alpha"] is not None else f"not found: {v['error']}"))
     for k, v in res["ld"].items():
         print(f"large-deviation threshold (kappa={k}): " + (
             f"{v['alpha']:.4f}" if v["alpha"] is not None else f"not found: {v['error']}"))

@@ -18,8 +18,9 @@ from . import dmft as _dmft
 from . import random_features as _random_features
 from . import local_entropy as _local_entropy
 from . import large_deviation as _large_deviation
+from . import m_clone as _m_clone
 
-_SHARED_MODULES: tuple = (_dmft, _random_features, _local_entropy, _large_deviation)
+_SHARED_MODULES: tuple = (_dmft, _random_features, _local_entropy, _large_deviation, _m_clone)
 
 _GROUPS = {
     "theory": (_theory, "replica theory: saddle points, thresholds (float64)"),

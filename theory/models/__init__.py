@@ -41,3 +41,14 @@ from .random_features import solve_rf as solve_rf
 from .random_features import follow_rf as follow_rf
 from .random_features import rf_interpolation_threshold as rf_interpolation_threshold
 from .random_features import rf_kappa_max as rf_kappa_max
+from .m_clone import MCloneStorage as MCloneStorage
+from .m_clone import MCloneTeacherStudent as MCloneTeacherStudent
+from .m_clone import MCloneTSOrderParams as MCloneTSOrderParams
+from .m_clone import MCloneQuadrature as MCloneQuadrature
+from .m_clone import MCloneModel as MCloneModel
+from .m_clone import MCloneStationary as MCloneStationary
+from .m_clone import free_entropy_m_clone as free_entropy_m_clone
+from .m_clone import m_clone_entropy as m_clone_entropy
+from .m_clone import ogp_on_branch as ogp_on_branch
+from .m_clone import ogp_threshold as ogp_threshold
+from .m_clone import ogp_threshold_min_m as ogp_threshold_min_m
