@@ -38,7 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 import theory
-from atypical import SaddlePointError, TeacherStudent
+from atypical import BinaryStorage, SaddlePointError, TeacherStudent
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
 from atypical.plotting import figure_parser, metastable_line, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
@@ -85,11 +85,11 @@ def large_deviation_point(kappa: float) -> dict:
                 alpha_broken=result.alpha_broken, alpha_c=alpha_c)
 
 
-def ogp_point(task: str, kappa: float) -> dict:
+def ogp_point(problem: type, kappa: float) -> dict:
     """alpha_OGP(m = 4) and the overlap where the gap opens, or the reason it was not
     found."""
     try:
-        result = ogp_threshold(OGP_CLONES, kappa, task=task)
+        result = ogp_threshold(OGP_CLONES, kappa, problem=problem)
     except (SaddlePointError, ValueError) as error:
         return dict(alpha=None, error=str(error).splitlines()[0])
     return dict(alpha=float(result.alpha), q1=float(result.order_params.q1))
@@ -129,11 +129,11 @@ def compute(cfg: dict, cache: ResultsCache) -> dict:
         elif job == "ts-ogp":
             out["ts_ogp"] = cache.get_or_compute(
                 "ogp", {"task": "teacher-student", "kappa": 0.0, "m": OGP_CLONES},
-                lambda: ogp_point("teacher-student", 0.0))
+                lambda: ogp_point(TeacherStudent, 0.0))
         elif job[0] == "ogp":
             out["ogp"][job[1]] = cache.get_or_compute(
                 "ogp", {"task": "storage", "kappa": job[1], "m": OGP_CLONES},
-                lambda: ogp_point("storage", job[1]))
+                lambda: ogp_point(BinaryStorage, job[1]))
         elif job[0] == "u":
             out["u"][job[1]] = cache.get_or_compute(
                 "monotonicity", {"kappa": job[1]}, lambda: monotonicity_point(job[1]))

@@ -10,6 +10,7 @@ contract checked on every call:
 - never a traceback (any other exception fails the test).
 """
 
+import argparse
 import contextlib
 import io
 import json
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atypical.cli import main
+from atypical.cli import build_parser, main
 
 BAD_FLOAT = ["nan", "inf", "-inf", "NaN", "1e999", "-1e999", "abc", "", "0x1p3", "1,,2",
              "--", "1.0.0"]
@@ -88,6 +89,11 @@ EXPENSIVE = {  # minutes per valid call at worst: the default suite sends them i
                                      "sigma": ("choice", ["sign", "erf"])},
     ("theory", "rf-atypical"): {"alpha-d": ("float", ["2"]),
                                 "method": ("choice", ["franz-parisi", "large-deviation"])},
+    ("theory", "clone-entropy"): {
+        "task": _TASK, "alpha": ("float", ["0.5", "0.8"]), "m": ("float", ["4", "2.5", "1"]),
+        "q1": ("list", ["0.9", "0.7,0.95", "1.5"]), "kappa": ("float", ["0", "0.2", "2"])},
+    ("theory", "ogp"): {"task": _TASK, "m": ("float", ["4", "1"]),
+                        "kappa": ("float", ["0", "0.3", "2"])},
     ("sim", "local-entropy"): {
         "algo": ("choice", ["sa", "sgd"]), "n": ("int", ["12", "1"]), "alpha": ("float", ["0.3"]),
         "d": ("list", ["0.1", "0.45", "0.05,0.1"]), "seed": ("seed", ["0"]),
@@ -104,7 +110,8 @@ REQUIRED = {("theory", "rs"): ["alpha"], ("theory", "kappa-max"): ["alpha"],
             ("theory", "rf"): ["alpha", "alpha-d"], ("theory", "rf-interpolation"): ["alpha-d"],
             ("theory", "rf-atypical"): ["alpha-d"], ("sim", "enumerate"): ["n", "alpha"],
             ("sim", "train"): ["n", "alpha"], ("sim", "threshold"): ["n", "alpha"],
-            ("sim", "local-entropy"): ["n", "alpha"], ("sim", "width-sweep"): ["widths"]}
+            ("sim", "local-entropy"): ["n", "alpha"], ("sim", "width-sweep"): ["widths"],
+            ("theory", "clone-entropy"): ["alpha", "m", "q1"]}
 BAD = {"float": BAD_FLOAT, "int": BAD_INT, "list": BAD_LIST, "seed": BAD_SEED,
        "choice": ["nonsense", ""], "count": [v for v in BAD_INT if v != "0"],
        "y": [v for v in BAD_FLOAT if "inf" not in v and "999" not in v]}
@@ -230,6 +237,18 @@ def budget(n: int, **kw) -> settings:
 
 ALL = sorted({**CHEAP, **EXPENSIVE})
 DEFAULT_VALID = [("sim", "enumerate"), ("sim", "train"), ("theory", "rs")]  # seconds a call
+
+
+def test_the_tables_cover_every_command():
+    parser = build_parser()
+    commands = {(group, name) for group, sub in _subparsers(parser).items()
+                for name in _subparsers(sub)}
+    assert commands == set(ALL)
+
+
+def _subparsers(parser) -> dict:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
 
 
 @pytest.mark.parametrize("command", ALL, ids=" ".join)

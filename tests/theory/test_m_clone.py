@@ -274,6 +274,6 @@ def test_teacher_student_ogp_reproduces_the_literature():
     """Malatesta, Passalacqua, Zecchina (arXiv:2607.27000): alpha_OGP ~ 1.154 for the binary
     teacher-student perceptron with m = 4, below the information-theoretic 1.245 (here) /
     1.249 (there) and AMP's spinodal 1.493."""
-    th = mc.ogp_threshold(4.0, task="teacher-student")
+    th = mc.ogp_threshold(4.0, problem=TeacherStudent)
     assert float(th.alpha) == pytest.approx(1.154, abs=5e-4)
     assert float(th.order_params.q1) < 1

@@ -56,7 +56,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, Float
 
-from atypical import TeacherStudent, f64, require_x64
+from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import H, gauss_nodes, gaussian_over_H, log_2cosh, log_H
 
 from ..engine import (ReplicaModel, SaddleSolution, Status, Threshold, check, demote,
@@ -241,10 +241,10 @@ def q1_path(start: Array, stop: Array, n: int) -> Array:
 
 
 def typical_saddle(problem: MCloneStorage) -> SaddleSolution:
-    """The RS saddle of the problem's task at its (alpha, kappa), from the RS cold start
+    """The RS saddle of the clones' problem at its (alpha, kappa), from the RS cold start
     (teacher-student: the poorly generalizing branch)."""
-    task = "teacher-student" if isinstance(problem, MCloneTeacherStudent) else "storage"
-    return saddle(model_for(task, problem.alpha, problem.kappa))
+    family = TeacherStudent if isinstance(problem, MCloneTeacherStudent) else BinaryStorage
+    return saddle(model_for(family, problem.alpha, problem.kappa))
 
 
 class MCloneModel(ReplicaModel):
@@ -351,7 +351,7 @@ _TS_ZERO_GRID = jnp.linspace(0.5, 1.7, 49)
 
 
 def _entropy_zero(problem: MCloneStorage) -> Threshold:
-    """The alpha where the RS entropy of the problem's task vanishes (storage: the RS
+    """The alpha where the RS entropy of the clones' problem vanishes (storage: the RS
     capacity; teacher-student: the poorly generalizing branch, Gyorgyi's 1.245 at
     kappa = 0)."""
     if isinstance(problem, MCloneTeacherStudent):
@@ -383,21 +383,22 @@ def ogp_on_branch(problem: MCloneStorage, quad: MCloneQuadrature = DEFAULT_QUADR
 
 # ------------------------------------------------------------------ public solvers
 
-TASKS = {"storage": MCloneStorage, "teacher-student": MCloneTeacherStudent}
+M_CLONE_PROBLEMS = {BinaryStorage: MCloneStorage, TeacherStudent: MCloneTeacherStudent}
 
 
-def _checked_problem(who: str, task: str, alpha, kappa, m) -> MCloneStorage:
-    if task not in TASKS:
-        raise ValueError(f"{who}(task={task!r}): task must be one of {tuple(TASKS)}")
+def _checked_problem(who: str, problem: type, alpha, kappa, m) -> MCloneStorage:
+    if problem not in M_CLONE_PROBLEMS:
+        raise ValueError(f"{who}(problem={problem!r}): problem must be one of "
+                         f"{[c.__name__ for c in M_CLONE_PROBLEMS]}")
     if not np.isfinite(m) or m <= 1:
         raise ValueError(f"{who}(m={m}): the number of clones m must be a real number > 1")
     if not np.isfinite(kappa) or abs(kappa) > 1:
         raise ValueError(f"{who}(kappa={kappa}): the margin kappa must lie in [-1, 1]")
-    if task == "teacher-student" and kappa != 0:
+    if problem is TeacherStudent and kappa != 0:
         raise ValueError(f"{who}(kappa={kappa}): teacher-student is solved at kappa = 0")
     if alpha is not None and (not np.isfinite(alpha) or alpha <= 0):
         raise ValueError(f"{who}(alpha={alpha}): alpha = P/N must be finite and > 0")
-    return TASKS[task](1.0 if alpha is None else alpha, kappa, m, 0.5)
+    return M_CLONE_PROBLEMS[problem](1.0 if alpha is None else alpha, kappa, m, 0.5)
 
 
 @eqx.filter_jit
@@ -411,17 +412,19 @@ def _typical(problem: MCloneStorage) -> SaddleSolution:
 
 
 def m_clone_entropy(alpha: float, q1, m: float, kappa: float = 0.0, *,
-                    task: str = "storage", quad: MCloneQuadrature = DEFAULT_QUADRATURE,
+                    problem: type = BinaryStorage,
+                    quad: MCloneQuadrature = DEFAULT_QUADRATURE,
                     throw: bool = True) -> tuple[SaddleSolution, SaddleSolution]:
     """$\\phi_m(q_1)$ at the overlaps ``q1`` (a scalar or a list, each in (0, 1)) for m
-    clones of a ``task`` ("storage" or "teacher-student", kappa = 0) at (alpha, kappa):
+    clones of a ``problem`` (``BinaryStorage``, or ``TeacherStudent`` at kappa = 0) at
+    (alpha, kappa):
     the fixed-q1 branch followed from the typical overlap $q_{RS}$ through ``Q1_LEGS``
     steps uniform in $\\ln(1-q_1)$ and the requested overlaps (those below $q_{RS}$ on a
     second path downwards). Returns (the m-clone saddles at ``q1``, in the given order;
     the RS saddle). With ``throw``, raises ``SaddlePointError`` listing the overlaps
     where the branch was not reached."""
     require_x64("m_clone_entropy")
-    problem = _checked_problem("m_clone_entropy", task, alpha, kappa, m)
+    problem = _checked_problem("m_clone_entropy", problem, alpha, kappa, m)
     q1 = np.atleast_1d(np.asarray(q1, np.float64))
     if q1.ndim != 1 or not np.all((q1 > 0) & (q1 < 1)):
         raise ValueError(f"m_clone_entropy(q1={q1.tolist()}): every q1 must lie in (0, 1)")
@@ -444,7 +447,7 @@ def m_clone_entropy(alpha: float, q1, m: float, kappa: float = 0.0, *,
     return check(result, "m_clone_entropy", throw=throw, q1=q1), rs
 
 
-def ogp_threshold(m: float, kappa: float = 0.0, *, task: str = "storage",
+def ogp_threshold(m: float, kappa: float = 0.0, *, problem: type = BinaryStorage,
                   quad: MCloneQuadrature = DEFAULT_QUADRATURE,
                   throw: bool = True) -> Threshold:
     """Onset of the m-clone overlap gap, $\\alpha_{OGP}(m)$: the smallest alpha at which
@@ -452,8 +455,7 @@ def ogp_threshold(m: float, kappa: float = 0.0, *, task: str = "storage",
     (``ogp_on_branch``); ``order_params.q1`` is where the gap opens. ``throw`` as in
     ``m_clone_entropy``."""
     require_x64("ogp_threshold")
-    problem = _checked_problem("ogp_threshold", task, None, kappa, m)
-    result = ogp_on_branch(problem, quad)
+    result = ogp_on_branch(_checked_problem("ogp_threshold", problem, None, kappa, m), quad)
     return check(result, "ogp_threshold", throw=throw, m=m, kappa=kappa)
 
 
@@ -461,7 +463,7 @@ M_BRACKET = (3.0, 4.0)  # start of the downhill bracket search in m
 M_TOL = 1e-3  # Brent's relative tolerance on the minimising m
 
 
-def ogp_threshold_min_m(kappa: float = 0.0, *, task: str = "storage",
+def ogp_threshold_min_m(kappa: float = 0.0, *, problem: type = BinaryStorage,
                         quad: MCloneQuadrature = DEFAULT_QUADRATURE
                         ) -> tuple[float, Threshold]:
     """$\\min_m \\alpha_{OGP}(m)$ over real m > 1: Brent's method (SciPy) on
@@ -472,7 +474,7 @@ def ogp_threshold_min_m(kappa: float = 0.0, *, task: str = "storage",
     from scipy.optimize import minimize_scalar
 
     def alpha(m: float) -> float:
-        return float(ogp_threshold(m, kappa, task=task, quad=quad).alpha)
+        return float(ogp_threshold(m, kappa, problem=problem, quad=quad).alpha)
 
     best = minimize_scalar(alpha, bracket=M_BRACKET, method="brent", tol=M_TOL)
-    return float(best.x), ogp_threshold(float(best.x), kappa, task=task, quad=quad)
+    return float(best.x), ogp_threshold(float(best.x), kappa, problem=problem, quad=quad)
