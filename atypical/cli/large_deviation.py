@@ -65,62 +65,64 @@ def _large_deviation(args: argparse.Namespace) -> None:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2)")
     if math.isinf(args.y):
         return _infinite_y(args)
-    import numpy as np
-
     from theory.local_entropy.large_deviation import large_deviation_curve
 
-    try:
-        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa,
-                                      problem=problem_class(args.task))
-    except ValueError as err:
-        raise CLIError(str(err)) from None
-    as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    curve = _solved(large_deviation_curve, args, args.alpha, args.d, args.y, args.kappa)
     op = curve.order_params
-    result = {"local_entropy": as_list(curve.local_entropy),
-              "reference_entropy": as_list(curve.reference_entropy),
-              "free_entropy": as_list(curve.free_entropy),
-              "upper_bound": as_list(curve.upper_bound), "d": list(args.d),
-              "converged": [bool(c) for c in as_list(curve.converged)],
-              "residual": as_list(curve.residual)}
-    result.update({name: as_list(getattr(op, name)) for name in
+    result = {"local_entropy": _as_list(curve.local_entropy),
+              "reference_entropy": _as_list(curve.reference_entropy),
+              "free_entropy": _as_list(curve.free_entropy),
+              "upper_bound": _as_list(curve.upper_bound), "d": list(args.d),
+              "converged": [bool(c) for c in _as_list(curve.converged)],
+              "residual": _as_list(curve.residual)}
+    result.update({name: _as_list(getattr(op, name)) for name in
                    ("q_ref", "q1", "q0", "t", "q_ref_hat", "q1_hat", "q0_hat", "t_hat",
                     "p_hat")})
     if args.task == "teacher-student":
-        result.update({name: as_list(getattr(op, name)) for name in
+        result.update({name: _as_list(getattr(op, name)) for name in
                        ("R_ref", "R", "R_ref_hat", "R_hat")})
-        result.update(gen_error=as_list(curve.gen_error),
-                      reference_gen_error=as_list(curve.reference_gen_error))
-    result.update(alpha=args.alpha, y=args.y, kappa=args.kappa, task=args.task)
-    if len(args.d) == 1:
-        result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
-    emit(result, args.json)
+        result.update(gen_error=_as_list(curve.gen_error),
+                      reference_gen_error=_as_list(curve.reference_gen_error))
+    _emit_curve(args, result, args.y)
 
 
 def _infinite_y(args: argparse.Namespace) -> None:
     """``--y inf``: the y -> infinity local entropy $S_\\infty(d)$ and its order parameters."""
-    import numpy as np
-
     from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
 
-    try:
-        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa,
-                                            problem=problem_class(args.task))
-    except ValueError as err:
-        raise CLIError(str(err)) from None
-    as_list = lambda x: np.asarray(x).reshape(-1).tolist()
+    curve = _solved(large_deviation_limit_curve, args, args.alpha, args.d, args.kappa)
     op = curve.order_params
-    result = {"local_entropy": as_list(curve.local_entropy),
-              "reference_entropy": [None] * len(args.d), "slope": as_list(curve.slope),
-              "upper_bound": as_list(curve.upper_bound), "d": list(args.d),
-              "converged": [bool(c) for c in as_list(curve.converged)],
-              "residual": as_list(curve.residual)}
-    result.update({name: as_list(getattr(op, name)) for name in
+    result = {"local_entropy": _as_list(curve.local_entropy),
+              "reference_entropy": [None] * len(args.d), "slope": _as_list(curve.slope),
+              "upper_bound": _as_list(curve.upper_bound), "d": list(args.d),
+              "converged": [bool(c) for c in _as_list(curve.converged)],
+              "residual": _as_list(curve.residual)}
+    result.update({name: _as_list(getattr(op, name)) for name in
                    ("q", "delta", "q_hat", "sigma_hat", "p_hat")})
     if args.task == "teacher-student":
-        result.update(R=as_list(op.R), R_hat=as_list(op.R_hat),
-                      gen_error=as_list(curve.gen_error),
-                      reference_gen_error=as_list(curve.reference_gen_error))
-    result.update(alpha=args.alpha, y="inf", kappa=args.kappa, task=args.task)
+        result.update(R=_as_list(op.R), R_hat=_as_list(op.R_hat),
+                      gen_error=_as_list(curve.gen_error),
+                      reference_gen_error=_as_list(curve.reference_gen_error))
+    _emit_curve(args, result, "inf")
+
+
+def _as_list(x) -> list:
+    import numpy as np
+
+    return np.asarray(x).reshape(-1).tolist()
+
+
+def _solved(solve, args: argparse.Namespace, *values):
+    """``solve(*values, problem=<the --task class>)``; its ``ValueError`` as a CLI error."""
+    try:
+        return solve(*values, problem=problem_class(args.task))
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+
+
+def _emit_curve(args: argparse.Namespace, result: dict, y) -> None:
+    """Print a curve's columns (lists over --d, values for a single d) with its inputs."""
+    result.update(alpha=args.alpha, y=y, kappa=args.kappa, task=args.task)
     if len(args.d) == 1:
         result = {k: v[0] if isinstance(v, list) else v for k, v in result.items()}
     emit(result, args.json)
