@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from atypical.problems import BinaryStorage, TeacherStudent, check_one_of
+
 from . import amp, anneal, fbp, rsgd, sgd
 from .amp import AMPConfig
 from .anneal import AnnealConfig
@@ -56,16 +58,15 @@ def run_algorithm(algo: str, key, data, config, *, instances: bool):
 
 
 def success_grid(algo: str, key, N: int, alphas, n_seeds: int, config, *,
-                 task: str = "storage") -> np.ndarray:
+                 problem: type = BinaryStorage) -> np.ndarray:
     """Solved flags (``A S``, bool) of ``algo`` on ``n_seeds`` independent instances at each
-    alpha of ``alphas`` (binary perceptron, kappa = 0). Instance s at alpha index a has
+    alpha of ``alphas`` (binary perceptron, kappa = 0; ``problem`` the class
+    ``BinaryStorage`` or ``TeacherStudent``). Instance s at alpha index a has
     data key ``jr.split(k_data, S)[s]`` and algorithm key ``jr.split(k_run, S)[s]``, with
     ``k_data, k_run = jr.split(jr.fold_in(key, a))``: every algorithm sees the same data.
 
     sgd and rsgd run all A x S instances in one vmapped program (the data sets padded to
     the largest P, ``pad_examples``); the others are vmapped over seeds, alpha by alpha."""
-    from atypical.problems import BinaryStorage, TeacherStudent
-
     from .data import n_examples, pad_examples, sample_storage, sample_teacher_student
 
     alphas = [float(a) for a in alphas]
@@ -76,14 +77,14 @@ def success_grid(algo: str, key, N: int, alphas, n_seeds: int, config, *,
     check_supports(algo, 1)
     if algo == "amp":
         raise ValueError("success_grid: amp is a teacher-student estimator, not a solver")
-    problem_of = BinaryStorage if task == "storage" else TeacherStudent
-    sample = sample_storage if task == "storage" else sample_teacher_student
+    check_one_of("success_grid", "problem", problem, (BinaryStorage, TeacherStudent))
+    sample = sample_storage if problem is BinaryStorage else sample_teacher_student
     dtype = config.dtype
     keys = [jr.split(jr.fold_in(key, a), 2) for a in range(len(alphas))]
     run_keys = [jr.split(kr, n_seeds) for _, kr in keys]
 
     def instances(a, P_pad=None):  # the n_seeds data sets of alpha index a, stacked
-        sets = [sample(k, problem_of(alphas[a]), N, dtype=dtype)
+        sets = [sample(k, problem(alphas[a]), N, dtype=dtype)
                 for k in jr.split(keys[a][0], n_seeds)]
         if P_pad is not None:
             sets = [pad_examples(d, P_pad) for d in sets]

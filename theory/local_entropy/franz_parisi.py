@@ -670,7 +670,7 @@ _DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
 
 def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
-    top = find_kappa_max("storage", alpha)
+    top = find_kappa_max(BinaryStorage, alpha)
     kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False
     curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)
     s = curve.slope
