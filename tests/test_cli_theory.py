@@ -2,6 +2,7 @@
 
 import json
 
+import jax
 import pytest
 
 from atypical.cli import main
@@ -73,3 +74,36 @@ def test_ts_transitions(capsys):
     # Gyorgyi 1990 (1.245) and the spinodal quoted as 1.493
     assert round(result["alpha_first_order"], 3) == 1.245
     assert round(result["alpha_spinodal"], 3) == 1.493
+
+
+@pytest.mark.parametrize("task, alpha", [("storage", [0.1, 0.5, 0.8, 1.1]),
+                                         ("teacher-student", [0.5, 1.0, 1.3])])
+def test_rs_summary_of_a_grid_equals_the_points_one_by_one(task, alpha):
+    """The grid summary (one vmapped solve, one vmapped replicon, one transfer per column)
+    gives, row by row, what solving and evaluating each alpha alone gives (storage beyond
+    the AT line alpha = 1.015, where the replicon is negative; teacher-student across
+    Gyorgyi's transition, where the rows switch to the perfectly generalizing branch)."""
+    import numpy as np
+
+    import theory
+    from atypical.cli.summaries import rs_summary
+
+    rows = rs_summary(task, np.array(alpha))
+    solve = theory.solve_storage if task == "storage" else theory.solve_teacher_student
+    for a, row in zip(alpha, rows):
+        assert row["alpha"] == a
+        if row.get("branch") == "good":
+            assert a > 1.245 and row == rs_summary(task, np.array([a]), branch="good")[0]
+            continue
+        sol = solve(a)
+        op = jax.tree.map(lambda x: x[0], sol.order_params)
+        problem = jax.tree.map(lambda x: x[0], sol.problem)
+        alone = {"entropy": sol.free_entropy[0], "q": op.q, "qhat": op.q_hat,
+                 "replicon": theory.replicon(op, problem)}
+        if task == "teacher-student":
+            alone.update(R=op.R, Rhat=op.R_hat, gen_error=theory.gen_error(op))
+        for key, value in alone.items():
+            assert row[key] == pytest.approx(float(value), rel=1e-12, abs=1e-15), key
+        assert row["converged"] is True and row["residual"] < 1e-10
+        assert row["newton_steps"] == int(sol.newton_steps[0])
+    assert task != "storage" or rows[-1]["replicon"] < 0
