@@ -87,12 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="checkout to compare with (PYTHONPATH)")
     parser.add_argument("--long", action="store_true", help="also the commands of minutes")
-    parser.add_argument("--only", default="", help="only commands whose label contains this")
+    parser.add_argument("--only", default="", help="only commands whose label contains one "
+                                                   "of these comma-separated strings")
     parser.add_argument("--quick", action="store_true", help="one short command, for smoke "
                                                              "tests")
     args = parser.parse_args()
     commands = QUICK if args.quick else COMMANDS + (LONG if args.long else [])
-    commands = [(label, cmd) for label, cmd in commands if args.only in label]
+    commands = [(label, cmd) for label, cmd in commands
+                if any(part in label for part in args.only.split(","))]
     print(describe())
     print(f"load average {os.getloadavg()[0]:.1f} at start")
     print("| command | before 1st | before 2nd | after 1st (cold cache) | after 2nd (warm) "
