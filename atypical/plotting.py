@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .compile_cache import enable_compile_cache
+
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 200,
@@ -69,7 +71,10 @@ def figure_parser(doc: str, quick_help: str, *,
     """The command line every figure script shares: the script docstring ``doc`` as the
     description (line breaks kept), ``--out`` (output folder, default ``figures``),
     ``--quick`` (a small smoke run, described by ``quick_help``) and, when ``seed_help`` is
-    given, ``--seed`` (int, default 0). Scripts add their own options to the result."""
+    given, ``--seed`` (int, default 0). Scripts add their own options to the result.
+    Every figure script builds its command line here, so this is also where the persistent
+    compilation cache is turned on for them (``atypical.compile_cache``)."""
+    enable_compile_cache()
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("figures"),

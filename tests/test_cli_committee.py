@@ -4,17 +4,9 @@ import json
 
 import pytest
 
-from atypical.cli import main
 
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_rs_committee_json(capsys):
-    code, out, _ = run(capsys, "theory", "rs", "--alpha", "0.3,0.9", "--k", "3", "--json")
+def test_rs_committee_json(cli):
+    code, out, _ = cli("theory", "rs", "--alpha", "0.3,0.9", "--k", "3", "--json")
     result = json.loads(out)
     assert code == 0 and result["K"] == [3, 3] and all(result["converged"])
     # RS entropies of the K = 3 committee (tests/theory/test_committee_machine.py)
@@ -23,29 +15,29 @@ def test_rs_committee_json(capsys):
 
 
 @pytest.mark.parametrize("k", ["2", "0", "-1", "4"])
-def test_bad_k_is_one_line_error(capsys, k):
+def test_bad_k_is_one_line_error(cli, k):
     for argv in (("rs", "--alpha", "0.5"), ("capacity",), ("kappa-max", "--alpha", "0.5")):
-        code, out, err = run(capsys, "theory", *argv, "--k", k)
+        code, out, err = cli("theory", *argv, "--k", k)
         assert code == 2 and out == ""
         assert f"--k {k}: the number of hidden units K must be odd and >= 1" in err
         assert err.count("\n") == 1
 
 
-def test_untabulated_k_and_teacher_student_are_refused(capsys):
-    code, _, err = run(capsys, "theory", "rs", "--alpha", "0.5", "--k", "7")
+def test_untabulated_k_and_teacher_student_are_refused(cli):
+    code, _, err = cli("theory", "rs", "--alpha", "0.5", "--k", "7")
     assert code == 2 and "tabulated for K in 1, 3, 5" in err
-    code, _, err = run(capsys, "theory", "rs", "--alpha", "0.5", "--k", "3", "--task",
+    code, _, err = cli("theory", "rs", "--alpha", "0.5", "--k", "3", "--task",
                        "teacher-student")
     assert code == 2 and "storage only" in err
 
 
 @pytest.mark.slow
-def test_capacity_and_kappa_max_committee(capsys):
-    _, out, _ = run(capsys, "theory", "capacity", "--k", "3", "--json")
+def test_capacity_and_kappa_max_committee(cli):
+    _, out, _ = cli("theory", "capacity", "--k", "3", "--json")
     cap = json.loads(out)
     assert cap["alpha_c"] == pytest.approx(0.9206194010, abs=1e-9) and cap["converged"]
     assert cap["dalpha_c_dkappa"] < 0
-    _, out, _ = run(capsys, "theory", "kappa-max", "--alpha", str(cap["alpha_c"]), "--k", "3",
+    _, out, _ = cli("theory", "kappa-max", "--alpha", str(cap["alpha_c"]), "--k", "3",
                     "--json")
     km = json.loads(out)
     assert km["kappa_max"] == pytest.approx(0.0, abs=1e-8) and km["dkappa_max_dalpha"] < 0

@@ -4,20 +4,13 @@ import json
 
 import pytest
 
-from atypical.cli import main
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_clone_entropy_json(capsys):
+def test_clone_entropy_json(cli):
     """Two overlaps: phi_m at q1 = 0.99 is the saddle of tests/theory/test_m_clone.py
     (0.0019643 at alpha = 0.78, m = 4); phi_m falls from phi_RS at q_RS through q1 = 0.9
     into the dip near 0.99 (below phi_RS/m, which it approaches as q1 -> 1)."""
-    code, out, _ = run(capsys, "theory", "clone-entropy", "--alpha", "0.78", "--m", "4",
+    code, out, _ = cli("theory", "clone-entropy", "--alpha", "0.78", "--m", "4",
                        "--q1", "0.9,0.99", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] == [True, True]
@@ -33,20 +26,20 @@ def test_clone_entropy_json(capsys):
     (("--m", "4", "--task", "teacher-student", "--kappa", "0.2"),
      "solved at kappa = 0 only"),
 ])
-def test_clone_entropy_bad_input_is_one_line(capsys, argv, message):
+def test_clone_entropy_bad_input_is_one_line(cli, argv, message):
     args = ["theory", "clone-entropy", "--alpha", "0.78", "--q1", "0.9", *argv]
-    code, out, err = run(capsys, *args)  # argparse keeps the last --q1
+    code, out, err = cli(*args)  # argparse keeps the last --q1
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
 
 
-def test_ogp_rejects_a_bad_m(capsys):
-    code, out, err = run(capsys, "theory", "ogp", "--m", "four")
+def test_ogp_rejects_a_bad_m(cli):
+    code, out, err = cli("theory", "ogp", "--m", "four")
     assert code == 2 and out == "" and "argument --m: 'four'" in err
 
 
 @pytest.mark.slow
-def test_ogp_json(capsys):
-    code, out, _ = run(capsys, "theory", "ogp", "--m", "4", "--json")
+def test_ogp_json(cli):
+    code, out, _ = cli("theory", "ogp", "--m", "4", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] is True and result["m"] == 4.0
     assert result["alpha"] == pytest.approx(0.784, abs=5e-4) and result["q1"] < 1

@@ -8,14 +8,8 @@ import pytest
 from atypical.cli import main
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_rf_json_contract(capsys):
-    code, out, _ = run(capsys, "theory", "rf", "--alpha", "0.3", "--alpha-d", "1.0", "--json")
+def test_rf_json_contract(cli):
+    code, out, _ = cli("theory", "rf", "--alpha", "0.3", "--alpha-d", "1.0", "--json")
     result = json.loads(out)
     assert code == 0
     assert set(result) == {"entropy", "gen_error", "vote_gen_error", "bayes_gen_error", "q", "r",
@@ -32,14 +26,14 @@ def test_rf_json_contract(capsys):
     assert 0 < result["q"] < 1 and result["r"] > 0 and 0 < result["m"] < 1
 
 
-def test_rf_rejects_bad_alpha_d_in_one_line(capsys):
-    code, out, err = run(capsys, "theory", "rf", "--alpha", "0.3", "--alpha-d", "-1", "--json")
+def test_rf_rejects_bad_alpha_d_in_one_line(cli):
+    code, out, err = cli("theory", "rf", "--alpha", "0.3", "--alpha-d", "-1", "--json")
     assert code == 2 and out == ""
     assert "--alpha-d: '-1': must be finite and > 0" in err and err.count("\n") == 1
 
 
-def test_rf_interpolation_json_contract(capsys):
-    code, out, _ = run(capsys, "theory", "rf-interpolation", "--alpha-d", "1.0", "--json")
+def test_rf_interpolation_json_contract(cli):
+    code, out, _ = cli("theory", "rf-interpolation", "--alpha-d", "1.0", "--json")
     result = json.loads(out)
     assert code == 0 and set(result) == {"alpha_c", "n_over_d"}
     assert result["alpha_c"] == pytest.approx(0.941804, abs=1e-6)  # library value
@@ -52,16 +46,16 @@ def test_help_lists_commands(capsys):
     assert "rf-interpolation" in out and "rf" in out and "rf-atypical" in out
 
 
-def test_rf_atypical_rejects_bad_alpha_d_in_one_line(capsys):
-    code, out, err = run(capsys, "theory", "rf-atypical", "--alpha-d", "0", "--json")
+def test_rf_atypical_rejects_bad_alpha_d_in_one_line(cli):
+    code, out, err = cli("theory", "rf-atypical", "--alpha-d", "0", "--json")
     assert code == 2 and out == ""
     assert "--alpha-d: '0': must be finite and > 0" in err and err.count("\n") == 1
 
 
 @pytest.mark.slow
-def test_rf_atypical_json_contract(capsys):
+def test_rf_atypical_json_contract(cli):
     # the full threshold search (minutes): the CLI only formats the library result
-    code, out, _ = run(capsys, "theory", "rf-atypical", "--alpha-d", "2.0", "--json")
+    code, out, _ = cli("theory", "rf-atypical", "--alpha-d", "2.0", "--json")
     result = json.loads(out)
     assert code == 0
     assert set(result) == {"alpha", "n_over_d", "method"}
@@ -72,10 +66,10 @@ def test_rf_atypical_json_contract(capsys):
 
 
 @pytest.mark.slow
-def test_rf_atypical_large_deviation_json(capsys):
+def test_rf_atypical_large_deviation_json(cli):
     # bisection of the y -> infinity threshold (about 2 min): N/D = 2.113 at alpha_D = 2,
     # between the Franz-Parisi transition (2.2085) and the interpolation point (1.913)
-    code, out, _ = run(capsys, "theory", "rf-atypical", "--alpha-d", "2.0", "--method",
+    code, out, _ = cli("theory", "rf-atypical", "--alpha-d", "2.0", "--method",
                        "large-deviation", "--json")
     result = json.loads(out)
     assert code == 0 and result["method"] == "large-deviation-y-infinity"

@@ -11,15 +11,9 @@ from atypical.cli import main
 from theory.engine import RESIDUAL_TOL
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(capsys, *argv) -> str:
+def refused(cli, *argv) -> str:
     """The one stderr line of a call that must exit 2."""
-    code, out, err = run(capsys, *argv)
+    code, out, err = cli(*argv)
     lines = err.strip().splitlines()
     assert code == 2 and out == "" and len(lines) == 1, (code, out, err)
     return lines[0]
@@ -39,80 +33,80 @@ def refused(capsys, *argv) -> str:
     (["theory", "rs", "--alpha", "0:1:0"], "--alpha"),
     (["theory", "rs", "--alph", "0.5"], "--alpha"),  # no abbreviations: --alpha is missing
 ])
-def test_non_finite_and_out_of_range_values_refused_by_the_parser(capsys, argv, name):
-    line = refused(capsys, *argv, "--json")
+def test_non_finite_and_out_of_range_values_refused_by_the_parser(cli, argv, name):
+    line = refused(cli, *argv, "--json")
     assert name in line and line.startswith("atypical")
 
 
-def test_options_that_do_not_apply_are_refused(capsys):
-    line = refused(capsys, "sim", "train", "--algo", "fbp", "--n", "101", "--alpha", "0.5",
+def test_options_that_do_not_apply_are_refused(cli):
+    line = refused(cli, "sim", "train", "--algo", "fbp", "--n", "101", "--alpha", "0.5",
                    "--lr", "0.1", "--epochs", "3")
     assert "--epochs, --lr" in line and "--algo sgd or rsgd" in line
-    line = refused(capsys, "theory", "rs", "--alpha", "0.5", "--branch", "poor")
+    line = refused(cli, "theory", "rs", "--alpha", "0.5", "--branch", "poor")
     assert "--branch" in line and "teacher-student" in line
-    line = refused(capsys, "sim", "threshold", "--algo", "amp", "--task", "storage", "--n",
+    line = refused(cli, "sim", "threshold", "--algo", "amp", "--task", "storage", "--n",
                    "11", "--alpha", "0.5")
     assert "--task storage" in line
-    line = refused(capsys, "sim", "train", "--n", "11", "--alpha", "0.5", "--alpha-d", "1")
+    line = refused(cli, "sim", "train", "--n", "11", "--alpha", "0.5", "--alpha-d", "1")
     assert "--alpha-d" in line and "random-features" in line
 
 
-def test_sizes_that_cannot_fit_are_refused_before_allocation(capsys, monkeypatch):
-    line = refused(capsys, "sim", "train", "--n", "10000000", "--alpha", "1.5")
+def test_sizes_that_cannot_fit_are_refused_before_allocation(cli, monkeypatch):
+    line = refused(cli, "sim", "train", "--n", "10000000", "--alpha", "1.5")
     assert re.search(r"--n 10000000 --alpha 1.5 .*needs about [\d.e+]+ GiB, more than the "
                      r"[\d.e+]+ GiB", line)
-    assert "GiB" in refused(capsys, "sim", "enumerate", "--n", "5", "--alpha", "1e300")
-    assert "GiB" in refused(capsys, "theory", "dmft", "--t-max", "1000", "--dt", "0.001",
+    assert "GiB" in refused(cli, "sim", "enumerate", "--n", "5", "--alpha", "1e300")
+    assert "GiB" in refused(cli, "theory", "dmft", "--t-max", "1000", "--dt", "0.001",
                             "--steps-limit", "0")
     monkeypatch.setenv("ATYPICAL_MEMORY_LIMIT", "1000000")  # 1 MB: N = 1001 does not fit
-    line = refused(capsys, "sim", "train", "--n", "1001", "--alpha", "1.5", "--replicas", "8")
+    line = refused(cli, "sim", "train", "--n", "1001", "--alpha", "1.5", "--replicas", "8")
     assert "ATYPICAL_MEMORY_LIMIT" in line
 
 
-def test_rs_beyond_capacity_is_flagged(capsys):
-    code, out, _ = run(capsys, "theory", "rs", "--alpha", "0.5,1.2", "--json")
+def test_rs_beyond_capacity_is_flagged(cli):
+    code, out, _ = cli("theory", "rs", "--alpha", "0.5,1.2", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] == [True, True]
     assert result["entropy"][0] > 0 > result["entropy"][1]  # alpha_c = 0.833 (Krauth-Mezard)
     assert result["regime"] == ["below_capacity", "above_capacity"]
 
 
-def test_convergence_criterion_is_the_readme_one(capsys):
+def test_convergence_criterion_is_the_readme_one(cli):
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     stated = re.search(r"\|grad phi\| < (1e-\d+)", readme)
     assert stated and float(stated.group(1)) == RESIDUAL_TOL
-    code, out, _ = run(capsys, "theory", "rs", "--alpha", "0.5", "--kappa", "-5", "--json")
+    code, out, _ = cli("theory", "rs", "--alpha", "0.5", "--kappa", "-5", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] and result["residual"] <= RESIDUAL_TOL
 
 
-def test_unconverged_solve_is_one_line_naming_the_point(capsys):
-    line = refused(capsys, "theory", "rs", "--alpha", "0.5", "--kappa", "1e300", "--json")
+def test_unconverged_solve_is_one_line_naming_the_point(cli):
+    line = refused(cli, "theory", "rs", "--alpha", "0.5", "--kappa", "1e300", "--json")
     assert "no saddle point" in line and "kappa=1e+300" in line
 
 
-def test_unreachable_local_entropy_distance_is_refused_not_null(capsys):
-    line = refused(capsys, "sim", "local-entropy", "--n", "41", "--alpha", "0.3", "--d",
+def test_unreachable_local_entropy_distance_is_refused_not_null(cli):
+    line = refused(cli, "sim", "local-entropy", "--n", "41", "--alpha", "0.3", "--d",
                    "0.4,0.45", "--json")
     assert line.startswith("atypical: error: --d [0.45]: outside the distances")
 
 
-def test_undefined_statistics_are_left_out_not_null(capsys):
-    code, out, _ = run(capsys, "sim", "enumerate", "--n", "6", "--alpha", "3", "--json")
+def test_undefined_statistics_are_left_out_not_null(cli):
+    code, out, _ = cli("sim", "enumerate", "--n", "6", "--alpha", "3", "--json")
     result = json.loads(out)
     assert code == 0 and result["n_sat"] == 0 and "null" not in out
     assert "mean_entropy" not in result and "sem_entropy" not in result
 
 
-def test_reference_above_kappa_max_is_refused_before_the_curve(capsys):
-    line = refused(capsys, "theory", "local-entropy", "--alpha", "0.5", "--kappa-ref", "0.6",
+def test_reference_above_kappa_max_is_refused_before_the_curve(cli):
+    line = refused(cli, "theory", "local-entropy", "--alpha", "0.5", "--kappa-ref", "0.6",
                    "--d", "0.1", "--json")
     assert "kappa_ref exceeds the RS maximal margin kappa_max(alpha) = 0.418" in line
 
 
 @pytest.mark.slow
-def test_rf_interpolation_at_tiny_alpha_d_is_the_perceptron_capacity(capsys):
-    code, out, _ = run(capsys, "theory", "rf-interpolation", "--alpha-d", "1e-6", "--json")
+def test_rf_interpolation_at_tiny_alpha_d_is_the_perceptron_capacity(cli):
+    code, out, _ = cli("theory", "rf-interpolation", "--alpha-d", "1e-6", "--json")
     result = json.loads(out)
     assert code == 0 and result["alpha_c"] == pytest.approx(0.8330786, abs=1e-4)
 
@@ -120,4 +114,4 @@ def test_rf_interpolation_at_tiny_alpha_d_is_the_perceptron_capacity(capsys):
 def test_help_and_usage_errors_return_instead_of_exiting(capsys):
     assert main(["theory", "rs", "--help"]) == 0
     capsys.readouterr()
-    assert "invalid choice" in refused(capsys, "theory", "nonsense")
+    assert "invalid choice" in refused(cli, "theory", "nonsense")

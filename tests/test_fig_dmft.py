@@ -40,30 +40,30 @@ def test_train_at_gamma_reads_the_growing_branch():
     assert np.isnan(pn.train_at_gamma(res, 8, 0.31))  # beyond the range reached: no value
 
 
-def _refuse(*args, **kwargs):
-    raise AssertionError("a cached job was recomputed")
+@pytest.fixture
+def check_quick(tmp_path, capsys, quick_figure, forbid):
+    """``check_quick(module, name, refuse)``: the --quick run of a DMFT figure, one cache
+    record per job, and a rerun that reads every job (the ``(module, function)`` pairs in
+    ``refuse`` fail when called) and prints the same summary. Returns (records, summary)."""
 
+    def run(module, name, refuse):
+        out = quick_figure(module, name)
+        records = list((tmp_path / "cache" / "dmft_figures_quick").glob("*.json"))
+        assert len(records) == len(module.jobs_for(module.QUICK))
+        for target, function in refuse:
+            forbid(target, function)
+        module.main(["--quick", "--out", str(tmp_path)])
+        assert capsys.readouterr().out == out  # the same summary, timings included
+        return records, out
 
-def _check_quick(module, name, tmp_path, monkeypatch, capsys, refuse):
-    paths = module.main(["--quick", "--out", str(tmp_path)])
-    assert {p.suffix for p in paths} == {".png", ".pdf"}
-    for suffix in ("png", "pdf"):
-        assert (tmp_path / f"{name}.{suffix}").stat().st_size > 10_000
-    records = list((tmp_path / "cache" / "dmft_figures_quick").glob("*.json"))
-    assert len(records) == len(module.jobs_for(module.QUICK))
-    out = capsys.readouterr().out
-    for target in refuse:  # a rerun reads every job from the cache
-        monkeypatch.setattr(target[0], target[1], _refuse)
-    module.main(["--quick", "--out", str(tmp_path)])
-    assert capsys.readouterr().out == out  # the same summary, timings included
-    return records, out
+    return run
 
 
 @pytest.mark.slow
-def test_fig_dmft_mean_field_quick_and_resume(tmp_path, monkeypatch, capsys):
-    records, out = _check_quick(mf, "fig_dmft_mean_field", tmp_path, monkeypatch, capsys,
-                                [(mf, "dmft_record"), (mf, "network_record"),
-                                 (mf, "solve_mean_field")])
+def test_fig_dmft_mean_field_quick_and_resume(check_quick):
+    records, out = check_quick(mf, "fig_dmft_mean_field", [(mf, "dmft_record"),
+                                                           (mf, "network_record"),
+                                                           (mf, "solve_mean_field")])
     assert "relative gap" in out
     net = [json.loads(p.read_text()) for p in records if p.name.startswith("network")][0]
     sem = np.asarray(net["result"]["test_sem"])
@@ -71,27 +71,24 @@ def test_fig_dmft_mean_field_quick_and_resume(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_fig_dmft_lazy_regimes_quick_and_resume(tmp_path, monkeypatch, capsys):
+def test_fig_dmft_lazy_regimes_quick_and_resume(check_quick):
     from paper_figures import fig_dmft_lazy_regimes as fig
 
-    _, out = _check_quick(fig, "fig_dmft_lazy_regimes", tmp_path, monkeypatch, capsys,
-                          [(mf, "dmft_record")])
+    _, out = check_quick(fig, "fig_dmft_lazy_regimes", [(mf, "dmft_record")])
     assert "e_ts - e^lz1" in out
 
 
 @pytest.mark.slow
-def test_fig_dmft_pure_noise_lazy_quick_and_resume(tmp_path, monkeypatch, capsys):
+def test_fig_dmft_pure_noise_lazy_quick_and_resume(check_quick):
     from paper_figures import fig_dmft_pure_noise_lazy as fig
 
-    _, out = _check_quick(fig, "fig_dmft_pure_noise_lazy", tmp_path, monkeypatch, capsys,
-                          [(mf, "dmft_record")])
+    _, out = check_quick(fig, "fig_dmft_pure_noise_lazy", [(mf, "dmft_record")])
     assert "e_tr at gamma" in out
 
 
 @pytest.mark.slow
-def test_fig_dmft_init_scale_quick_and_resume(tmp_path, monkeypatch, capsys):
+def test_fig_dmft_init_scale_quick_and_resume(check_quick):
     from paper_figures import fig_dmft_init_scale as fig
 
-    _, out = _check_quick(fig, "fig_dmft_init_scale", tmp_path, monkeypatch, capsys,
-                          [(mf, "dmft_record")])
+    _, out = check_quick(fig, "fig_dmft_init_scale", [(mf, "dmft_record")])
     assert "plateau" in out

@@ -15,11 +15,7 @@ def _sim_result(solved, test_error) -> dict:
     return dict(N=150, P=100, D=50, solved=solved, test_error=test_error, seconds=1.0)
 
 
-def _refuse(*args, **kwargs):
-    raise AssertionError("a cached point was recomputed")
-
-
-def test_sim_record_reads_the_phase_diagram_cache(tmp_path, monkeypatch):
+def test_sim_record_reads_the_phase_diagram_cache(tmp_path, monkeypatch, forbid):
     cfg = fig.FULL
     cache = ResultsCache(tmp_path / "cache" / phase.FULL["name"])
     # the key exactly as fig_rf_phase_diagram.compute writes it (literal, not sim_params)
@@ -27,7 +23,7 @@ def test_sim_record_reads_the_phase_diagram_cache(tmp_path, monkeypatch):
                   seeds=phase.FULL["seeds"], epochs=phase.FULL["epochs"], sigma="sign", seed=0)
     stored = _sim_result([True, False, True], [0.25, 0.5, 0.35])
     cache.get_or_compute("sim", params, lambda: stored)
-    monkeypatch.setattr(phase, "sim_point", _refuse)
+    forbid(phase, "sim_point")
     rec, computed = fig.sim_record(cache, cfg, "rsgd", 3, 0)  # an int N/D finds it too
     assert rec == stored and not computed
 
@@ -81,12 +77,8 @@ def test_table_theory_at_and_the_comparison():
 
 
 @pytest.mark.slow
-def test_fig_rf_generalization_quick_and_resume(tmp_path, monkeypatch, capsys):
-    paths = fig.main(["--quick", "--out", str(tmp_path)])
-    for suffix in ("png", "pdf"):
-        assert (tmp_path / f"fig_rf_generalization.{suffix}").stat().st_size > 10_000
-    assert {p.suffix for p in paths} == {".png", ".pdf"}
-    out = capsys.readouterr().out
+def test_fig_rf_generalization_quick_and_resume(tmp_path, capsys, quick_figure, forbid):
+    out = quick_figure(fig, "fig_rf_generalization")
     q = fig.QUICK
     n_sim = len(q["algos"]) * len(q["sim_n_over_d"])
     assert f"0 read from {tmp_path / 'cache' / phase.QUICK['name']}, {n_sim} computed" in out
@@ -98,10 +90,8 @@ def test_fig_rf_generalization_quick_and_resume(tmp_path, monkeypatch, capsys):
     assert len(sims) == n_sim  # in the phase diagram's own --quick cache
 
     # a rerun reads the caches: nothing is recomputed
-    for name in ("rf_franz_parisi_max_margin", "rf_kappa_max", "follow_rf",
-                 "rf_interpolation_threshold", "rf_large_deviation_limit_curve"):
-        monkeypatch.setattr(fig, name, _refuse)
-    monkeypatch.setattr(phase, "sim_point", _refuse)
-    monkeypatch.setattr(phase, "rf_algorithm_point", _refuse)
+    forbid(fig, "rf_franz_parisi_max_margin", "rf_kappa_max", "follow_rf",
+           "rf_interpolation_threshold", "rf_large_deviation_limit_curve")
+    forbid(phase, "sim_point", "rf_algorithm_point")
     fig.main(["--quick", "--out", str(tmp_path)])
     assert f"{n_sim} read from" in capsys.readouterr().out

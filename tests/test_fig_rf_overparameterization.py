@@ -6,14 +6,10 @@ import pytest
 
 
 @pytest.mark.slow
-def test_fig_rf_overparameterization_quick_and_resume(tmp_path, monkeypatch, capsys):
+def test_fig_rf_overparameterization_quick_and_resume(tmp_path, quick_figure, forbid):
     from paper_figures import fig_rf_overparameterization as fig
 
-    paths = fig.main(["--quick", "--out", str(tmp_path)])
-    for suffix in ("png", "pdf"):
-        assert (tmp_path / f"fig_rf_overparameterization.{suffix}").stat().st_size > 10_000
-    assert {p.suffix for p in paths} == {".png", ".pdf"}
-    out = capsys.readouterr().out
+    out = quick_figure(fig, "fig_rf_overparameterization")
     assert "interpolation point N/D" in out and "sgd" in out and "rsgd" in out
     cached = list((tmp_path / "cache" / "rf_overparameterization_quick").glob("*.json"))
     n_points = len(fig.QUICK["runs"]) * len(fig.QUICK["n_over_d"])
@@ -22,9 +18,5 @@ def test_fig_rf_overparameterization_quick_and_resume(tmp_path, monkeypatch, cap
     assert len(record["result"]["solved"]) == fig.QUICK["seeds"]
 
     # a rerun reads the cache: nothing is recomputed
-    def refuse(*args, **kwargs):
-        raise AssertionError("a cached point was recomputed")
-
-    monkeypatch.setattr(fig, "rf_algorithm_point", refuse)
-    monkeypatch.setattr(fig, "gibbs_theory", refuse)
+    forbid(fig, "rf_algorithm_point", "gibbs_theory")
     fig.main(["--quick", "--out", str(tmp_path)])

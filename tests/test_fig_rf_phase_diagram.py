@@ -32,12 +32,8 @@ def test_min_slope_and_success_probability():
 
 
 @pytest.mark.slow
-def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, monkeypatch, capsys):
-    paths = fig.main(["--quick", "--out", str(tmp_path)])
-    for suffix in ("png", "pdf"):
-        assert (tmp_path / f"fig_rf_phase_diagram.{suffix}").stat().st_size > 10_000
-    assert {p.suffix for p in paths} == {".png", ".pdf"}
-    out = capsys.readouterr().out
+def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, capsys, quick_figure, forbid):
+    out = quick_figure(fig, "fig_rf_phase_diagram")
     assert "interpolation line" in out and "Franz-Parisi" in out and "rsgd" in out
     assert "atypical transition alpha_D" not in out  # --quick computes none
     cached = list((tmp_path / "cache" / fig.QUICK["name"]).glob("*.json"))
@@ -49,13 +45,8 @@ def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, monkeypatch, capsys):
 
     # a rerun reads the cache: nothing is recomputed; a full-mode atypical record in the
     # same --out is picked up (read only)
-    def refuse(*args, **kwargs):
-        raise AssertionError("a cached point was recomputed")
-
-    for name in ("rf_algorithm_point", "rf_franz_parisi_max_margin", "rf_interpolation_threshold",
-                 "follow_rf", "rf_atypical_threshold",
-                 "rf_large_deviation_threshold"):
-        monkeypatch.setattr(fig, name, refuse)
+    forbid(fig, "rf_algorithm_point", "rf_franz_parisi_max_margin", "rf_interpolation_threshold",
+           "follow_rf", "rf_atypical_threshold", "rf_large_deviation_threshold")
     ResultsCache(tmp_path / "cache" / fig.FULL["name"]).get_or_compute(
         "atypical", dict(alpha_D=2.0, sigma="sign", kappa=0.0,
                          start=fig.FULL["atypical_start"]), lambda: _atypical_record(2.0))

@@ -6,21 +6,40 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory.models.perceptron import (PERFECT_GENERALIZATION, gen_error, replicon, solve_storage,
-                                solve_teacher_student)
-from theory.models.committee import committee_capacity, committee_kappa_max, solve_committee
+from theory.models.committee import (
+    committee_capacity,
+    committee_kappa_max,
+    solve_committee,
+)
+from theory.models.perceptron import (
+    PERFECT_GENERALIZATION,
+    gen_error,
+    replicon,
+    solve_storage,
+    solve_teacher_student,
+)
 from theory.models.thresholds import storage_capacity, teacher_student_transitions
 
+_replicon_grid = jax.jit(jax.vmap(replicon))
 
-def _row(sol, i: int, **extra) -> dict:
-    op = jax.tree.map(lambda x: float(x[i]), sol.order_params)
-    stability = replicon(*jax.tree.map(lambda x: x[i], (sol.order_params, sol.problem)))
-    row = {"entropy": float(sol.free_entropy[i]), "q": op.q, "qhat": op.q_hat,
-           "replicon": float(stability)}
-    row.update(extra)
-    row.update(converged=bool(sol.converged[i]), residual=float(sol.residual[i]),
-               newton_steps=int(sol.newton_steps[i]))
-    return row
+
+def _rs_rows(sol, **columns) -> list[dict]:
+    """``_rows`` with the replicon of every point (one vmapped call) after qhat."""
+    return _rows(sol, replicon=_replicon_grid(sol.order_params, sol.problem), **columns)
+
+
+def _rows(sol, **columns) -> list[dict]:
+    """One dict per grid point of ``sol``: entropy, q, qhat, the ``columns`` (arrays over the
+    grid, or scalars repeated), converged, residual and Newton steps; every array moves to
+    the host once."""
+    host = lambda x: np.asarray(x).tolist()
+    table = {"entropy": host(sol.free_entropy), "q": host(sol.order_params.q),
+             "qhat": host(sol.order_params.q_hat)}
+    n = len(table["entropy"])
+    table.update({k: host(v) if np.ndim(v) else [v] * n for k, v in columns.items()})
+    table.update(converged=host(sol.converged), residual=host(sol.residual),
+                 newton_steps=host(sol.newton_steps))
+    return [dict(zip(table, values)) for values in zip(*table.values())]
 
 
 def rs_summary(task: str, alpha: np.ndarray, kappa: float = 0.0,
@@ -29,7 +48,7 @@ def rs_summary(task: str, alpha: np.ndarray, kappa: float = 0.0,
     converged, residual (teacher-student adds R, Rhat, gen_error and the branch label)."""
     if task == "storage":
         sol = solve_storage(alpha, kappa)
-        return [_row(sol, i, alpha=float(a), kappa=kappa) for i, a in enumerate(alpha)]
+        return _rs_rows(sol, alpha=np.asarray(alpha, dtype=float), kappa=kappa)
     if branch not in ("equilibrium", "poor", "good"):
         raise ValueError(f"rs_summary(branch={branch!r}): must be equilibrium, poor or good")
     if branch != "poor" and kappa != 0:
@@ -44,11 +63,9 @@ def rs_summary(task: str, alpha: np.ndarray, kappa: float = 0.0,
     if not good.all():
         poor_alpha = alpha[~good]
         sol = solve_teacher_student(poor_alpha, kappa)
-        poor_rows = iter(
-            _row(sol, i, alpha=float(a), kappa=kappa, R=float(sol.order_params.R[i]),
-                 Rhat=float(sol.order_params.R_hat[i]),
-                 gen_error=float(gen_error(sol.order_params)[i]), branch="poor")
-            for i, a in enumerate(poor_alpha))
+        op = sol.order_params
+        poor_rows = iter(_rs_rows(sol, alpha=poor_alpha, kappa=kappa, R=op.R, Rhat=op.R_hat,
+                                  gen_error=gen_error(op), branch="poor"))
         rows = [row if g else next(poor_rows) for row, g in zip(rows, good)]
     return rows
 
@@ -91,10 +108,7 @@ def committee_rs_summary(alpha: np.ndarray, kappa: float, K: int) -> list[dict]:
     """One dict per alpha for the tree committee with K hidden units (storage): entropy,
     q, qhat, converged, residual."""
     sol = solve_committee(alpha, kappa, K=K)
-    return [{"entropy": float(sol.free_entropy[i]), "q": float(sol.order_params.q[i]),
-             "qhat": float(sol.order_params.q_hat[i]), "alpha": float(a), "kappa": kappa,
-             "K": K, "converged": bool(sol.converged[i]), "residual": float(sol.residual[i]),
-             "newton_steps": int(sol.newton_steps[i])} for i, a in enumerate(alpha)]
+    return _rows(sol, alpha=np.asarray(alpha, dtype=float), kappa=kappa, K=K)
 
 
 def committee_capacity_summary(kappa: float, K: int) -> dict:

@@ -209,17 +209,11 @@ def test_annealed_solutions_are_typical_and_sgd_ones_are_not():
 
 # ----------------------------------------------------------------------------- CLI
 
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_train_random_features_json(capsys):
-    code, out, _ = _run(capsys, "sim", "train", "--task", "random-features", "--alpha-d", "2",
-                        "--n", "60", "--alpha", "0.5", "--sigma", "erf", "--algo", "sgd",
-                        "--replicas", "3", "--epochs", "5", "--test-examples", "100",
-                        "--json")
+def test_cli_train_random_features_json(cli):
+    code, out, _ = cli("sim", "train", "--task", "random-features", "--alpha-d", "2",
+                       "--n", "60", "--alpha", "0.5", "--sigma", "erf", "--algo", "sgd",
+                       "--replicas", "3", "--epochs", "5", "--test-examples", "100",
+                       "--json")
     res = json.loads(out)
     assert code == 0
     assert (res["P"], res["D"], res["n"]) == (30, 15, 60) and res["n_over_d"] == 4.0
@@ -234,10 +228,10 @@ def test_cli_train_random_features_json(capsys):
 
 
 @pytest.mark.parametrize("algo", ["rsgd", "fbp", "sa"])
-def test_cli_train_random_features_other_algorithms(capsys, algo):
-    code, out, _ = _run(capsys, "sim", "train", "--task", "random-features", "--alpha-d", "1",
-                        "--n", "20", "--alpha", "0.5", "--algo", algo, "--replicas", "2",
-                        "--features", "gaussian", "--test-examples", "50", "--json")
+def test_cli_train_random_features_other_algorithms(cli, algo):
+    code, out, _ = cli("sim", "train", "--task", "random-features", "--alpha-d", "1",
+                       "--n", "20", "--alpha", "0.5", "--algo", algo, "--replicas", "2",
+                       "--features", "gaussian", "--test-examples", "50", "--json")
     res = json.loads(out)
     assert code == 0 and res["algo"] == algo and res["features"] == "gaussian"
     assert len(res["test_error"]) == 2
@@ -253,22 +247,22 @@ def test_cli_train_random_features_other_algorithms(capsys, algo):
     (["--replicas", "0"], "--replicas 0: must be >= 1"),
     (["--algo", "fbp", "--sigma", "relu"], "fbp needs zero-mean features"),
 ])
-def test_cli_train_random_features_errors(capsys, argv, match):
+def test_cli_train_random_features_errors(cli, argv, match):
     base = {"--alpha-d": "1", "--n": "20", "--alpha": "0.5"}
     for flag, value in zip(argv[::2], argv[1::2]):
         base[flag] = value
     flat = [x for kv in base.items() for x in kv]
-    code, out, err = _run(capsys, "sim", "train", "--task", "random-features", *flat)
+    code, out, err = cli("sim", "train", "--task", "random-features", *flat)
     assert code == 2 and out == ""
     assert match in err and err.count("\n") == 1
 
 
-def test_cli_random_features_needs_alpha_d_and_others_refuse_it(capsys):
-    code, _, err = _run(capsys, "sim", "train", "--task", "random-features", "--n", "20",
-                        "--alpha", "0.5")
+def test_cli_random_features_needs_alpha_d_and_others_refuse_it(cli):
+    code, _, err = cli("sim", "train", "--task", "random-features", "--n", "20",
+                       "--alpha", "0.5")
     assert code == 2 and "--alpha-d: required for --task random-features" in err
-    code, _, err = _run(capsys, "sim", "train", "--task", "storage", "--n", "20", "--alpha",
-                        "0.5", "--sigma", "erf", "--alpha-d", "1")
+    code, _, err = cli("sim", "train", "--task", "storage", "--n", "20", "--alpha",
+                       "0.5", "--sigma", "erf", "--alpha-d", "1")
     assert code == 2 and "--alpha-d, --sigma: only for --task random-features" in err
 
 
