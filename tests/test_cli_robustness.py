@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from atypical.cli import main
 from theory.engine import RESIDUAL_TOL
 
 
@@ -111,7 +110,6 @@ def test_rf_interpolation_at_tiny_alpha_d_is_the_perceptron_capacity(cli):
     assert code == 0 and result["alpha_c"] == pytest.approx(0.8330786, abs=1e-4)
 
 
-def test_help_and_usage_errors_return_instead_of_exiting(capsys):
-    assert main(["theory", "rs", "--help"]) == 0
-    capsys.readouterr()
+def test_help_and_usage_errors_return_instead_of_exiting(cli):
+    assert cli("theory", "rs", "--help")[0] == 0
     assert "invalid choice" in refused(cli, "theory", "nonsense")

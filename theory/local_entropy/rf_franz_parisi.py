@@ -63,7 +63,7 @@ from atypical.problems import RF_ACTIVATIONS
 
 from ..engine import (RESIDUAL_TOL, SaddleSolution, Solved, Status, follow, raise_unconverged)
 from ..models.perceptron import RSOrderParams
-from ..models.random_features import (RFOrderParams, find_rf_kappa_max,
+from ..models.random_features import (RFOrderParams, find_rf_kappa_max, follow_rf,
                                       rf_interpolation_threshold, rf_kappa_max)
 from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
                            entropic_term, follow_curve, saddle_franz_parisi)
