@@ -161,6 +161,19 @@ class FranzParisiQuery(LocalEntropyQuery):
         return type(self)(full(self.alpha), full(self.kappa_ref), kappa, d)
 
     default_quad: ClassVar[Any]
+    chart: ClassVar["Chart"]
+
+    def to_order_params(self, x, ref):
+        return self.chart.to_order_params(x, ref, self.p)
+
+    def to_coords(self, op, ref):
+        return self.chart.to_coords(op, ref, self.p)
+
+    def bounds(self, ref):
+        return self.chart.bounds(ref, self.p)
+
+    def identity(self, ref):
+        return self.chart.identity(ref)
 
     @staticmethod
     @abc.abstractmethod
@@ -173,28 +186,27 @@ class FranzParisiQuery(LocalEntropyQuery):
         """The RS maximal margin of the references' problem at alpha (host-side check)."""
 
 
+class Chart(NamedTuple):
+    """A task's solver coordinates around references ``ref`` at overlap p:
+    ``to_order_params(x, ref, p)``, ``to_coords(op, ref, p)``, the box ``bounds(ref, p)``
+    and the ``identity(ref)`` saddle point."""
+
+    to_order_params: Callable
+    to_coords: Callable
+    bounds: Callable
+    identity: Callable
+
+
 class FranzParisiStorage(FranzParisiQuery):
     """Franz-Parisi query on binary storage (random labels)."""
 
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi(op, ref, self, quad=quad)
 
-    def to_order_params(self, x, ref):
-        return _to_order_params(x, ref, self.p)
-
-    def to_coords(self, op, ref):
-        return _to_coords(op, ref, self.p)
-
-    def bounds(self, ref):
-        return _bounds(ref, self.p)
-
     def resolved(self, op, ref):
         """Whether the z' rule resolves ln H here: $C/\\sqrt{1-q} \\le$ LOG_H_RELIABLE."""
         _, _, C2, s2, _ = _variances(op, ref, self.p)
         return C2 <= LOG_H_RELIABLE**2 * s2
-
-    def identity(self, ref):
-        return identity_order_params(ref)
 
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
@@ -351,6 +363,10 @@ def identity_order_params(ref: RSOrderParams) -> FPOrderParams:
     replica is one more reference replica, $q = t = \\tilde q$, $\\hat q = \\hat t = \\hat p =
     \\hat{\\tilde q}$, and $S = \\phi_{RS}(\\alpha, \\tilde\\kappa)$ (note section 6 (ii))."""
     return FPOrderParams(ref.q, ref.q, ref.q_hat, ref.q_hat, ref.q_hat)
+
+
+STORAGE_CHART = Chart(_to_order_params, _to_coords, _bounds, identity_order_params)
+FranzParisiStorage.chart = STORAGE_CHART
 
 
 def follow_queries(path: LocalEntropyQuery, refs, init, start: LocalEntropyQuery, ref0, quad
