@@ -93,19 +93,24 @@ def spline_coefficients(step: float) -> tuple[np.ndarray, int]:
     return c, n
 
 
+def _trailing(values: np.ndarray, ndim: int) -> Array:
+    """``values`` as the last axis of an array of rank ndim + 1 (explicit ranks)."""
+    return jnp.asarray(values).reshape((1,) * ndim + values.shape)
+
+
 def _local_basis(frac: Array, order: int) -> Array:
     """The 6 nonzero cardinal quintic B-splines (their ``order``-th derivative in the knot
     coordinate) at ``frac`` in [0, 1) of a cell: $N_5^{(k)}(frac + 5 - j)$, j = 0..5,
     by the truncated-power formula."""
     if order > 5:
         return jnp.zeros(frac.shape + (6,))
-    x = frac[..., None] + 5.0 - jnp.arange(6.0)
+    x = frac[..., None] + _trailing(5.0 - np.arange(6.0), frac.ndim)
     binom = np.array([1, 6, 15, 20, 15, 6, 1.0]) * (-1.0) ** np.arange(7)
     power = 5 - order
     scale = np.prod(np.arange(power + 1, 6)) / 120.0
-    shifted = jnp.maximum(x[..., None] - jnp.arange(7.0), 0.0)
+    shifted = jnp.maximum(x[..., None] - _trailing(np.arange(7.0), x.ndim), 0.0)
     terms = shifted**power if power else (shifted > 0).astype(frac.dtype)
-    return scale * jnp.sum(binom * terms, axis=-1)
+    return scale * jnp.sum(_trailing(binom, x.ndim) * terms, axis=-1)
 
 
 def _scatter(y: Array, weights: Array, rows: Array, order: int, n: int, step: float,
@@ -119,7 +124,7 @@ def _scatter(y: Array, weights: Array, rows: Array, order: int, n: int, step: fl
     values = _local_basis(u - cell, order) / step**order
     if order:
         values = jnp.where(inside[..., None], values, 0.0)
-    columns = cell.astype(int)[..., None] + jnp.arange(6)
+    columns = cell.astype(int)[..., None] + _trailing(np.arange(6), cell.ndim)
     flat = (rows[..., None] * (n + 5) + columns).ravel()
     table = jax.ops.segment_sum((weights[..., None] * values).ravel(), flat,
                                 num_segments=n_rows * (n + 5))
@@ -134,8 +139,8 @@ def projection(order: int, n: int, step: float, n_smooth: int, n_rows: int, y: A
     equation ($\\partial_v = \\frac12\\partial_y^2$), finite at v = 0."""
     z = np.linspace(-9.0, 9.0, n_smooth)
     w = np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
-    points = y[..., None] + jnp.sqrt(jnp.maximum(v, 0.0)) * z
-    return _scatter(points, weights[..., None] * w, jnp.broadcast_to(rows[..., None],
+    points = y[..., None] + jnp.sqrt(jnp.maximum(v, 0.0)) * _trailing(z, y.ndim)
+    return _scatter(points, weights[..., None] * _trailing(w, y.ndim), jnp.broadcast_to(rows[..., None],
                     points.shape), order, n, step, n_rows)
 
 
