@@ -4,12 +4,10 @@ S = the committee's RS entropy), stationarity there, and the energetic term agai
 independent Monte Carlo estimate of its definition at a generic point."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import special
 
-import theory
 from theory.local_entropy import committee_franz_parisi as cfp
 from theory.local_entropy import franz_parisi as fp
 

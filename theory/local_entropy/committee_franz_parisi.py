@@ -82,7 +82,7 @@ def spline_coefficients(step: float) -> tuple[np.ndarray, int]:
     """Quintic B-spline coefficients (M, M, M) of $f(y_1,y_2,y_3)$ on uniform knots of
     ``step`` over [Y_LO, Y_HI] (least squares on samples at half the step, one axis at a
     time: the fit is a Kronecker product), and the number of cells n (M = n + 5)."""
-    n = int(round((Y_HI - Y_LO) / step))
+    n = round((Y_HI - Y_LO) / step)
     knots = Y_LO + step * np.arange(-5, n + 6)
     x = np.linspace(knots[5], knots[n + 5], 2 * n + 1)
     fit = make_lsq_spline(x, np.eye(x.size), knots, k=5).c  # (M, samples)
