@@ -28,3 +28,7 @@ from .rf_large_deviation_limit import (
     rf_large_deviation_limit_curve as rf_large_deviation_limit_curve)
 from .rf_large_deviation_limit import rf_large_deviation_threshold as rf_large_deviation_threshold
 from .rf_large_deviation_limit import rf_limit_branch as rf_limit_branch
+from .committee_franz_parisi import committee_query as committee_query
+from .committee_franz_parisi import CommitteeFPQuadrature as CommitteeFPQuadrature
+from .committee_franz_parisi import energetic_committee_fp as energetic_committee_fp
+from .committee_franz_parisi import free_entropy_committee_fp as free_entropy_committee_fp
