@@ -53,6 +53,20 @@ def overlap_to_hamming(q: ArrayLike) -> Array:
     return (1 - jnp.asarray(q)) / 2
 
 
+def binary_sign(x: Array) -> Array:
+    """Binary weights or outputs of real fields x: sign(x) with sign(0) = +1 (never 0), in
+    the dtype of x."""
+    return jnp.where(x >= 0, 1, -1).astype(x.dtype)
+
+
+def hamming_shell_entropy(d: ArrayLike) -> Array:
+    """$-d\\ln d - (1-d)\\ln(1-d)$: $\\ln\\binom{N}{dN}/N$ at large N, the entropy of all
+    binary configurations at Hamming fraction d from a given one (the upper bound of every
+    local entropy)."""
+    d = jnp.asarray(d)
+    return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+
+
 def train_error(stabilities: Float[Array, "*batch P"]) -> Float[Array, "*batch"]:
     """Fraction of misclassified examples, $\\frac1P\\sum_\\mu \\theta(-\\Delta_\\mu)$."""
     return jnp.mean((stabilities < 0).astype(stabilities.dtype), axis=-1)

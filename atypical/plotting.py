@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 STYLE = {
     "figure.dpi": 110,
@@ -33,6 +34,16 @@ def use_style() -> None:
 def theory_line(ax, x, y, **kwargs):
     """A theory curve: a solid line (dashed for metastable/unstable branches by caller)."""
     return ax.plot(x, y, **kwargs)
+
+
+def metastable_line(ax, x, y, transition: float, *, ls_after: str = "--", **kwargs):
+    """``theory_line`` solid for x <= ``transition`` and with line style ``ls_after`` beyond
+    it (the metastable continuation past a first-order transition; the label goes on the
+    first part only)."""
+    x, y = np.asarray(x), np.asarray(y)
+    theory_line(ax, x[x <= transition], y[x <= transition], **kwargs)
+    kwargs.pop("label", None)
+    theory_line(ax, x[x >= transition], y[x >= transition], **{**kwargs, "ls": ls_after})
 
 
 def sim_markers(ax, x, mean, sem, **kwargs):

@@ -16,6 +16,33 @@ def f64(x: ArrayLike) -> Array:
     return jnp.asarray(x, jnp.float64)
 
 
+def in_range(owner: str, name: str, low: float = -float("inf"), high: float = float("inf"), *,
+             open_low: bool = False):
+    """Converter of a config field to a float64 array that is finite and lies in [low, high]
+    ((low, high] with ``open_low``), checked by ``eqx.error_if`` (so also under jit); the
+    error names ``owner(name=...)`` and the admissible range."""
+    if high < float("inf"):
+        valid = f"in {'(' if open_low else '['}{low:g}, {high:g}]"
+    elif low > -float("inf"):
+        valid = f"{'>' if open_low else '>='} {low:g}"
+    else:
+        valid = ""
+    message = f"{owner}({name}=...): {name} must be finite" + (f" and {valid}" if valid else "")
+
+    def convert(x: ArrayLike) -> Array:
+        x = f64(x)
+        below = (x <= low) if open_low else (x < low)
+        return eqx.error_if(x, ~jnp.isfinite(x) | below | (x > high), message)
+    return convert
+
+
+def check_one_of(owner: str, name: str, value, valid) -> None:
+    """Raise ``ValueError`` naming ``owner(name=value)`` and the valid choices unless
+    ``value`` is one of ``valid`` (a sequence or mapping of choices)."""
+    if value not in valid:
+        raise ValueError(f"{owner}({name}={value!r}): {name} must be one of {list(valid)}")
+
+
 def _checked_alpha(alpha: Array, who: str) -> Array:
     alpha = f64(alpha)
     bad = ~jnp.isfinite(alpha) | (alpha <= 0)
@@ -28,6 +55,12 @@ def _checked_kappa(kappa: Array, who: str) -> Array:
                         f"{who}(kappa=...): the margin kappa must be finite")
 
 
+def _check_alpha_kappa(spec: eqx.Module, who: str) -> None:
+    """Validate a problem's ``alpha`` and ``kappa`` fields in its ``__post_init__``."""
+    spec.alpha = _checked_alpha(spec.alpha, who)
+    spec.kappa = _checked_kappa(spec.kappa, who)
+
+
 class BinaryStorage(eqx.Module):
     """Binary perceptron $W \\in \\{\\pm1\\}^N$ storing $P = \\alpha N$ random labels with
     margin kappa: every stability $\\Delta_\\mu = y_\\mu W\\cdot\\xi_\\mu/\\sqrt N \\ge \\kappa$."""
@@ -36,8 +69,7 @@ class BinaryStorage(eqx.Module):
     kappa: Float[Array, ""] = eqx.field(converter=f64, default=0.0)
 
     def __post_init__(self):
-        self.alpha = _checked_alpha(self.alpha, "BinaryStorage")
-        self.kappa = _checked_kappa(self.kappa, "BinaryStorage")
+        _check_alpha_kappa(self, "BinaryStorage")
 
 
 class TeacherStudent(eqx.Module):
@@ -50,8 +82,7 @@ class TeacherStudent(eqx.Module):
     kappa: Float[Array, ""] = eqx.field(converter=f64, default=0.0)
 
     def __post_init__(self):
-        self.alpha = _checked_alpha(self.alpha, "TeacherStudent")
-        self.kappa = _checked_kappa(self.kappa, "TeacherStudent")
+        _check_alpha_kappa(self, "TeacherStudent")
 
 
 def _check_committee_K(K, who: str) -> None:
@@ -74,8 +105,7 @@ class TreeCommittee(eqx.Module):
 
     def __post_init__(self):
         _check_committee_K(self.K, "TreeCommittee")
-        self.alpha = _checked_alpha(self.alpha, "TreeCommittee")
-        self.kappa = _checked_kappa(self.kappa, "TreeCommittee")
+        _check_alpha_kappa(self, "TreeCommittee")
 
 
 class TreeCommitteeTeacherStudent(eqx.Module):
@@ -90,8 +120,7 @@ class TreeCommitteeTeacherStudent(eqx.Module):
 
     def __post_init__(self):
         _check_committee_K(self.K, "TreeCommitteeTeacherStudent")
-        self.alpha = _checked_alpha(self.alpha, "TreeCommitteeTeacherStudent")
-        self.kappa = _checked_kappa(self.kappa, "TreeCommitteeTeacherStudent")
+        _check_alpha_kappa(self, "TreeCommitteeTeacherStudent")
 
 
 # --- two-layer networks trained by gradient flow [P3] (DMFT capability) ---------------------
@@ -230,9 +259,7 @@ def two_layer_preset(kernel: str, *, m: int, alpha: float, tau: float, a0: float
     """Preset of [P3]: sigma from ``TWO_LAYER_KERNELS[kernel]``, target phi = sigma
     (``teacher=True``, so $\\hat\\varphi = h$) or pure noise; a(0) = a0 (scalar or (m,)),
     C(0,0) = (1-c) I + c J with c = ``c0_offdiag``, v(0) = v0."""
-    if kernel not in TWO_LAYER_KERNELS:
-        raise ValueError(f"two_layer_preset(kernel={kernel!r}): kernel must be one of "
-                         f"{sorted(TWO_LAYER_KERNELS)}")
+    check_one_of("two_layer_preset", "kernel", kernel, sorted(TWO_LAYER_KERNELS))
     if not isinstance(m, int) or m < 1:
         raise ValueError(f"two_layer_preset(m={m!r}): m must be an integer >= 1")
     c = jnp.asarray(TWO_LAYER_KERNELS[kernel], jnp.float64)
@@ -276,12 +303,8 @@ class RandomFeatures(eqx.Module):
 
     def __post_init__(self):
         who = "RandomFeatures"
-        if self.sigma not in RF_ACTIVATIONS:
-            raise ValueError(f"{who}(sigma={self.sigma!r}): sigma must be one of "
-                             f"{sorted(RF_ACTIVATIONS)}")
-        if self.teacher not in RF_TEACHERS:
-            raise ValueError(f"{who}(teacher={self.teacher!r}): teacher must be one of "
-                             f"{list(RF_TEACHERS)}")
+        check_one_of(who, "sigma", self.sigma, sorted(RF_ACTIVATIONS))
+        check_one_of(who, "teacher", self.teacher, RF_TEACHERS)
         self.alpha = _checked_alpha(self.alpha, who)
         alpha_D = f64(self.alpha_D)
         self.alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),

@@ -5,14 +5,16 @@
     python paper_figures/fig_amp_state_evolution.py --out figures [--quick]
 """
 
+import sys
 from pathlib import Path
 
 import jax.random as jr
 import numpy as np
 
 import atypical
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main, print_paths, results_cache
 from sim.amp import AMPConfig, run_amp_instances
 from sim.enumerate import sample_instances
 from theory.dynamics.state_evolution import state_evolution
@@ -67,14 +69,13 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    parser = figure_parser(__doc__, "small N, few points (smoke)",
-                           seed_help="key of the sampled instances")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    cache = ResultsCache(args.out / "cache" / ("amp_se_quick" if args.quick else "amp_se"))
-    return plot(cfg, compute(cfg, cache, args.seed), args.out)
+    def cached(cfg, args):
+        name = "amp_se_quick" if args.quick else "amp_se"
+        return compute(cfg, results_cache(args, name), args.seed)
+
+    return figure_main(sys.modules[__name__], argv, "small N, few points (smoke)",
+                       seed_help="key of the sampled instances", compute=cached)
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

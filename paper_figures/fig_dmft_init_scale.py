@@ -22,8 +22,9 @@ import numpy as np
 import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from paper_figures.fig_dmft_mean_field import (dmft_figure_main, dmft_job, log_spaced,
-                                               network_gaps, network_job, preset, spec)
+                                               gap_lines, network_job, preset, spec)
 from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_overlap
+from paper_figures._common import print_paths
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=True)
 # init label -> gamma0 (None: mean field, a(0) = 1)
@@ -62,9 +63,7 @@ def summary(cfg: dict, res: dict) -> list[str]:
                          f"v max {max(r['v']):.3f}{extra}")
     m = cfg["net"]["m"]
     for label, g0 in INITS.items():
-        for t, e_net, e_th, rel, se in network_gaps(res[(m, g0)], res[("network", g0)]):
-            lines.append(f"m={m} {label}, t={t:g}: e_ts network {e_net:.4f} DMFT {e_th:.4f} "
-                         f"relative gap {rel:+.3f} +- {se:.3f}")
+        lines += gap_lines(res[(m, g0)], res[("network", g0)], f"m={m} {label}, ")
     return lines
 
 
@@ -115,10 +114,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_init_scale",
-                       "m = 8 on t <= 2")
+    return dmft_figure_main(argv, sys.modules[__name__], "m = 8 on t <= 2")
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -27,6 +27,7 @@ import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
 from paper_figures.fig_dmft_mean_field import dmft_job, dmft_figure_main, preset, spec
 from theory.dynamics.dmft_limits import lazy_plateau_test_error, lazy_short_time_error
+from paper_figures._common import print_paths
 
 PROBLEM = dict(kernel="cubic", alpha=0.3, tau=0.6, teacher=True)
 GAMMA0 = 0.5
@@ -116,10 +117,9 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_lazy_regimes",
-                       "m = 8, 16 on t <= 2/m and m = 8 on t <= 2")
+    return dmft_figure_main(argv, sys.modules[__name__],
+                            "m = 8, 16 on t <= 2/m and m = 8 on t <= 2")
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -28,7 +28,7 @@ import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.problems import two_layer_preset
 from atypical.results import ResultsCache
-from paper_figures._common import figure_main
+from paper_figures._common import figure_main, print_paths
 from sim.two_layer import mean_sem, train_two_layer
 from theory.dynamics.dmft import DMFTBlowUpError, solve_dmft
 from theory.dynamics.dmft_limits import solve_mean_field
@@ -162,6 +162,12 @@ def network_gaps(dm: dict, net: dict, times=GAP_TIMES) -> list[tuple]:
     return rows
 
 
+def gap_lines(dm: dict, net: dict, prefix: str) -> list[str]:
+    """``network_gaps`` as summary lines, each starting with ``prefix``."""
+    return [f"{prefix}t={t:g}: e_ts network {e_net:.4f} DMFT {e_th:.4f} relative gap "
+            f"{rel:+.3f} +- {se:.3f}" for t, e_net, e_th, rel, se in network_gaps(dm, net)]
+
+
 def summary(cfg: dict, res: dict) -> list[str]:
     lines = []
     for m in cfg["ms"]:
@@ -169,9 +175,7 @@ def summary(cfg: dict, res: dict) -> list[str]:
         lines.append(f"m={m}: DMFT t <= {dm['t'][-1]:g} (t/m <= {dm['t'][-1] / m:g}, "
                      f"dt={dm['dt']}, {dm['seconds']:.1f} s); network d={net['d']}, "
                      f"n={net['n']}, {net['seeds']} seeds ({net['seconds']:.1f} s)")
-        for t, e_net, e_th, rel, se in network_gaps(dm, net):
-            lines.append(f"  t={t:g}: e_ts network {e_net:.4f} DMFT {e_th:.4f} "
-                         f"relative gap {rel:+.3f} +- {se:.3f}")
+        lines += gap_lines(dm, net, "  ")
     return lines
 
 
@@ -223,9 +227,11 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_dmft_mean_field")
 
 
-def dmft_figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
+def dmft_figure_main(argv, module, quick_help: str) -> list[Path]:
     """A DMFT figure's run: the module's ``jobs_for`` through the shared DMFT cache
-    (``figure_main`` with ``--out``, ``--quick``)."""
+    (``figure_main`` with ``--out``, ``--quick``), labelled by the script's file name."""
+    name = Path(module.__file__).stem
+
     def jobs(cfg, args):
         return run_jobs(module.jobs_for(cfg), dmft_cache(args.out, args.quick), name)
 
@@ -233,10 +239,8 @@ def dmft_figure_main(argv, module, name: str, quick_help: str) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_mean_field",
-                            "m = 4 to t = 3, d = 16, 3 seeds")
+    return dmft_figure_main(argv, sys.modules[__name__], "m = 4 to t = 3, d = 16, 3 seeds")
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -25,6 +25,7 @@ import atypical  # noqa: F401  (float64 on)
 from atypical.plotting import save_figure, theory_line, use_style
 from paper_figures.fig_dmft_mean_field import dmft_job, dmft_figure_main, preset, spec
 from theory.dynamics.dmft_limits import lazy_plateau_test_error
+from paper_figures._common import print_paths
 
 PROBLEM = dict(kernel="quad", alpha=0.3, tau=0.6, teacher=False)
 GAMMA0 = 0.15
@@ -95,10 +96,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    return dmft_figure_main(argv, sys.modules[__name__], "fig_dmft_pure_noise_lazy",
-                       "m = 8, 16 on t <= 8")
+    return dmft_figure_main(argv, sys.modules[__name__], "m = 8, 16 on t <= 8")
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -19,6 +19,7 @@ S > 0) and around typical (Gibbs) references (isolated: S < 0 at small d).
     python paper_figures/fig_generalization_flat_minima.py --out figures [--quick]
 """
 
+import sys
 from pathlib import Path
 
 import jax
@@ -30,8 +31,9 @@ import sim
 import theory
 from atypical import TeacherStudent  # importing atypical turns on float64
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import metastable_line, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main, print_paths, results_cache
 from theory.local_entropy.franz_parisi import franz_parisi_curve
 from theory.local_entropy.franz_parisi_teacher import FranzParisiTeacherStudent
 from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
@@ -69,7 +71,7 @@ def typical_and_bayes(alpha: list[float]) -> dict:
 
 def maximal_margin(alpha: list[float]) -> dict:
     """kappa_max(alpha) of teacher-student and the error arccos(R)/pi there (one call)."""
-    top = kappa_max(np.asarray(alpha), task="teacher-student")
+    top = kappa_max(np.asarray(alpha), problem=TeacherStudent)
     return dict(alpha=list(alpha), kappa_max=np.asarray(top.kappa).tolist(),
                 gen_error=np.asarray(gen_error_from_overlap(top.order_params.R)).tolist())
 
@@ -77,7 +79,7 @@ def maximal_margin(alpha: list[float]) -> dict:
 def dense_regions(alpha: float, d: tuple[float, ...]) -> dict:
     """Franz-Parisi curves (kappa = 0) around references at kappa_max(alpha) and around
     typical (kappa_ref = 0) references at one alpha, both in one vmapped call."""
-    top = float(kappa_max(alpha, task="teacher-student").kappa)
+    top = float(kappa_max(alpha, problem=TeacherStudent).kappa)
     curve = franz_parisi_curve([alpha, alpha], [top, 0.0], [0.0, 0.0], list(d),
                                query=FranzParisiTeacherStudent, n_fill=8)
     rows = lambda x: np.asarray(x).tolist()
@@ -89,7 +91,7 @@ def dense_regions(alpha: float, d: tuple[float, ...]) -> dict:
 def high_local_entropy(alpha: float, d: float) -> dict:
     """y -> infinity large deviations at one alpha: local entropy and the errors of the
     solutions at distance d and of their reference."""
-    curve = large_deviation_limit_curve(alpha, [d], task="teacher-student")
+    curve = large_deviation_limit_curve(alpha, [d], problem=TeacherStudent)
     return dict(alpha=alpha, S=float(curve.local_entropy[0]),
                 gen_error=float(curve.gen_error[0]),
                 reference_gen_error=float(curve.reference_gen_error[0]))
@@ -144,9 +146,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     a, first = np.asarray(typ["alpha"]), typ["alpha_first_order"]
     for key, color, label in (("gibbs", "k", "typical (Gibbs)"),
                               ("bayes", "C0", "Bayes-optimal")):
-        y = np.asarray(typ[key])
-        theory_line(ax, a[a <= first], y[a <= first], color=color, label=label)
-        theory_line(ax, a[a >= first], y[a >= first], color=color, ls=":", lw=1.1)
+        metastable_line(ax, a, typ[key], first, ls_after=":", color=color, label=label)
     ax.axvline(first, color="gray", lw=0.7, ls="--")
     ax.text(first, 0.47, " perfect\n generalization\n" + rf" ($\alpha > {first:.3f}$)",
             fontsize=8, color="gray", va="top")
@@ -189,26 +189,29 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_generalization_flat_minima")
 
 
-def main(argv=None) -> None:
-    args = figure_parser(__doc__, "small grids, for smoke tests").parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    out_dir = Path(args.out)
-    res = compute(cfg, ResultsCache(out_dir / "cache" / cfg["name"]))
-    fp = res["fp"]
-    for i, a in enumerate(fp["alpha"]):
-        print(f"alpha={a:g}: kappa_max={fp['kappa_ref'][i]:.4f}, " + ", ".join(
-            f"d={d:g}: S={fp['S'][i][j]:.4f} eps={fp['gen_error'][i][j]:.4f} "
-            f"(typical ref: S={fp['S_typical'][i][j]:.4f})" for j, d in enumerate(fp["d"])))
-    ld = res["ld"]
-    print("y -> inf, d = {:g}: ".format(cfg["ld_d"]) + ", ".join(
+def summary(cfg: dict, res: dict) -> list[str]:
+    fp, ld = res["fp"], res["ld"]
+    lines = [f"alpha={a:g}: kappa_max={fp['kappa_ref'][i]:.4f}, " + ", ".join(
+        f"d={d:g}: S={fp['S'][i][j]:.4f} eps={fp['gen_error'][i][j]:.4f} "
+        f"(typical ref: S={fp['S_typical'][i][j]:.4f})" for j, d in enumerate(fp["d"]))
+        for i, a in enumerate(fp["alpha"])]
+    lines.append("y -> inf, d = {:g}: ".format(cfg["ld_d"]) + ", ".join(
         f"alpha={a:g}: S={S:.4f} eps={e:.4f} (reference {r:.4f})" for a, S, e, r in
         zip(ld["alpha"], ld["S"], ld["gen_error"], ld["reference_gen_error"])))
-    for algo, points in res["sim"].items():
-        print(f"{algo}: " + ", ".join(f"alpha={a:g}: eps={p['gen_error'][0]:.4f}+-"
+    lines += [f"{algo}: " + ", ".join(f"alpha={a:g}: eps={p['gen_error'][0]:.4f}+-"
                                       f"{p['gen_error'][1]:.4f} ({p['solved']}/{p['instances']})"
-                                      for a, p in sorted(points.items())))
-    print("\n".join(str(p) for p in plot(cfg, res, out_dir)))
+                                      for a, p in sorted(points.items()))
+              for algo, points in res["sim"].items()]
+    return lines
+
+
+def main(argv=None) -> list[Path]:
+    def cached(cfg, args):
+        return compute(cfg, results_cache(args, cfg["name"]))
+
+    return figure_main(sys.modules[__name__], argv, "small grids, for smoke tests",
+                       compute=cached)
 
 
 if __name__ == "__main__":
-    main()
+    print_paths(main())

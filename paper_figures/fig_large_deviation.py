@@ -13,14 +13,17 @@ legend: the bisected threshold).
     python paper_figures/fig_large_deviation.py --out figures [--quick]
 """
 
+import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 from tqdm import tqdm
 
-from atypical.plotting import figure_parser, save_figure, theory_line, use_style
+from atypical.observables import hamming_shell_entropy
+from atypical.plotting import save_figure, theory_line, use_style
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main, print_paths, results_cache
 from theory.local_entropy.large_deviation_limit import (large_deviation_limit_curve,
                                                        large_deviation_threshold)
 
@@ -53,7 +56,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     use_style()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
     d = np.asarray(cfg["d"])
-    ax.plot(d, -d * np.log(d) - (1 - d) * np.log1p(-d), color="k", ls=":", lw=1,
+    ax.plot(d, hamming_shell_entropy(d), color="k", ls=":", lw=1,
             label=r"bound $-d\ln d-(1-d)\ln(1-d)$")
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(cfg["alpha"])))
     for color, alpha in zip(colors, cfg["alpha"]):
@@ -77,16 +80,14 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_large_deviation")
 
 
-def main(argv=None) -> None:
-    args = figure_parser(__doc__, "two curves, no threshold").parse_args(argv)
-    jax.config.update("jax_enable_x64", True)
-    cfg = QUICK if args.quick else FULL
-    out_dir = Path(args.out)
-    cache = ResultsCache(out_dir / "cache" / ("large_deviation_quick" if args.quick
-                                              else "large_deviation"))
-    paths = plot(cfg, compute(cfg, cache), out_dir)
-    print("\n".join(str(p) for p in paths))
+def main(argv=None) -> list[Path]:
+    def cached(cfg, args):
+        jax.config.update("jax_enable_x64", True)
+        name = "large_deviation_quick" if args.quick else "large_deviation"
+        return compute(cfg, results_cache(args, name))
+
+    return figure_main(sys.modules[__name__], argv, "two curves, no threshold", compute=cached)
 
 
 if __name__ == "__main__":
-    main()
+    print_paths(main())

@@ -16,6 +16,7 @@ exactly, and the instance's maximal margin fluctuates around kappa_max(alpha).
     python paper_figures/fig_local_entropy.py --out figures [--quick]
 """
 
+import sys
 from pathlib import Path
 
 import jax
@@ -26,8 +27,9 @@ from tqdm import tqdm
 
 import theory.local_entropy.franz_parisi as fp
 from atypical import BinaryStorage
-from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
+from atypical.plotting import save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main, print_paths, results_cache
 from sim.bp_local_entropy import exact_local_entropy
 from sim.enumerate import configuration, configuration_margins, sample_instances
 from theory.models import margins
@@ -167,14 +169,13 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "fig_local_entropy")
 
 
-def main(argv=None) -> None:
-    args = figure_parser(__doc__, "few curves, for smoke tests").parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    out_dir = Path(args.out)
-    cache = ResultsCache(out_dir / "cache" / ("quick" if args.quick else "full"))
-    paths = plot(cfg, compute(cfg, cache), out_dir)
-    print("\n".join(str(p) for p in paths))
+def main(argv=None) -> list[Path]:
+    def cached(cfg, args):
+        return compute(cfg, results_cache(args, "quick" if args.quick else "full"))
+
+    return figure_main(sys.modules[__name__], argv, "few curves, for smoke tests",
+                       compute=cached)
 
 
 if __name__ == "__main__":
-    main()
+    print_paths(main())

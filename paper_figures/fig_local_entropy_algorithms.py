@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 import atypical
 import theory.local_entropy.franz_parisi as fp
+from atypical.observables import hamming_shell_entropy
 from atypical.plotting import figure_parser, save_figure, sim_markers, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
@@ -38,6 +39,7 @@ from sim.data import Dataset, sample_storage
 from sim.measure import local_energy_by_flips
 from sim.run import default_config, run_algorithm
 from theory.models import margins
+from paper_figures._common import print_paths
 
 FULL = dict(alpha=0.5, N=1001, algos=("sgd", "rsgd", "fbp", "sa"), seeds=8, replicas=4,
             ref_fractions=(0.0, 0.5, 0.9, 0.99), n_d=14,
@@ -138,11 +140,6 @@ def compute(cfg: dict, cache: ResultsCache, quick: bool) -> dict:
     return out
 
 
-def _bound(d):
-    d = np.asarray(d)
-    return -d * np.log(d) - (1 - d) * np.log1p(-d)
-
-
 def mean_sem(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column by column over the finite entries of the rows: mean, standard error
     std_{n-1}/sqrt(n) and count n (mean nan for n = 0, sem nan for n < 2)."""
@@ -192,14 +189,14 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     use_style()
     fig, (ax, ax_deficit, ax_energy) = plt.subplots(1, 3, figsize=(15, 4.3), sharex=True)
     d_th = np.asarray(cfg["theory_d"])
-    ax.plot(d_th, _bound(d_th), color="0.6", ls=":", label=r"$H_2(d)$ (all configurations)")
+    ax.plot(d_th, hamming_shell_entropy(d_th), color="0.6", ls=":", label=r"$H_2(d)$ (all configurations)")
     grays = plt.cm.Greys(np.linspace(0.45, 0.95, len(cfg["ref_fractions"])))
     for color, f in zip(grays, cfg["ref_fractions"]):
         S = np.asarray(res["theory"][f]["S"], float)
         label = (r"FP theory, typical ($\tilde\kappa = 0$)" if f == 0 else
                  rf"FP theory, $\tilde\kappa = {f:g}\,\kappa_{{max}}$")
         theory_line(ax, d_th, S, color=color, label=label)
-        theory_line(ax_deficit, d_th, _bound(d_th) - S, color=color)
+        theory_line(ax_deficit, d_th, hamming_shell_entropy(d_th) - S, color=color)
     d = np.asarray(cfg["d"])
     d_flip = np.asarray(flip_fractions(cfg["N"], cfg["d"]))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -213,7 +210,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
             continue
         label = f"{NAMES[algo]} ({solved}/{runs} runs, {n[0]} instances)"
         sim_markers(ax, d, mean, sem, fmt=marker, color=color)
-        sim_markers(ax_deficit, d, _bound(d) - mean, sem, fmt=marker, color=color, label=label)
+        sim_markers(ax_deficit, d, hamming_shell_entropy(d) - mean, sem, fmt=marker, color=color, label=label)
         e_mean, e_sem, _ = mean_sem(instance_means(records, "dE", len(d_flip)))
         sim_markers(ax_energy, d_flip, e_mean, e_sem, fmt=marker, color=color)
     ax.axhline(0, color="k", lw=0.6)
@@ -259,5 +256,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -30,9 +30,9 @@ import numpy as np
 from tqdm import tqdm
 
 import theory
-from atypical import SaddlePointError
+from atypical import SaddlePointError, TeacherStudent
 from atypical.observables import bayes_optimal_gen_error, gen_error_from_overlap
-from atypical.plotting import figure_parser, save_figure, theory_line, use_style
+from atypical.plotting import figure_parser, metastable_line, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from theory.local_entropy.franz_parisi import monotonicity_threshold
 from theory.local_entropy.large_deviation_limit import large_deviation_threshold
@@ -83,7 +83,7 @@ def teacher_student_lines(alpha: list[float]) -> dict:
     branch = theory.follow_teacher_student(poor)
     ok = np.asarray(branch.converged)
     q = np.asarray(branch.order_params.q)[ok]
-    margin = theory.kappa_max(a, task="teacher-student")
+    margin = theory.kappa_max(a, problem=TeacherStudent)
     return dict(alpha=poor[ok].tolist(),
                 gibbs=np.asarray(theory.gen_error(branch.order_params))[ok].tolist(),
                 bayes=np.asarray(bayes_optimal_gen_error(q)).tolist(),
@@ -143,9 +143,7 @@ def plot(res: dict, out_dir: Path) -> list[Path]:
     a, first = np.asarray(ts["alpha"]), ts["alpha_first_order"]
     for key, color, label in (("gibbs", "C0", "typical (Gibbs)"),
                               ("bayes", "C2", "Bayes-optimal")):
-        err = np.asarray(ts[key])
-        theory_line(bx, a[a <= first], err[a <= first], color=color, label=label)
-        theory_line(bx, a[a >= first], err[a >= first], color=color, ls="--")
+        metastable_line(bx, a, ts[key], first, color=color, label=label)
     bx.plot([first, max(ts["margin_alpha"])], [0, 0], color="C2", lw=3, solid_capstyle="butt")
     theory_line(bx, ts["margin_alpha"], ts["max_margin"], color="C1",
                 label=r"maximal margin $\kappa_{max}(\alpha)$")

@@ -29,14 +29,16 @@ Measured on a 2-core CPU shared with a test suite (load 6-9): the full mode 17 m
 epochs; a smoke run, in which no seed fits) 2.8 min wall (68 s of CPU time).
 """
 
+import sys
 from pathlib import Path
 
 import jax.random as jr
 import numpy as np
 from tqdm import tqdm
 
-from atypical.plotting import figure_parser, save_figure, sim_markers, use_style
+from atypical.plotting import save_figure, sim_markers, use_style
 from atypical.results import ResultsCache
+from paper_figures._common import figure_main, print_paths
 from sim.net_train import NetTrainConfig
 from sim.real_data import load_real_data
 from sim.width_sweep import interpolation_point, summarize_point, width_point
@@ -193,17 +195,10 @@ def plot(cfg: dict, records: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv=None) -> list[Path]:
-    args = figure_parser(__doc__, "P = 100, 4 widths, SGD and replicated SGD, 4 seeds, 150 "
-                         "epochs (CPU smoke run, under 2 minutes)",
-                         seed_help="key of the data (one half) and the networks (the other)"
-                         ).parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    records = compute(cfg, args.out, args.seed)
-    for line in summary(cfg, records):
-        print(line)
-    return plot(cfg, records, args.out)
+    return figure_main(sys.modules[__name__], argv, "P = 100, 4 widths, SGD and replicated SGD, "
+                       "4 seeds, 150 epochs (CPU smoke run, under 2 minutes)",
+                       seed_help="key of the data (one half) and the networks (the other)")
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -16,8 +16,8 @@ D, N growing; alpha = P/N = alpha_D/(N/D)). Lines are RS theory (N, D -> infinit
   ``theory.local_entropy.rf_large_deviation_limit.rf_large_deviation_limit_curve``; nan where the branch
   is not reached);
 - atypical solutions: zero-margin students at Hamming fraction d around maximal-margin
-  references (RS Franz-Parisi, ``theory.local_entropy.rf_franz_parisi.rf_franz_parisi_curve``, reference
-  margin kappa_max or 1e-6 below it when the reference entropy rounds negative), i.e. the
+  references (RS Franz-Parisi, ``rf_franz_parisi_max_margin``: reference margin kappa_max
+  or 1e-6 below it when the reference entropy rounds negative), i.e. the
   wide flat (dense) regions of solutions; they exist above the atypical transition (N/D =
   2.2085 at alpha_D = 2, panel (b) of ``fig_rf_phase_diagram.py``), where S(d) > 0 rises
   monotonically with d.
@@ -61,13 +61,13 @@ from tqdm import tqdm
 import sim
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
-from paper_figures._common import figure_main
+from paper_figures._common import figure_main, print_paths
 from atypical.results import ResultsCache
 from paper_figures import fig_rf_phase_diagram as phase
 from theory.models.bayes_optimal import bayes_optimal_error
 from theory.models.random_features import (follow_rf, gen_error_rf, rf_interpolation_threshold,
                                     rf_kappa_max, vote_gen_error_rf)
-from theory.local_entropy.rf_franz_parisi import rf_franz_parisi_curve
+from theory.local_entropy.rf_franz_parisi import rf_franz_parisi_max_margin
 from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_limit_curve
 
 FULL = dict(name="rf_generalization", sigma="sign", alpha_D=2.0, n_over_d_max=4.8, n_line=50,
@@ -126,27 +126,17 @@ def typical_and_max_margin(alpha_D: float, sigma: str, n_over_d_max: float, n_li
 
 def atypical_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dict:
     """Generalization error and local entropy S(d) of zero-margin students at distances d
-    around references at the RF maximal margin (kappa_ref = kappa_max, or 1e-6 below it if
-    the reference entropy rounds negative there); a lost branch is recorded, not raised."""
+    around references at the RF maximal margin (``rf_franz_parisi_max_margin``); a lost
+    branch is recorded, not raised."""
     t0 = time.perf_counter()
-    alpha = alpha_D / n_over_d
-    kappa_max = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
-    error = "no reference margin tried"
-    for kappa_ref in (kappa_max, kappa_max - 1e-6):
-        try:
-            c = rf_franz_parisi_curve(alpha, alpha_D, kappa_ref, 0.0, d, sigma=sigma)
-        except ValueError as err:  # reference entropy -1e-12 at exactly kappa_max
-            error = str(err)
-            continue
-        except SaddlePointError as err:
-            error = str(err)
-            break
-        return dict(d=list(d), gen_error=np.asarray(c.gen_error).tolist(),
-                    local_entropy=np.asarray(c.local_entropy).tolist(), kappa_max=kappa_max,
-                    kappa_ref=kappa_ref, reference_entropy=float(c.reference_entropy),
-                    error=None, seconds=time.perf_counter() - t0)
-    return dict(d=list(d), error=error.splitlines()[0], kappa_max=kappa_max,
-                kappa_ref=kappa_ref, seconds=time.perf_counter() - t0)
+    try:
+        c = rf_franz_parisi_max_margin(alpha_D / n_over_d, alpha_D, d, sigma=sigma)
+    except (ValueError, SaddlePointError) as err:
+        return dict(d=list(d), error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
+    return dict(d=list(d), gen_error=np.asarray(c.gen_error).tolist(),
+                local_entropy=np.asarray(c.local_entropy).tolist(),
+                kappa_ref=float(c.problem.kappa_ref), reference_entropy=float(c.reference_entropy),
+                error=None, seconds=time.perf_counter() - t0)
 
 
 def densest_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dict:
@@ -407,5 +397,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -46,9 +46,9 @@ import numpy as np
 from tqdm import tqdm
 
 from atypical import RandomFeatures, SaddlePointError  # importing atypical turns on float64
-from atypical.observables import local_energy
+from atypical.observables import hamming_shell_entropy, local_energy
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
-from paper_figures._common import figure_main
+from paper_figures._common import figure_main, print_paths
 from atypical.results import ResultsCache
 from sim.bp_local_entropy import local_entropy_at, local_entropy_bp
 from sim.data import Dataset
@@ -255,7 +255,7 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     use_style()
     fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     d = np.geomspace(min(cfg["entropy_d"]), 0.5, 200)
-    ax_s.plot(d, -d * np.log(d) - (1 - d) * np.log1p(-d), color="0.6", ls=":",
+    ax_s.plot(d, hamming_shell_entropy(d), color="0.6", ls=":",
               label=r"bound $-d\ln d-(1-d)\ln(1-d)$")
     for kind, (color, name) in KINDS.items():
         rec = res["entropy"][kind]
@@ -317,5 +317,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -21,7 +21,7 @@ import numpy as np
 
 from atypical import RandomFeatures
 from atypical.plotting import save_figure, sim_markers, theory_line, use_style
-from paper_figures._common import figure_main
+from paper_figures._common import figure_main, print_paths
 from atypical.results import ResultsCache
 from sim.anneal import AnnealConfig
 from sim.rf_sweep import rf_algorithm_point
@@ -183,5 +183,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

@@ -40,15 +40,17 @@ from pathlib import Path
 import jax.random as jr
 import numpy as np
 
+from atypical.observables import hamming_shell_entropy
 from atypical import SaddlePointError  # importing atypical turns on float64
 from atypical.plotting import figure_parser, save_figure, theory_line, use_style
 from atypical.results import ResultsCache
 from sim.rf_sweep import rf_algorithm_point
 from sim.rsgd import RSGDConfig
 from sim.sgd import SGDConfig
-from theory.models.random_features import follow_rf, rf_interpolation_threshold, rf_kappa_max
-from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_curve
+from theory.models.random_features import follow_rf, rf_interpolation_threshold
+from theory.local_entropy.rf_franz_parisi import rf_atypical_threshold, rf_franz_parisi_max_margin
 from theory.local_entropy.rf_large_deviation_limit import rf_large_deviation_threshold
+from paper_figures._common import print_paths
 
 FULL = dict(
     name="rf_phase_diagram", sigma="sign",
@@ -103,25 +105,15 @@ def typical_entropy(alpha_D: float, sigma: str, n_over_d_max: float) -> dict:
 
 def fp_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dict:
     """Franz-Parisi S(d) of zero-margin students around references at the RF maximal
-    margin (kappa_ref = kappa_max, or 1e-6 below it if the reference entropy rounds
-    negative); a lost branch is recorded, not raised."""
+    margin (``rf_franz_parisi_max_margin``); a lost branch is recorded, not raised."""
     t0 = time.perf_counter()
-    alpha = alpha_D / n_over_d
-    kappa_max = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
-    for kappa_ref in (kappa_max, kappa_max - 1e-6):
-        try:
-            c = rf_franz_parisi_curve(alpha, alpha_D, kappa_ref, 0.0, d, sigma=sigma)
-        except ValueError as err:  # reference entropy -1e-12 at exactly kappa_max
-            error = str(err)
-            continue
-        except SaddlePointError as err:
-            return dict(error=str(err).splitlines()[0], kappa_ref=kappa_ref,
-                        seconds=time.perf_counter() - t0)
-        return dict(d=list(d), local_entropy=np.asarray(c.local_entropy).tolist(),
-                    slope=np.asarray(c.slope).tolist(), kappa_ref=kappa_ref,
-                    reference_entropy=float(c.reference_entropy), error=None,
-                    seconds=time.perf_counter() - t0)
-    return dict(error=error.splitlines()[0], kappa_ref=kappa_max,
+    try:
+        c = rf_franz_parisi_max_margin(alpha_D / n_over_d, alpha_D, d, sigma=sigma)
+    except (ValueError, SaddlePointError) as err:
+        return dict(error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
+    return dict(d=list(d), local_entropy=np.asarray(c.local_entropy).tolist(),
+                slope=np.asarray(c.slope).tolist(), kappa_ref=float(c.problem.kappa_ref),
+                reference_entropy=float(c.reference_entropy), error=None,
                 seconds=time.perf_counter() - t0)
 
 
@@ -243,11 +235,6 @@ def success_probability(res: dict, algo: str, alpha_D: float, ratio: float) -> f
     return float(np.mean(solved))
 
 
-def counting_bound(d: float) -> float:
-    """$H(d) = -d\\ln d - (1-d)\\ln(1-d)$: ln(number of configurations at distance d)/N."""
-    return float(-d * np.log(d) - (1 - d) * np.log1p(-d))
-
-
 def min_slope(rec: dict) -> float:
     """Smallest dS/dd over the d grid (nan if the branch was lost)."""
     return float(np.min(rec["slope"])) if rec["error"] is None else float("nan")
@@ -324,7 +311,8 @@ def plot(cfg: dict, res: dict, out_dir: Path) -> list[Path]:
     shown = sorted({int(np.argmin(np.abs(np.log(d_grid / d)))) for d in D_SHOWN})
     for j, i in enumerate(shown):
         d = d_grid[i]
-        S = np.array([ok[r]["local_entropy"][i] for r in ratios]) / counting_bound(d)
+        bound = float(hamming_shell_entropy(d))
+        S = np.array([ok[r]["local_entropy"][i] for r in ratios]) / bound
         ax_s.plot(ratios, S, "o-", ms=3.5, color=plt.get_cmap("plasma")(0.15 + 0.7 * j / max(
             len(shown) - 1, 1)), label=rf"FP $S(d)/H(d)$, $d$ = {d:.3g}")
     ax_m.plot(ratios, [min_slope(ok[r]) for r in ratios], "o-", ms=3.5, color="C3")
@@ -397,5 +385,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

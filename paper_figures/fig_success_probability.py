@@ -32,6 +32,7 @@ from sim.rsgd import RSGDConfig
 from sim.run import (default_config, extrapolate_inverse_N, half_success_alpha_bootstrap,
                      success_grid)
 from sim.sgd import SGDConfig
+from paper_figures._common import print_paths
 
 NAMES = {"sgd": "SGD", "rsgd": "replicated SGD", "fbp": "focusing BP"}
 # GPU run: 64 instances per point, 12 alphas bracketing every algorithm's threshold
@@ -230,5 +231,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main():
-        print(path)
+    print_paths(main())

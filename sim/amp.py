@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, DTypeLike, Float, Int
 
 from atypical.gaussian import gaussian_over_H
-from atypical.observables import train_error
+from atypical.observables import binary_sign, train_error
 
 from .data import Dataset
 
@@ -61,10 +61,6 @@ class AMPResult(eqx.Module):
     iterations_run: Int[Array, "*I"]
 
 
-def _sign(x: Array) -> Array:
-    return jnp.where(x >= 0, 1, -1).astype(x.dtype)
-
-
 def _g_out(y: Float[Array, " P"], omega: Float[Array, " P"], V: Float[Array, ""]
            ) -> tuple[Float[Array, " P"], Float[Array, " P"]]:
     """Sign channel: $g = \\partial_\\omega\\ln H(-y\\omega/\\sqrt V)$ and $\\partial_\\omega g
@@ -91,7 +87,7 @@ def amp_one(data: Dataset, config: AMPConfig) -> AMPResult:
     damping = jnp.asarray(config.damping, dtype)
 
     def measure(w_hat):
-        stab = y * jnp.matmul(F, _sign(w_hat), precision=_HI)
+        stab = y * jnp.matmul(F, binary_sign(w_hat), precision=_HI)
         return jnp.mean(w_hat * W_T), jnp.mean(w_hat * w_hat), train_error(stab)
 
     def step(carry, _):
@@ -117,7 +113,7 @@ def amp_one(data: Dataset, config: AMPConfig) -> AMPResult:
     (w_hat, _, _, _, n_run), (m, q, err) = jax.lax.scan(step, init, None,
                                                         length=config.iterations)
     m0, q0, e0 = measure(w0)
-    return AMPResult(W_hat=w_hat, W=_sign(w_hat),
+    return AMPResult(W_hat=w_hat, W=binary_sign(w_hat),
                      teacher_overlap=jnp.concatenate([m0[None], m]),
                      self_overlap=jnp.concatenate([q0[None], q]),
                      train_errors=jnp.concatenate([e0[None], err]),

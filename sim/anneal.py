@@ -16,19 +16,11 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, DTypeLike, Float, Int, PRNGKeyArray
 
-from atypical.problems import f64
+from atypical.problems import in_range
 
 from .data import Dataset
 
 _HI = jax.lax.Precision.HIGHEST
-
-
-def _positive(name: str):
-    def convert(x):
-        x = f64(x)
-        return eqx.error_if(x, ~(x > 0) | ~jnp.isfinite(x),
-                            f"AnnealConfig({name}=...): {name} must be finite and > 0")
-    return convert
 
 
 class AnnealConfig(eqx.Module):
@@ -38,8 +30,10 @@ class AnnealConfig(eqx.Module):
     dtype (float32 default)."""
 
     sweeps: int = eqx.field(static=True, default=2000)
-    beta0: Float[Array, ""] = eqx.field(converter=_positive("beta0"), default=0.5)
-    beta1: Float[Array, ""] = eqx.field(converter=_positive("beta1"), default=10.0)
+    beta0: Float[Array, ""] = eqx.field(
+        converter=in_range("AnnealConfig", "beta0", 0, open_low=True), default=0.5)
+    beta1: Float[Array, ""] = eqx.field(
+        converter=in_range("AnnealConfig", "beta1", 0, open_low=True), default=10.0)
     sweeps_at_solution: int = eqx.field(static=True, default=200)
     dtype: DTypeLike = eqx.field(static=True, default=jnp.float32)
 

@@ -18,6 +18,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from atypical.observables import binary_sign
+from atypical.problems import check_one_of
+
 ARCHS = ("tree", "fc")
 
 
@@ -26,8 +29,7 @@ def check_committee(K, arch, N, who: str) -> None:
     if not isinstance(K, int) or isinstance(K, bool) or K < 1 or K % 2 == 0:
         raise ValueError(f"{who}(K={K!r}): the number of hidden units K must be an odd int "
                          ">= 1 (the majority vote of the committee must not tie)")
-    if arch not in ARCHS:
-        raise ValueError(f"{who}(arch={arch!r}): arch must be one of {ARCHS}")
+    check_one_of(who, "arch", arch, ARCHS)
     if arch == "tree" and N % K != 0:
         raise ValueError(f"{who}(N={N}, K={K}, arch='tree'): each hidden unit sees N/K "
                          "inputs, so N must be divisible by K")
@@ -55,16 +57,11 @@ def hidden_fields(W: Float[Array, " Nw"], xi: Float[Array, "P N"], K: int, arch:
     return fields / jnp.sqrt(jnp.asarray(Nk, xi.dtype))
 
 
-def _sign(x: Array) -> Array:
-    # sign(0) = +1, the convention of the perceptron labels and weights
-    return jnp.where(x >= 0, 1, -1).astype(x.dtype)
-
-
 def committee_output(W: Float[Array, " Nw"], xi: Float[Array, "P N"], K: int, arch: str,
                      precision=None) -> Float[Array, " P"]:
     """$\\mathrm{sign}(\\sum_k \\mathrm{sign}(\\lambda_{\\mu k}))$ in {-1, +1} (K odd: no tie)."""
-    tau = _sign(hidden_fields(W, xi, K, arch, precision))
-    return _sign(jnp.sum(tau, axis=-1))
+    tau = binary_sign(hidden_fields(W, xi, K, arch, precision))
+    return binary_sign(jnp.sum(tau, axis=-1))
 
 
 def committee_error(W: Float[Array, " Nw"], xi: Float[Array, "P N"], y: Float[Array, " P"],

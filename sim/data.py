@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, DTypeLike, Float, PRNGKeyArray
 
+from atypical.observables import binary_sign
 from atypical.problems import BinaryStorage, TeacherStudent
 
 from .committee import check_committee, committee_output, n_weights
@@ -59,7 +60,7 @@ def n_examples(alpha, N: int, who: str) -> int:
 
 def _labels_of(xi: Float[Array, "P N"], W_T: Float[Array, " N"]) -> Float[Array, " P"]:
     # sign(0) -> +1: a tie has probability zero for Gaussian xi, but must still be a label.
-    return jnp.where(xi @ W_T >= 0, 1, -1).astype(xi.dtype)
+    return binary_sign(xi @ W_T)
 
 
 # jitted with the sizes static: one small compilation per shape instead of eager op-by-op

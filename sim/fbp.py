@@ -36,22 +36,13 @@ import jax.random as jr
 from jaxtyping import Array, Bool, DTypeLike, Float, Int, PRNGKeyArray
 
 from atypical.gaussian import log_H
-from atypical.observables import train_error
-from atypical.problems import f64
+from atypical.observables import binary_sign, train_error
+from atypical.problems import in_range
 
 from .committee import committee_error
 from .data import Dataset
 
 _HI = jax.lax.Precision.HIGHEST
-
-
-def _checked(name: str, low: float, high: float | None = None):
-    def convert(x):
-        x = f64(x)
-        bad = ~jnp.isfinite(x) | (x < low) | ((x > high) if high is not None else False)
-        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
-        return eqx.error_if(x, bad, f"FBPConfig({name}=...): {name} must be finite and {rng}")
-    return convert
 
 
 class FBPConfig(eqx.Module):
@@ -61,14 +52,15 @@ class FBPConfig(eqx.Module):
     fields $u_{\\mu i}$ (the replicas' only randomness); dtype (float32 default)."""
 
     iterations: int = eqx.field(static=True, default=500)
-    y: Float[Array, ""] = eqx.field(converter=_checked("y", 1.0), default=10.0)
-    gamma0: Float[Array, ""] = eqx.field(converter=_checked("gamma0", 0.0), default=0.0)
-    gamma_step: Float[Array, ""] = eqx.field(converter=_checked("gamma_step", 0.0),
-                                             default=0.01)
-    damping: Float[Array, ""] = eqx.field(converter=_checked("damping", 0.0, 0.999),
-                                          default=0.5)
-    init_scale: Float[Array, ""] = eqx.field(converter=_checked("init_scale", 0.0),
-                                             default=0.01)
+    y: Float[Array, ""] = eqx.field(converter=in_range("FBPConfig", "y", 1.0), default=10.0)
+    gamma0: Float[Array, ""] = eqx.field(
+        converter=in_range("FBPConfig", "gamma0", 0.0), default=0.0)
+    gamma_step: Float[Array, ""] = eqx.field(
+        converter=in_range("FBPConfig", "gamma_step", 0.0), default=0.01)
+    damping: Float[Array, ""] = eqx.field(
+        converter=in_range("FBPConfig", "damping", 0.0, 0.999), default=0.5)
+    init_scale: Float[Array, ""] = eqx.field(
+        converter=in_range("FBPConfig", "init_scale", 0.0), default=0.01)
     stop_at_solution: bool = eqx.field(static=True, default=True)
     dtype: DTypeLike = eqx.field(static=True, default=jnp.float32)
 
@@ -87,10 +79,6 @@ class FBPResult(eqx.Module):
     train_errors: Float[Array, "*R T"]
     solved: Bool[Array, "*R"]
     iterations_to_solution: Int[Array, "*R"]
-
-
-def _sign(x: Array) -> Array:
-    return jnp.where(x >= 0, 1, -1).astype(x.dtype)
 
 
 def _log_agreeing_others(log_p: Array, log_q: Array) -> Array:
@@ -171,8 +159,8 @@ def fbp_one(key: PRNGKeyArray, data: Dataset, config: FBPConfig) -> FBPResult:
 
     def err_of(h):
         if (K, arch) == (1, "tree"):
-            return train_error(data.y * jnp.matmul(xi_u[:, 0], _sign(h[0]), precision=_HI))
-        return committee_error(_sign(h).reshape(-1), data.xi, data.y, K, arch)
+            return train_error(data.y * jnp.matmul(xi_u[:, 0], binary_sign(h[0]), precision=_HI))
+        return committee_error(binary_sign(h).reshape(-1), data.xi, data.y, K, arch)
 
     def total(u, gamma):
         h_cav = jnp.sum(u, axis=0)
@@ -195,7 +183,7 @@ def fbp_one(key: PRNGKeyArray, data: Dataset, config: FBPConfig) -> FBPResult:
                                      jnp.arange(config.iterations, dtype=jnp.int32))
     zero = errors == 0
     first = jnp.where(jnp.any(zero), jnp.argmax(zero) + 1, -1).astype(jnp.int32)
-    return FBPResult(W=_sign(h).reshape(-1), fields=h.reshape(-1), train_errors=errors,
+    return FBPResult(W=binary_sign(h).reshape(-1), fields=h.reshape(-1), train_errors=errors,
                      solved=errors[-1] == 0,
                      iterations_to_solution=first)
 

@@ -21,7 +21,7 @@ import jax.random as jr
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from atypical.observables import output_margins, train_error
+from atypical.observables import binary_sign, output_margins, train_error
 
 from .measure import flip_random_weights
 
@@ -75,7 +75,7 @@ def flip_local_energy(key: PRNGKeyArray, forward: Forward, params, x: Array, y: 
     _check_samples(n_samples, "flip_local_energy")
     flat, unravel = ravel_pytree(params)
     d = _strengths(d, flat.dtype, "flip_local_energy", "d", flips=True)
-    W = jnp.where(flat >= 0, 1, -1).astype(flat.dtype)  # sign(0) = +1, as the forward pass
+    W = binary_sign(flat)  # sign(0) = +1, as the forward pass
     base = _error(forward, unravel(W), x, y)
 
     def one(k, frac):

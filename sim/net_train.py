@@ -40,7 +40,7 @@ from flax import nnx
 from jaxtyping import Array, Bool, DTypeLike, Float, Int, PRNGKeyArray
 
 from atypical.observables import output_margins, train_error
-from atypical.problems import f64
+from atypical.problems import check_one_of, in_range
 
 from .networks import NetworkSpec, apply, init_params
 from .real_data import RealData
@@ -48,18 +48,6 @@ from .real_data import RealData
 ALGORITHMS = ("sgd", "rsgd", "entropy-sgd")
 OPTIMIZERS = ("sgd", "adam")
 _MEAN_RATE = 0.75  # Entropy-SGD's running-mean rate a (Chaudhari et al. 2017)
-
-
-def _checked(name: str, low: float, high: float = float("inf"), *, open_low=True):
-    """Converter to a float64 array in (low, high] (or [low, high]), by ``eqx.error_if``."""
-    lo = "(" if open_low else "["
-    valid = f"{lo}{low:g}, {high:g}]" if high < float("inf") else f"{lo}{low:g}, inf)"
-
-    def convert(x):
-        x = f64(x)
-        bad = ~jnp.isfinite(x) | (x <= low if open_low else x < low) | (x > high)
-        return eqx.error_if(x, bad, f"NetTrainConfig({name}=...): must lie in {valid}")
-    return convert
 
 
 class NetTrainConfig(eqx.Module):
@@ -74,28 +62,24 @@ class NetTrainConfig(eqx.Module):
     optimizer: str = eqx.field(static=True, default="sgd")
     epochs: int = eqx.field(static=True, default=200)
     batch_size: int = eqx.field(static=True, default=32)
-    learning_rate: Float[Array, ""] = eqx.field(converter=_checked("learning_rate", 0),
-                                                 default=0.5)
+    learning_rate: Float[Array, ""] = eqx.field(
+        converter=in_range("NetTrainConfig", "learning_rate", 0, open_low=True), default=0.5)
     y: int = eqx.field(static=True, default=5)
-    gamma0: Float[Array, ""] = eqx.field(converter=_checked("gamma0", 0, open_low=False),
-                                         default=0.1)
+    gamma0: Float[Array, ""] = eqx.field(
+        converter=in_range("NetTrainConfig", "gamma0", 0), default=0.1)
     gamma_growth: Float[Array, ""] = eqx.field(
-        converter=_checked("gamma_growth", 0, open_low=False), default=0.01)
+        converter=in_range("NetTrainConfig", "gamma_growth", 0), default=0.01)
     langevin_steps: int = eqx.field(static=True, default=5)
     langevin_temperature: Float[Array, ""] = eqx.field(
-        converter=_checked("langevin_temperature", 0, open_low=False), default=1e-5)
-    outer_lr: Float[Array, ""] = eqx.field(converter=_checked("outer_lr", 0, 1.0),
-                                           default=1.0)
+        converter=in_range("NetTrainConfig", "langevin_temperature", 0), default=1e-5)
+    outer_lr: Float[Array, ""] = eqx.field(
+        converter=in_range("NetTrainConfig", "outer_lr", 0, 1.0, open_low=True), default=1.0)
     stop_at_solution: bool = eqx.field(static=True, default=True)
     dtype: DTypeLike = eqx.field(static=True, default=jnp.float32)
 
     def __check_init__(self):
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"NetTrainConfig(algo={self.algo!r}): unknown algorithm; valid: "
-                             f"{ALGORITHMS}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"NetTrainConfig(optimizer={self.optimizer!r}): valid: "
-                             f"{OPTIMIZERS}")
+        check_one_of("NetTrainConfig", "algo", self.algo, ALGORITHMS)
+        check_one_of("NetTrainConfig", "optimizer", self.optimizer, OPTIMIZERS)
         for name in ("epochs", "batch_size", "langevin_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

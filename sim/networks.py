@@ -30,6 +30,9 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, DTypeLike, Float, PRNGKeyArray
 
+from atypical.observables import binary_sign
+from atypical.problems import check_one_of
+
 ARCHITECTURES = ("mlp", "mlp2", "cnn")
 _KERNEL = 3  # CNN kernel size along every spatial axis
 
@@ -38,8 +41,7 @@ def _weights(h: Array, binary: bool) -> Array:
     """sign(h) (sign(0) = +1) with a straight-through gradient, or h itself."""
     if not binary:
         return h
-    s = jnp.where(h >= 0, 1, -1).astype(h.dtype)
-    return h + jax.lax.stop_gradient(s - h)
+    return h + jax.lax.stop_gradient(binary_sign(h) - h)
 
 
 class Dense(nnx.Module):
@@ -124,9 +126,7 @@ class NetworkSpec(eqx.Module):
     dtype: DTypeLike = eqx.field(static=True, default=jnp.float32)
 
     def __check_init__(self):
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"NetworkSpec(arch={self.arch!r}): unknown architecture; valid: "
-                             f"{ARCHITECTURES}")
+        check_one_of("NetworkSpec", "arch", self.arch, ARCHITECTURES)
         if not isinstance(self.width, int) or self.width < 1:
             raise ValueError(f"NetworkSpec(width={self.width!r}): the width (hidden units or "
                              "channels) must be an int >= 1")

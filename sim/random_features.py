@@ -17,14 +17,14 @@ import numpy as np
 from jax.scipy.special import erf
 from jaxtyping import Array, ArrayLike, DTypeLike, Float, Int, PRNGKeyArray
 
-from atypical.observables import gen_error_from_overlap, local_energy
+from atypical.observables import binary_sign, gen_error_from_overlap, local_energy
 from atypical.problems import RandomFeatures
 
 from .data import n_examples
 from .enumerate import N_MAX
 
 _ACTIVATIONS = {
-    "sign": lambda u: jnp.where(u >= 0, 1, -1).astype(u.dtype),
+    "sign": binary_sign,
     "erf": erf,
     "relu": lambda u: jnp.maximum(u, 0),
     "linear": lambda u: u,
@@ -74,7 +74,7 @@ def _sample(key, problem, P: int, N: int, D: int, surrogate: bool, dtype) -> RFD
     c = jr.normal(k_c, (P, D), dtype)
     sqrt_D = jnp.sqrt(jnp.asarray(D, dtype))
     xi = rf_features(k_eta, c @ F.T / sqrt_D, problem, surrogate)
-    y = jnp.where(c @ w_T >= 0, 1, -1).astype(dtype)  # sign(0) -> +1 (probability 0)
+    y = binary_sign(c @ w_T).astype(dtype)  # sign(0) -> +1 (probability 0)
     return RFDataset(xi=xi, y=y, F=F, w_T=w_T, c=c)
 
 
@@ -187,7 +187,7 @@ def _test_set(key, data, problem, P_test: int, surrogate: bool) -> RFDataset:
     dtype = data.F.dtype
     c = jr.normal(k_c, (P_test, D), dtype)
     xi = rf_features(k_eta, c @ data.F.T / jnp.sqrt(jnp.asarray(D, dtype)), problem, surrogate)
-    y = jnp.where(c @ data.w_T >= 0, 1, -1).astype(dtype)
+    y = binary_sign(c @ data.w_T).astype(dtype)
     return RFDataset(xi=xi, y=y, F=data.F, w_T=data.w_T, c=c)
 
 

@@ -24,6 +24,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, DTypeLike, Float, PRNGKeyArray
 
+from atypical.problems import check_one_of
+
 DATASETS = ("digits", "mnist1d")
 TASKS = ("parity", "digits10")
 _MNIST1D_SEED = 42  # the package's default generator seed: the canonical MNIST-1D pool
@@ -82,8 +84,7 @@ def pool_size(name: str) -> int:
 
 
 def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"load_real_data(name={name!r}): unknown data set; valid: {DATASETS}")
+    check_one_of("load_real_data", "name", name, DATASETS)
 
 
 def load_real_data(key: PRNGKeyArray, name: str, P: int, *, task: str = "parity",
@@ -93,8 +94,7 @@ def load_real_data(key: PRNGKeyArray, name: str, P: int, *, task: str = "parity"
     docstring. ``n_test`` defaults to every example not used for training; P + n_test must
     not exceed the pool (1,797 digits, 5,000 MNIST-1D signals)."""
     _check_name(name)
-    if task not in TASKS:
-        raise ValueError(f"load_real_data(task={task!r}): unknown task; valid: {TASKS}")
+    check_one_of("load_real_data", "task", task, TASKS)
     n_pool = pool_size(name)
     if not isinstance(P, int) or not 1 <= P <= n_pool - 1:
         raise ValueError(f"load_real_data(P={P!r}): the number of training examples must be "

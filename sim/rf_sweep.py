@@ -33,7 +33,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, DTypeLike, Float, PRNGKeyArray
 
-from atypical.observables import local_energy
+from atypical.observables import binary_sign, local_energy
 from atypical.problems import RandomFeatures
 
 from .data import Dataset
@@ -108,7 +108,7 @@ def _nested(key, problem, P: int, D: int, N: int, P_test: int, surrogate: bool, 
     def make(c, k):
         xi = _features_nested(k, jnp.matmul(c, F.T, precision=_HI) / sqrt_D, problem,
                               surrogate)
-        y = jnp.where(jnp.matmul(c, w_T, precision=_HI) >= 0, 1, -1).astype(dtype)
+        y = binary_sign(jnp.matmul(c, w_T, precision=_HI)).astype(dtype)
         return RFDataset(xi=xi, y=y, F=F, w_T=w_T, c=c)
 
     return (make(jr.normal(k_c, (P, D), dtype), k_eta),

@@ -23,20 +23,12 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from atypical.problems import f64
+from atypical.observables import binary_sign
+from atypical.problems import in_range
 
 from .committee import n_weights
 from .data import Dataset
-from .sgd import (SGDConfig, full_train_error, latent_gradient, minibatches, sgd_optimizer,
-                  sign_forward)
-
-
-def _nonneg(name: str):
-    def convert(x):
-        x = f64(x)
-        return eqx.error_if(x, ~(x >= 0) | ~jnp.isfinite(x),
-                            f"RSGDConfig({name}=...): {name} must be finite and >= 0")
-    return convert
+from .sgd import SGDConfig, full_train_error, latent_gradient, minibatches, sgd_optimizer
 
 
 class RSGDConfig(eqx.Module):
@@ -45,8 +37,10 @@ class RSGDConfig(eqx.Module):
     (epochs, batch size, optimizer, loss, dtype, stop_at_solution)."""
 
     y: int = eqx.field(static=True, default=5)
-    gamma0: Float[Array, ""] = eqx.field(converter=_nonneg("gamma0"), default=1e-4)
-    gamma_growth: Float[Array, ""] = eqx.field(converter=_nonneg("gamma_growth"), default=0.03)
+    gamma0: Float[Array, ""] = eqx.field(
+        converter=in_range("RSGDConfig", "gamma0", 0), default=1e-4)
+    gamma_growth: Float[Array, ""] = eqx.field(
+        converter=in_range("RSGDConfig", "gamma_growth", 0), default=0.03)
     sgd: SGDConfig = SGDConfig()
 
     def __check_init__(self):
@@ -135,20 +129,20 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: RSGDConfig) -> RSGDResul
             h_new, opt_new = jax.tree.map(lambda new, old: jnp.where(solved, old, new),
                                           (h_new, opt_new), (h, opt_state))
         errs = _errors(h_new, data)
-        center = sign_forward(jnp.mean(h_new, axis=0))
-        dist = jnp.mean((sign_forward(h_new) != center[None]).astype(dtype))
+        center = binary_sign(jnp.mean(h_new, axis=0))
+        dist = jnp.mean((binary_sign(h_new) != center[None]).astype(dtype))
         return (h_new, opt_new, solved | (jnp.min(errs) == 0)), (jnp.min(errs), dist, errs)
 
     (h, _, _), (errors, dist, _) = jax.lax.scan(
         epoch, (h0, opt_state0, solved0), (jr.split(k_epochs, n_epochs), gammas))
     errs = _errors(h, data)
-    candidates = jnp.concatenate([sign_forward(jnp.mean(h, axis=0))[None], sign_forward(h)])
+    candidates = jnp.concatenate([binary_sign(jnp.mean(h, axis=0))[None], binary_sign(h)])
     order = jnp.concatenate([errs[-1:], errs[:-1]])  # center first, then the replicas
     W = candidates[jnp.argmax(order == 0)]  # argmax of all-False is 0: the center
     zero = errors == 0
     first = jnp.where(jnp.any(zero), jnp.argmax(zero) + 1, -1)
     first = jnp.where(solved0, 0, first).astype(jnp.int32)
-    return RSGDResult(W=W, W_replicas=sign_forward(h), train_errors=errors,
+    return RSGDResult(W=W, W_replicas=binary_sign(h), train_errors=errors,
                       solved=errors[-1] == 0, epochs_to_solution=first,
                       distance_to_center=dist)
 

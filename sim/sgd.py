@@ -26,29 +26,14 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Bool, DTypeLike, Float, Int, PRNGKeyArray
 
-from atypical.observables import train_error
-from atypical.problems import f64
+from atypical.observables import binary_sign, train_error
+from atypical.problems import check_one_of, in_range
 
 from .committee import (backprop_hidden, committee_error, committee_output, hidden_fields,
                         least_action_units, n_weights)
 from .data import Dataset
 
 _OPTIMIZERS = ("sgd", "adam")
-
-
-def _positive(name: str):
-    def convert(x):
-        x = f64(x)
-        return eqx.error_if(x, ~(x > 0) | ~jnp.isfinite(x),
-                            f"SGDConfig({name}=...): {name} must be finite and > 0")
-    return convert
-
-
-def _finite(name: str):
-    def convert(x):
-        x = f64(x)
-        return eqx.error_if(x, ~jnp.isfinite(x), f"SGDConfig({name}=...): must be finite")
-    return convert
 
 
 class SGDConfig(eqx.Module):
@@ -65,11 +50,13 @@ class SGDConfig(eqx.Module):
     epochs: int = eqx.field(static=True, default=500)
     batch_size: int = eqx.field(static=True, default=10)
     optimizer: str = eqx.field(static=True, default="adam")
-    learning_rate: Float[Array, ""] = eqx.field(converter=_positive("learning_rate"),
-                                                 default=0.3)
-    beta: Float[Array, ""] = eqx.field(converter=_positive("beta"), default=100.0)
-    margin: Float[Array, ""] = eqx.field(converter=_finite("margin"), default=0.03)
-    init_scale: Float[Array, ""] = eqx.field(converter=_positive("init_scale"), default=1.0)
+    learning_rate: Float[Array, ""] = eqx.field(
+        converter=in_range("SGDConfig", "learning_rate", 0, open_low=True), default=0.3)
+    beta: Float[Array, ""] = eqx.field(
+        converter=in_range("SGDConfig", "beta", 0, open_low=True), default=100.0)
+    margin: Float[Array, ""] = eqx.field(converter=in_range("SGDConfig", "margin"), default=0.03)
+    init_scale: Float[Array, ""] = eqx.field(
+        converter=in_range("SGDConfig", "init_scale", 0, open_low=True), default=1.0)
     stabilize_correct: bool = eqx.field(static=True, default=True)
     stop_at_solution: bool = eqx.field(static=True, default=True)
     dtype: DTypeLike = eqx.field(static=True, default=jnp.float32)
@@ -79,9 +66,7 @@ class SGDConfig(eqx.Module):
             raise ValueError(f"SGDConfig(epochs={self.epochs!r}): epochs must be an int >= 1")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"SGDConfig(batch_size={self.batch_size!r}): must be an int >= 1")
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"SGDConfig(optimizer={self.optimizer!r}): must be one of "
-                             f"{_OPTIMIZERS}")
+        check_one_of("SGDConfig", "optimizer", self.optimizer, _OPTIMIZERS)
 
 
 class SGDResult(eqx.Module):
@@ -122,7 +107,7 @@ def latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[Ar
     N = xi.shape[-1]
     dtype = h.dtype
     beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
-    stab = _stabilities(sign_forward(h), xi, y)
+    stab = _stabilities(binary_sign(h), xi, y)
     dloss = jax.vmap(jax.grad(example_loss), in_axes=(0, None, None))(stab, beta, margin)
     coef = mask * dloss / jnp.sum(mask)
     scale = jnp.sqrt(jnp.asarray(N, dtype))
@@ -147,7 +132,7 @@ def committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
     through to h; SBPI restriction on examples whose committee output is right."""
     dtype = h.dtype
     beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
-    stab = y[:, None] * hidden_fields(sign_forward(h), xi, K, arch)  # (B, K)
+    stab = y[:, None] * hidden_fields(binary_sign(h), xi, K, arch)  # (B, K)
     dloss = jax.vmap(jax.vmap(jax.grad(example_loss), in_axes=(0, None, None)),
                      in_axes=(0, None, None))(stab, beta, margin)
     coef = least_action_units(stab) * dloss * (mask / jnp.sum(mask))[:, None]
@@ -171,25 +156,20 @@ def sgd_optimizer(config: SGDConfig) -> optax.GradientTransformation:
     return optax.sgd(lr) if config.optimizer == "sgd" else optax.adam(lr)
 
 
-def sign_forward(h: Array) -> Array:
-    """Binary weights of latent weights h: sign(h), with sign(0) = +1 (never 0)."""
-    return jnp.where(h >= 0, 1, -1).astype(h.dtype)
-
-
 def full_train_error(h: Float[Array, " Nw"], data: Dataset) -> Float[Array, ""]:
     """Training error of the binary weights sign(h) on the whole data set."""
     # HIGHEST: the solved/not-solved decision must not depend on TF32 matmuls on GPUs
     if data.padded:  # the misclassified fraction of the real (y != 0) examples
         valid = data.y != 0
         if data.is_perceptron:
-            wrong = _stabilities(sign_forward(h), data.xi, data.y, jax.lax.Precision.HIGHEST) < 0
+            wrong = _stabilities(binary_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST) < 0
         else:
-            wrong = committee_output(sign_forward(h), data.xi, data.K, data.arch,
+            wrong = committee_output(binary_sign(h), data.xi, data.K, data.arch,
                                      jax.lax.Precision.HIGHEST) != data.y
         return (jnp.sum(wrong & valid) / jnp.sum(valid)).astype(data.xi.dtype)
     if not data.is_perceptron:
-        return committee_error(sign_forward(h), data.xi, data.y, data.K, data.arch)
-    return train_error(_stabilities(sign_forward(h), data.xi, data.y, jax.lax.Precision.HIGHEST))
+        return committee_error(binary_sign(h), data.xi, data.y, data.K, data.arch)
+    return train_error(_stabilities(binary_sign(h), data.xi, data.y, jax.lax.Precision.HIGHEST))
 
 
 def minibatches(key: PRNGKeyArray, data: Dataset, B: int, n_batches: int) -> tuple[Array, Array]:
@@ -269,7 +249,7 @@ def train_one(key: PRNGKeyArray, data: Dataset, config: SGDConfig) -> SGDResult:
     first = jnp.where(jnp.any(zero), jnp.argmax(zero) + 1, -1)
     first = jnp.where(solved0, 0, first).astype(jnp.int32)
     # frozen replicas keep error 0; without freezing "solved" is about the final weights
-    return SGDResult(W=sign_forward(h), train_errors=errors, solved=errors[-1] == 0,
+    return SGDResult(W=binary_sign(h), train_errors=errors, solved=errors[-1] == 0,
                      epochs_to_solution=first)
 
 

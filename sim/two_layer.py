@@ -24,7 +24,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from atypical.problems import TwoLayerGradientFlow
+from atypical.problems import TwoLayerGradientFlow, check_one_of
 
 MODELS = ("network", "gaussian")
 INITS = ("orthogonal", "uniform")
@@ -255,10 +255,8 @@ def train_two_layer(key: PRNGKeyArray, problem: TwoLayerGradientFlow, *, model: 
     independent data sets and initialisations (seed k uses ``jr.split(key, n_seeds)[k]``),
     vmapped in batches of ``seed_batch`` (default: 4 for the Gaussian model, else all).
     n = round(alpha m d)."""
-    if model not in MODELS:
-        raise ValueError(f"train_two_layer(model={model!r}): model must be one of {MODELS}")
-    if init not in INITS:
-        raise ValueError(f"train_two_layer(init={init!r}): init must be one of {INITS}")
+    check_one_of("train_two_layer", "model", model, MODELS)
+    check_one_of("train_two_layer", "init", init, INITS)
     if not isinstance(d, int) or d < problem.m + 1:
         raise ValueError(f"train_two_layer(d={d}): d must be an integer >= m + 1 = "
                          f"{problem.m + 1}")

@@ -98,7 +98,7 @@ def test_fig_rf_generalization_quick_and_resume(tmp_path, monkeypatch, capsys):
     assert len(sims) == n_sim  # in the phase diagram's own --quick cache
 
     # a rerun reads the caches: nothing is recomputed
-    for name in ("rf_franz_parisi_curve", "rf_kappa_max", "follow_rf",
+    for name in ("rf_franz_parisi_max_margin", "rf_kappa_max", "follow_rf",
                  "rf_interpolation_threshold", "rf_large_deviation_limit_curve"):
         monkeypatch.setattr(fig, name, _refuse)
     monkeypatch.setattr(phase, "sim_point", _refuse)

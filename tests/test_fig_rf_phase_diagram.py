@@ -25,8 +25,6 @@ def test_cached_atypical_reads_only_the_full_mode_cache(tmp_path):
 
 
 def test_min_slope_and_success_probability():
-    assert fig.counting_bound(0.5) == pytest.approx(math.log(2), rel=1e-15)
-    assert fig.counting_bound(0.01) == pytest.approx(0.0560015, rel=1e-6)  # by hand
     assert fig.min_slope(dict(slope=[0.3, -0.1, 0.2], error=None)) == -0.1
     assert math.isnan(fig.min_slope(dict(error="branch lost")))
     res = {"sim": {("sgd", 2.0, 3.0): dict(solved=[True, False, True, True])}}
@@ -54,8 +52,8 @@ def test_fig_rf_phase_diagram_quick_and_resume(tmp_path, monkeypatch, capsys):
     def refuse(*args, **kwargs):
         raise AssertionError("a cached point was recomputed")
 
-    for name in ("rf_algorithm_point", "rf_franz_parisi_curve", "rf_interpolation_threshold",
-                 "follow_rf", "rf_kappa_max", "rf_atypical_threshold",
+    for name in ("rf_algorithm_point", "rf_franz_parisi_max_margin", "rf_interpolation_threshold",
+                 "follow_rf", "rf_atypical_threshold",
                  "rf_large_deviation_threshold"):
         monkeypatch.setattr(fig, name, refuse)
     ResultsCache(tmp_path / "cache" / fig.FULL["name"]).get_or_compute(

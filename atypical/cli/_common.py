@@ -30,6 +30,13 @@ K_HELP = ("K, hidden units of a binary tree committee machine (odd: 1, 3 or 5; d
           "(a majority of them must be >= kappa)")
 
 
+def problem_class(task: str) -> type:
+    """The problem class a ``--task`` string names: model choice by string ends here."""
+    from atypical import BinaryStorage, TeacherStudent
+
+    return {"storage": BinaryStorage, "teacher-student": TeacherStudent}[task]
+
+
 def check_committee_k(k: int, task: str = "storage") -> None:
     """One-line CLI errors for ``--k``: odd and >= 1, tabulated in the theory, storage."""
     if k < 1 or k % 2 == 0:

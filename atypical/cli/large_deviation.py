@@ -6,7 +6,7 @@ perceptron (storage or teacher-student) at finite y (float64). No ``sim`` comman
 import argparse
 import math
 
-from ._common import CLIError, emit, float_list
+from ._common import CLIError, emit, float_list, problem_class
 
 
 def register_theory(subparsers) -> None:
@@ -73,7 +73,8 @@ def _large_deviation(args: argparse.Namespace) -> None:
     from theory.local_entropy.large_deviation import large_deviation_curve
 
     try:
-        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa, task=args.task)
+        curve = large_deviation_curve(args.alpha, args.d, args.y, args.kappa,
+                                      problem=problem_class(args.task))
     except (SaddlePointError, ValueError) as err:
         raise CLIError(str(err)) from None
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
@@ -105,7 +106,8 @@ def _infinite_y(args: argparse.Namespace) -> None:
     from theory.local_entropy.large_deviation_limit import large_deviation_limit_curve
 
     try:
-        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa, task=args.task)
+        curve = large_deviation_limit_curve(args.alpha, args.d, args.kappa,
+                                            problem=problem_class(args.task))
     except ValueError as err:
         raise CLIError(str(err)) from None
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()

@@ -6,7 +6,7 @@ diagnostic (replica-symmetric, float64). No ``sim`` commands (``register_sim`` a
 import argparse
 import math
 
-from ._common import K_HELP, CLIError, check_committee_k, emit, float_list
+from ._common import K_HELP, CLIError, check_committee_k, emit, float_list, problem_class
 
 _TASK_HELP = ("storage: random labels; teacher-student: labels from a binary teacher "
               "(RS branch connected to small margins)")
@@ -101,7 +101,7 @@ def _kappa_max(args: argparse.Namespace) -> None:
         except (SaddlePointError, ValueError) as err:
             raise CLIError(str(err)) from None
         return
-    lo, hi = ALPHA_RANGE[args.task]
+    lo, hi = ALPHA_RANGE[problem_class(args.task)]
     if not lo <= args.alpha <= hi:
         raise CLIError(f"--alpha {args.alpha}: for --task {args.task} alpha must lie in "
                        f"[{lo}, {hi}]")

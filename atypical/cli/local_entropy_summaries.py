@@ -9,13 +9,16 @@ from theory.local_entropy.franz_parisi import (FranzParisiStorage, franz_parisi_
 from theory.local_entropy.franz_parisi_teacher import FranzParisiTeacherStudent
 from theory.models.margins import kappa_max
 
+from ._common import problem_class
+
 QUERIES = {"storage": FranzParisiStorage, "teacher-student": FranzParisiTeacherStudent}
 
 
 def kappa_max_summary(task: str, alpha: float) -> dict:
     """kappa_max(alpha), the RS order parameters there and d kappa_max / d alpha."""
-    result = kappa_max(alpha, task=task)
-    slope = jax.grad(lambda a: kappa_max(a, task=task).kappa)(jnp.float64(alpha))
+    problem = problem_class(task)
+    result = kappa_max(alpha, problem=problem)
+    slope = jax.grad(lambda a: kappa_max(a, problem=problem).kappa)(jnp.float64(alpha))
     out = {"kappa_max": float(result.kappa), "alpha": float(alpha), "task": task,
            "dkappa_max_dalpha": float(slope)}
     out.update({k: float(v) for k, v in vars(result.order_params).items()})

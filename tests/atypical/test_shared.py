@@ -75,6 +75,17 @@ def test_gen_error_and_hamming():
     np.testing.assert_allclose(obs.overlap_to_hamming(atypical.hamming_to_overlap(d)), d)
 
 
+def test_hamming_shell_entropy_counts_configurations():
+    assert float(obs.hamming_shell_entropy(0.5)) == pytest.approx(np.log(2), rel=1e-15)
+    # ln C(N, dN) / N = H(d) - ln(2 pi N d(1-d)) / (2N) + O(1/N^2) (Stirling), N = 10^6
+    N, d = 1_000_000, 0.01
+    exact = (special.gammaln(N + 1) - special.gammaln(d * N + 1)
+             - special.gammaln(N - d * N + 1)) / N
+    stirling = np.log(2 * np.pi * N * d * (1 - d)) / (2 * N)
+    assert float(obs.hamming_shell_entropy(d)) == pytest.approx(exact + stirling, abs=1e-10)
+    assert float(obs.hamming_shell_entropy(d)) == pytest.approx(0.0560015, rel=1e-6)
+
+
 def test_bayes_optimal_gen_error_monte_carlo():
     """Teacher field u and posterior-mean field v with Var u = 1, Cov(u, v) = Var v = q
     (Nishimori line): P(sign u != sign v) by 1e6 draws (standard error < 5e-4) against

@@ -154,12 +154,12 @@ def test_interpolation_point():
 
 @pytest.mark.parametrize("call, match", [
     (lambda d: NetworkSpec("mlp", 0, d.input_shape, d.n_out), r"width=0.*int >= 1"),
-    (lambda d: NetworkSpec("resnet", 4, d.input_shape, d.n_out), r"arch='resnet'.*valid"),
-    (lambda d: load_real_data(jr.key(0), "cifar", 10), r"name='cifar'.*valid.*digits"),
+    (lambda d: NetworkSpec("resnet", 4, d.input_shape, d.n_out), r"arch='resnet'.*must be one of"),
+    (lambda d: load_real_data(jr.key(0), "cifar", 10), r"name='cifar'.*must be one of.*digits"),
     (lambda d: load_real_data(jr.key(0), "digits", 1797), r"P=1797.*\[1, 1796\]"),
     (lambda d: load_real_data(jr.key(0), "digits", 10, task="xor"), r"task='xor'"),
-    (lambda d: NetTrainConfig(algo="lbfgs"), r"algo='lbfgs'.*valid"),
-    (lambda d: NetTrainConfig(learning_rate=-1.0), r"learning_rate=.*must lie in \(0"),
+    (lambda d: NetTrainConfig(algo="lbfgs"), r"algo='lbfgs'.*must be one of"),
+    (lambda d: NetTrainConfig(learning_rate=-1.0), r"learning_rate=.*must be finite and > 0"),
     (lambda d: multiplicative_noise_local_energy(jnp.ones(3), -0.1, jnp.ones(3)),
      r"sigma=.*>= 0"),
     (lambda d: gaussian_local_energy(jr.key(0), _linear, {"w": jnp.ones(10, jnp.float32)},

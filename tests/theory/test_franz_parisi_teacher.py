@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from atypical import TeacherStudent
 import theory
 from theory.local_entropy import franz_parisi as fp
 from theory.local_entropy import franz_parisi_teacher as ts
@@ -26,7 +27,7 @@ def bound(d):
 @pytest.fixture(scope="module")
 def kappa_near_max():
     """0.01 below the teacher-student RS maximal margin at ALPHA."""
-    return float(margins.kappa_max(ALPHA, task="teacher-student").kappa) - 0.01
+    return float(margins.kappa_max(ALPHA, problem=TeacherStudent).kappa) - 0.01
 
 
 @pytest.fixture(scope="module")

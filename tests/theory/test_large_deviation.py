@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from atypical import TeacherStudent
 import theory
 from theory.local_entropy import franz_parisi as fp
 from theory.local_entropy import franz_parisi_teacher as ts
@@ -191,7 +192,7 @@ def test_teacher_student_curve_prefers_dense_well_generalizing_references():
     (Gibbs, kappa_ref = 0) ones: S_loc(y = 3) > S_FP and eps(y = 3) < eps_FP at each d.
     Measured: S_loc = 0.1452, 0.2902; eps = 0.3878, 0.3915 (d = 0.05, 0.15)."""
     d, y = [0.05, 0.15], 3.0
-    c = ld.large_deviation_curve(ALPHA, d, y, task="teacher-student")
+    c = ld.large_deviation_curve(ALPHA, d, y, problem=TeacherStudent)
     assert bool(c.converged.all())
     grad = jax.vmap(jax.grad(ld.free_entropy_large_deviation))(c.order_params, c.problem)
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grad)) < RESIDUAL

@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from atypical import TeacherStudent
 from theory.local_entropy.franz_parisi import reference_saddle
 from theory.local_entropy.franz_parisi_teacher import reference_saddle_ts
 from theory.local_entropy.large_deviation_limit import (large_deviation_limit_curve,
@@ -116,7 +117,7 @@ def test_teacher_student_branch_ends_on_the_gibbs_measure():
     teacher-student entropy phi_TS with the Gibbs teacher overlap R (alpha = 0.5: end at
     d = 0.2652, phi_TS = 0.3721328, R = 0.29309)."""
     reference = reference_saddle_ts(0.5, 0.0)
-    branch = limit_branch(0.5, 0.0, 0.15, 0.4, task="teacher-student")
+    branch = limit_branch(0.5, 0.0, 0.15, 0.4, problem=TeacherStudent)
     values = [*branch.local_entropy, branch.end_local_entropy]
     phi = float(reference.free_entropy)
     assert 0.26 < branch.d_end < 0.27
@@ -131,7 +132,7 @@ def test_teacher_student_dense_regions_generalize_better():
     test_large_deviation.py) and the typical (Gibbs) 0.4053, above the maximal-margin 0.3636;
     the dominating reference (sign of the cavity field, a centre of the dense region)
     0.3589, below the maximal margin."""
-    curve = large_deviation_limit_curve(0.5, [0.05], task="teacher-student")
+    curve = large_deviation_limit_curve(0.5, [0.05], problem=TeacherStudent)
     assert curve.converged.all()
     assert curve.local_entropy[0] == pytest.approx(0.1834815, abs=1e-6)
     assert curve.gen_error[0] == pytest.approx(0.372299, abs=1e-5)
@@ -145,6 +146,6 @@ def test_teacher_student_threshold():
     1.0859 and 1.0867 (measured with d_small = 0.005: below alpha ~ 1 the small-d saddle
     stiffens before 0.002; the fold sits at d ~ 0.02, so the criterion does not depend on
     it). Above the Franz-Parisi dip onset (~1.047) as for storage, below Gyorgyi's 1.245."""
-    result = large_deviation_threshold(bracket=(1.0, 1.1), tol=1e-3, task="teacher-student",
+    result = large_deviation_threshold(bracket=(1.0, 1.1), tol=1e-3, problem=TeacherStudent,
                                        d_small=0.005)
     assert 1.084 < result.alpha < 1.089

@@ -69,26 +69,25 @@ def test_kappa_max_below_annealed_bound_and_decreasing():
 def test_teacher_student_kappa_max():
     """Teacher labels are realisable, so larger margins are reachable than for random
     labels at the same alpha; the root is a zero of the teacher-student RS entropy."""
-    result = margins.kappa_max(0.5, task="teacher-student")
+    result = margins.kappa_max(0.5, problem=atypical.TeacherStudent)
     assert bool(result.converged)
     problem = atypical.TeacherStudent(0.5, result.kappa)
     assert abs(float(theory.free_entropy_teacher_student(result.order_params, problem))) < RESIDUAL
     assert float(result.kappa) > float(margins.kappa_max(0.5).kappa)
-    assert float(margins.kappa_max(0.8, task="teacher-student").kappa) < float(result.kappa)
+    assert float(margins.kappa_max(0.8, problem=atypical.TeacherStudent).kappa) < float(result.kappa)
 
 
-@pytest.mark.parametrize("task, alphas", [
-    ("storage", [0.1, 0.3, 1.0, 5.0, 12.0, 20.0]),  # 12 and 20 once lost the cold start
-    ("teacher-student", [0.1, 0.125, 0.3, 1.0, 1.5]),  # 0.125 once lost the sweep's branch
+@pytest.mark.parametrize("Problem, alphas", [
+    (atypical.BinaryStorage, [0.1, 0.3, 1.0, 5.0, 12.0, 20.0]),  # 12, 20 once lost the start
+    (atypical.TeacherStudent, [0.1, 0.125, 0.3, 1.0, 1.5]),  # 0.125 once lost the branch
 ])
-def test_kappa_max_over_the_documented_alpha_range(task, alphas):
+def test_kappa_max_over_the_documented_alpha_range(Problem, alphas):
     """One vmapped call over the ends and the inside of ``ALPHA_RANGE``: every point is a
     root of the RS entropy, and kappa_max decreases with alpha."""
-    assert (alphas[0], alphas[-1]) == margins.ALPHA_RANGE[task]
-    result = margins.kappa_max(np.asarray(alphas), task=task)
-    Problem, free_entropy = ((atypical.BinaryStorage, theory.free_entropy_storage)
-                             if task == "storage" else
-                             (atypical.TeacherStudent, theory.free_entropy_teacher_student))
+    assert (alphas[0], alphas[-1]) == margins.ALPHA_RANGE[Problem]
+    result = margins.kappa_max(np.asarray(alphas), problem=Problem)
+    free_entropy = (theory.free_entropy_storage if Problem is atypical.BinaryStorage else
+                    theory.free_entropy_teacher_student)
     for i, alpha in enumerate(alphas):
         op = jax.tree.map(lambda x: x[i], result.order_params)
         assert abs(float(free_entropy(op, Problem(alpha, result.kappa[i])))) < RESIDUAL
@@ -113,6 +112,6 @@ def test_alpha_outside_range_is_rejected():
     with pytest.raises(Exception, match=r"alpha must lie in \[0\.1, 20\.0\]"):
         margins.kappa_max(50.0)
     with pytest.raises(Exception, match=r"alpha must lie in \[0\.1, 1\.5\]"):
-        margins.kappa_max(3.0, task="teacher-student")
-    with pytest.raises(ValueError, match="task='bogus'"):
-        margins.kappa_max(0.5, task="bogus")
+        margins.kappa_max(3.0, problem=atypical.TeacherStudent)
+    with pytest.raises(ValueError, match="must be one of"):
+        margins.kappa_max(0.5, problem=atypical.TreeCommittee)

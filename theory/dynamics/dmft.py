@@ -35,7 +35,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from atypical.errors import require_x64
-from atypical.problems import TwoLayerGradientFlow
+from atypical.problems import TwoLayerGradientFlow, check_one_of
 
 SCHEMES = ("euler", "heun", "exp")
 _TRAPEZOID = ("heun", "exp")  # schemes on the trapezoid grid with R(t^+, t) = 1 stored
@@ -508,8 +508,7 @@ def solve_dmft(problem: TwoLayerGradientFlow, *, t_max: float, dt: float,
     Raises DMFTBlowUpError (step, dt, stiffness) on NaN or |C| > 1."""
     require_x64("solve_dmft")
     where = f"solve_dmft(t_max={t_max}, dt={dt}, scheme={scheme!r})"
-    if scheme not in SCHEMES:
-        raise ValueError(f"solve_dmft(scheme={scheme!r}): scheme must be one of {SCHEMES}")
+    check_one_of("solve_dmft", "scheme", scheme, SCHEMES)
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"solve_dmft(dt={dt}): the step dt must be finite and > 0")
     if not (np.isfinite(t_max) and t_max >= dt):

@@ -16,6 +16,7 @@ from .franz_parisi_teacher import FranzParisiTeacherStudent as FranzParisiTeache
 from .franz_parisi_teacher import reference_saddle_ts as reference_saddle_ts
 from .rf_franz_parisi import RFFranzParisi as RFFranzParisi
 from .rf_franz_parisi import rf_franz_parisi_curve as rf_franz_parisi_curve
+from .rf_franz_parisi import rf_franz_parisi_max_margin as rf_franz_parisi_max_margin
 from .rf_franz_parisi import rf_atypical_threshold as rf_atypical_threshold
 from .large_deviation import LargeDeviationStorage as LargeDeviationStorage
 from .large_deviation import LargeDeviationTeacherStudent as LargeDeviationTeacherStudent

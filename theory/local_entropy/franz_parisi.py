@@ -38,7 +38,7 @@ from jaxtyping import Array, ArrayLike, Float, PyTree
 
 from atypical import BinaryStorage, SaddlePointError, f64, require_x64
 from atypical.gaussian import gaussian_over_H
-from atypical.observables import gen_error_from_overlap
+from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
 from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status, check,
                       demote, entropy, follow, raise_unconverged, saddle, solve_root,
@@ -436,7 +436,7 @@ class FranzParisiCurve(Solved):
         solutions at each distance."""
         if not hasattr(self.order_params, "R"):
             raise ValueError("gen_error: a storage curve has no teacher (use "
-                             "task='teacher-student')")
+                             "query=FranzParisiTeacherStudent)")
         return gen_error_from_overlap(self.order_params.R)
 
     @property
@@ -449,8 +449,7 @@ class FranzParisiCurve(Solved):
     @property
     def upper_bound(self) -> Array:
         """$-d\\ln d - (1-d)\\ln(1-d)$: all $\\binom{N}{dN}$ configurations at distance d."""
-        d = self.problem.d
-        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+        return hamming_shell_entropy(self.problem.d)
 
 
 def slope(op: FPOrderParams, ref: RSOrderParams, problem: FranzParisiStorage, *,

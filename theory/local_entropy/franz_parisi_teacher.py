@@ -269,4 +269,4 @@ class FranzParisiTeacherStudent(FranzParisiQuery):
 
     @staticmethod
     def kappa_max(alpha):
-        return kappa_max(alpha, task="teacher-student")
+        return kappa_max(alpha, problem=TeacherStudent)

@@ -71,9 +71,9 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import f64, require_x64
+from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 from atypical.gaussian import log_2cosh, log_H
-from atypical.observables import gen_error_from_overlap
+from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
 from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
@@ -347,7 +347,7 @@ def _guess(problem: LargeDeviationStorage, ref) -> LDOrderParams | LDTSOrderPara
 
 
 def _reference(Problem: type, alpha, kappa_ref) -> SaddleSolution:
-    """RS saddle of the references alone (y -> 0) at (alpha, kappa_ref) for a task."""
+    """RS saddle of the references alone (y -> 0) at (alpha, kappa_ref) of ``Problem``."""
     if issubclass(Problem, LargeDeviationTeacherStudent):
         return reference_saddle_ts(alpha, kappa_ref)
     return reference_saddle(alpha, kappa_ref)
@@ -444,8 +444,7 @@ class LargeDeviationCurve(Solved):
     @property
     def upper_bound(self) -> Array:
         """$-d\\ln d - (1-d)\\ln(1-d)$: all configurations at distance d."""
-        d = self.problem.d
-        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+        return hamming_shell_entropy(self.problem.d)
 
 
 _START_FRACTION = 0.8  # cold start at 0.8 d_typ: off the (degenerate) identity point
@@ -508,18 +507,19 @@ def _curve_grid(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill):
     return jax.tree.map(lambda *x: jnp.stack(x), *curves)
 
 
-_TASKS = {"storage": LargeDeviationStorage, "teacher-student": LargeDeviationTeacherStudent}
+LD_PROBLEMS = {BinaryStorage: LargeDeviationStorage, TeacherStudent: LargeDeviationTeacherStudent}
 _Y_MAX = 8.0  # the log-domain quadratures of E[.]^y are checked up to here
 
 
 def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: ArrayLike = 0.0,
-                          kappa_ref: ArrayLike | None = None, *, task: str = "storage",
+                          kappa_ref: ArrayLike | None = None, *,
+                          problem: type = BinaryStorage,
                           quad: LDQuadrature = DEFAULT_QUADRATURE,
                           n_fill: int = 12) -> LargeDeviationCurve:
     """RS large-deviation local entropy $S_{loc}(d)$, reference entropy $\\Sigma(d)$ and
     total $\\Phi = \\Sigma + yS_{loc}$ of the binary perceptron at finite y, on a grid of
-    distances; ``task`` "storage" or "teacher-student" (then ``gen_error`` of the replicas
-    and ``reference_gen_error``).
+    distances; ``problem`` the class ``BinaryStorage`` or ``TeacherStudent`` (then
+    ``gen_error`` of the replicas and ``reference_gen_error``).
 
     ``alpha``, ``y``, ``kappa`` and ``kappa_ref`` (default: = kappa, references are solutions
     of the same margin, as in [P1]) broadcast to a batch (leading axes); ``d`` is a 1-d grid
@@ -527,9 +527,10 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
     in d both ways. Raises ``ValueError`` on bad input and ``SaddlePointError`` listing the
     points where the branch was lost."""
     require_x64("large_deviation_curve")
-    Problem = _TASKS.get(task)
+    Problem = LD_PROBLEMS.get(problem)
     if Problem is None:
-        raise ValueError(f"large_deviation_curve(task={task!r}): must be one of {list(_TASKS)}")
+        raise ValueError(f"large_deviation_curve(problem={problem!r}): must be one of "
+                         f"{[c.__name__ for c in LD_PROBLEMS]}")
     d = np.atleast_1d(np.asarray(d, np.float64))
     if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
         raise ValueError(f"large_deviation_curve(d={d.tolist()}): the Hamming fraction d "
@@ -555,7 +556,7 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
             "theory.local_entropy.large_deviation_limit.large_deviation_limit_curve")
     curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
-    raise_unconverged(f"large_deviation_curve(task={task!r})", curve.converged,
+    raise_unconverged(f"large_deviation_curve(problem={problem.__name__})", curve.converged,
                       curve.residual, curve.newton_steps, status=curve.status,
                       alpha=alpha[:, None], y=y[:, None], kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)

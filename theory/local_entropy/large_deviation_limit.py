@@ -69,7 +69,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import SaddlePointError, f64, require_x64
+from atypical import BinaryStorage, SaddlePointError, TeacherStudent, f64, require_x64
 from atypical.gaussian import gaussian_over_H, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
@@ -236,19 +236,20 @@ class LDLimitQuery(eqx.Module):
 
 
 # known saddles to start from (kappa = 0, d = 0.05)
-SEEDS = {"storage": dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139,
-                                                           0.5972)),
-          "teacher-student": dict(alpha=0.5, op=LDLimitTSOrderParams(
-              0.8103, 4.1215, 0.0208, 0.2471, 1.1259, 0.3905, 0.0816))}
+SEEDS = {BinaryStorage: dict(alpha=0.6, op=LDLimitOrderParams(0.8127, 1.2654, 0.2647, 0.6139,
+                                                              0.5972)),
+         TeacherStudent: dict(alpha=0.5, op=LDLimitTSOrderParams(
+             0.8103, 4.1215, 0.0208, 0.2471, 1.1259, 0.3905, 0.0816))}
 _SEED_D = 0.05
 
 
 class LDLimitModel(LineSearchModel):
-    """$S_\\infty$ of a task (storage: 5 coordinates, teacher-student: 7) as a model of the
-    engine; cold start: the task's known saddle at (its alpha, kappa = 0, d = 0.05)."""
+    """$S_\\infty$ as a model of the engine; ``family`` the problem class (``BinaryStorage``:
+    5 coordinates, ``TeacherStudent``: 7); cold start: its known saddle (``SEEDS``, at its
+    alpha, kappa = 0, d = 0.05)."""
 
     problem: LDLimitQuery
-    task: str = eqx.field(static=True)
+    family: type = eqx.field(static=True)
     quad: LDLimitQuadrature = eqx.field(static=True)
 
     def free_entropy(self, op) -> Float[Array, ""]:
@@ -257,7 +258,7 @@ class LDLimitModel(LineSearchModel):
                                                   quad=self.quad)
 
     def cold_start(self):
-        return SEEDS[self.task]["op"]
+        return SEEDS[self.family]["op"]
 
     def to_coords(self, op) -> Array:
         return _to_coords(op)
@@ -277,17 +278,23 @@ def continue_limit(u: Array, model: ReplicaModel, name: str, stop: float, step: 
                        max_halvings=_MAX_HALVINGS, max_leg_steps=400)
 
 
-def _model(alpha, kappa, d, quad, task) -> LDLimitModel:
-    return LDLimitModel(LDLimitQuery(alpha, kappa, math.log(d)), task, quad)
+def _check_family(who: str, problem: type) -> None:
+    if problem not in SEEDS:
+        raise ValueError(f"{who}(problem={problem!r}): must be one of "
+                         f"{[c.__name__ for c in SEEDS]}")
+
+
+def _model(alpha, kappa, d, quad, family) -> LDLimitModel:
+    return LDLimitModel(LDLimitQuery(alpha, kappa, math.log(d)), family, quad)
 
 
 def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
-            task: str = "storage"):
-    """Saddle at (alpha, kappa, d), continued from the task's seed: in d at the seed's
+            family: type = BinaryStorage):
+    """Saddle at (alpha, kappa, d), continued from the family's seed: in d at the seed's
     alpha, then in kappa and alpha, the margin first if it is negative (so that the load
     stays below capacity on the way); None if the path breaks."""
-    seed = SEEDS[task]
-    model = _model(seed["alpha"], 0.0, _SEED_D, quad, task)
+    seed = SEEDS[family]
+    model = _model(seed["alpha"], 0.0, _SEED_D, quad, family)
     u = _to_coords(_saddle_jit(model, warm_up_steps=0).order_params)
     c = continue_limit(u, model, "log_d", math.log(d), 0.05)
     if c.reached != math.log(d):
@@ -296,7 +303,7 @@ def _anchor(alpha: float, kappa: float, d: float, quad: LDLimitQuadrature,
     now = dict(alpha=seed["alpha"], kappa=0.0)
     target = dict(alpha=alpha, kappa=kappa)
     for name in (("kappa", "alpha") if kappa < 0 else ("alpha", "kappa")):
-        model = _model(now["alpha"], now["kappa"], d, quad, task)
+        model = _model(now["alpha"], now["kappa"], d, quad, family)
         c = continue_limit(u, model, name, target[name], 0.02 if name == "alpha" else 0.05)
         if c.reached != target[name]:
             return None
@@ -341,10 +348,13 @@ class LimitBranch(NamedTuple):
     end_order_params: LDLimitOrderParams | LDLimitTSOrderParams
 
 
-def branch_in_d(model: ReplicaModel, u: Array, d_stop: float, *, points: int = 41
-                ) -> LimitBranch:
+def branch_in_d(model: ReplicaModel, u: Array | None, d_stop: float, *, points: int = 41,
+                where: str = "branch_in_d") -> LimitBranch:
     """Continue the saddle u of ``model`` (a y -> infinity model with a ``log_d`` field) in
-    d up to ``d_stop``, recording $S_\\infty$ at ``points`` distances on the way."""
+    d up to ``d_stop``, recording $S_\\infty$ at ``points`` distances on the way; u = None
+    (the start was not reached) raises ``SaddlePointError`` naming ``where``."""
+    if u is None:
+        raise SaddlePointError(f"{where}: the start was not reached from the seed")
     start = float(model.problem.log_d)
     stations = np.linspace(start, math.log(d_stop), points)[1:]
     c = continue_limit(u, model, "log_d", math.log(d_stop), 0.05, stations)
@@ -355,16 +365,15 @@ def branch_in_d(model: ReplicaModel, u: Array, d_stop: float, *, points: int = 4
 
 
 def limit_branch(alpha: float, kappa: float, d_start: float, d_stop: float, *,
-                 task: str = "storage", quad: LDLimitQuadrature = DEFAULT_QUADRATURE
-                 ) -> LimitBranch:
+                 problem: type = BinaryStorage,
+                 quad: LDLimitQuadrature = DEFAULT_QUADRATURE) -> LimitBranch:
     """The branch of $S_\\infty$ through the saddle at (alpha, kappa, ``d_start``) (reached
-    from the task's seed), followed in d towards ``d_stop``; raises ``SaddlePointError`` if
+    from the seed of the ``problem`` class), followed in d towards ``d_stop``; raises ``SaddlePointError`` if
     the start is not reached."""
-    u = _anchor(alpha, kappa, d_start, quad, task)
-    if u is None:
-        raise SaddlePointError(f"limit_branch(alpha={alpha:g}, kappa={kappa:g}, "
-                               f"d_start={d_start:g}): the start was not reached from the seed")
-    return branch_in_d(_model(alpha, kappa, d_start, quad, task), u, d_stop)
+    return branch_in_d(_model(alpha, kappa, d_start, quad, problem),
+                       _anchor(alpha, kappa, d_start, quad, problem), d_stop,
+                       where=f"limit_branch(alpha={alpha:g}, kappa={kappa:g}, "
+                             f"d_start={d_start:g})")
 
 
 class LargeDeviationLimitCurve(eqx.Module):
@@ -405,12 +414,13 @@ _ANCHORS = (0.05, 0.003)  # the large-d and the dense small-d branches beyond th
 
 
 def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, *,
-                                task: str = "storage",
+                                problem: type = BinaryStorage,
                                 quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                                 ) -> LargeDeviationLimitCurve:
     """RS large-deviation local entropy at y -> infinity, $S_\\infty(d)$ (margin ``kappa``
-    for replicas; the references' margin drops out), on a grid ``d`` in (0, 1/2); ``task``
-    "storage" or "teacher-student" (then ``gen_error`` and ``reference_gen_error``).
+    for replicas; the references' margin drops out), on a grid ``d`` in (0, 1/2); ``problem``
+    the class ``BinaryStorage`` or ``TeacherStudent`` (then ``gen_error`` and
+    ``reference_gen_error``).
 
     Every grid point is reached by continuation in d from two anchors (d = 0.05 and the
     dense branch at d = 0.003), each continued in (kappa, alpha) from a known saddle; points
@@ -427,16 +437,14 @@ def large_deviation_limit_curve(alpha: float, d: ArrayLike, kappa: float = 0.0, 
                          "finite and > 0")
     if not math.isfinite(kappa):
         raise ValueError("large_deviation_limit_curve: kappa must be finite")
-    if task not in SEEDS:
-        raise ValueError(f"large_deviation_limit_curve(task={task!r}): must be one of "
-                         f"{list(SEEDS)}")
+    _check_family("large_deviation_limit_curve", problem)
     found: dict[float, tuple] = {}
     for anchor in _ANCHORS:
-        u0 = _anchor(alpha, kappa, anchor, quad, task)
+        u0 = _anchor(alpha, kappa, anchor, quad, problem)
         if u0 is None:
             continue
-        reach_distances(_model(alpha, kappa, anchor, quad, task), u0, d, found)
-    S, ops, residual, converged = curve_rows(found, d, 5 if task == "storage" else 7,
+        reach_distances(_model(alpha, kappa, anchor, quad, problem), u0, d, found)
+    S, ops, residual, converged = curve_rows(found, d, 5 if problem is BinaryStorage else 7,
                                              _to_order_params)
     return LargeDeviationLimitCurve(alpha, kappa, d, S, 2 * ops.p_hat, ops, residual,
                                     converged)
@@ -448,15 +456,15 @@ _D_SMALL = 0.002  # the dense branch must reach here monotonically
 
 
 def _reaches_small_d(alpha: float, kappa: float, quad: LDLimitQuadrature,
-                     task: str = "storage", d_small: float = _D_SMALL) -> bool:
+                     family: type = BinaryStorage, d_small: float = _D_SMALL) -> bool:
     """Whether the branch continued down from d = 0.05 reaches ``d_small`` (it rises all
     along, slope $2\\hat p > 0$; beyond the threshold it folds first). False as well where
     the continuation in alpha at d = 0.05 breaks on the way (near the capacity at negative
     margins)."""
-    u = _anchor(alpha, kappa, 0.05, quad, task)
+    u = _anchor(alpha, kappa, 0.05, quad, family)
     if u is None:
         return False
-    c = continue_limit(u, _model(alpha, kappa, 0.05, quad, task), "log_d",
+    c = continue_limit(u, _model(alpha, kappa, 0.05, quad, family), "log_d",
                        math.log(d_small), 0.05)
     return c.reached == math.log(d_small)
 
@@ -471,7 +479,7 @@ class LargeDeviationThreshold(NamedTuple):
 
 
 def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
-                              tol: float = 5e-4, task: str = "storage",
+                              tol: float = 5e-4, problem: type = BinaryStorage,
                               d_small: float = _D_SMALL,
                               quad: LDLimitQuadrature = DEFAULT_QUADRATURE
                               ) -> LargeDeviationThreshold:
@@ -483,7 +491,7 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
     alpha_c; kappa = 0: monotone at 0.7550, broken at 0.7554), against the literature's
     0.77-0.78 at kappa = 0.
 
-    ``task="teacher-student"`` (binary teacher, margin kappa): below alpha ~ 1 the dense
+    ``problem=TeacherStudent`` (binary teacher, margin kappa): below alpha ~ 1 the dense
     branch stiffens before d = 0.002 (it reaches 0.0033 at alpha = 0.9), so pass a larger
     ``d_small`` such as 0.005; measured (kappa = 0, d_small = 0.005, 137 s): 1.0863, above the
     teacher-student Franz-Parisi dip onset (about 1.047, BENCHMARKS) as for storage (0.7552
@@ -492,10 +500,8 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
     lo, hi = bracket
     if not (0 < lo < hi):
         raise ValueError(f"large_deviation_threshold(bracket={bracket}): need 0 < lo < hi")
-    if task not in SEEDS:
-        raise ValueError(f"large_deviation_threshold(task={task!r}): must be one of "
-                         f"{list(SEEDS)}")
-    reaches = lambda alpha: _reaches_small_d(alpha, kappa, quad, task, d_small)
+    _check_family("large_deviation_threshold", problem)
+    reaches = lambda alpha: _reaches_small_d(alpha, kappa, quad, problem, d_small)
     if not reaches(lo) or reaches(hi):
         raise ValueError(f"large_deviation_threshold(kappa={kappa:g}): the bracket {bracket} "
                          "does not hold a monotone (low alpha) and a broken (high alpha) end")

@@ -58,12 +58,13 @@ from jaxtyping import Array, ArrayLike, Float
 from tqdm import tqdm
 
 from atypical import f64, require_x64
-from atypical.observables import gen_error_from_overlap
+from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 from atypical.problems import RF_ACTIVATIONS
 
 from ..engine import (RESIDUAL_TOL, SaddleSolution, Solved, Status, follow, raise_unconverged)
 from ..models.perceptron import RSOrderParams
-from ..models.random_features import RFOrderParams
+from ..models.random_features import (RFOrderParams, find_rf_kappa_max,
+                                      rf_interpolation_threshold, rf_kappa_max)
 from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
                            entropic_term, follow_curve, saddle_franz_parisi)
 from .franz_parisi import slope as generic_slope
@@ -291,8 +292,7 @@ class RFFranzParisiCurve(Solved):
     @property
     def upper_bound(self) -> Array:
         """$-d\\ln d - (1-d)\\ln(1-d)$: all $\\binom{N}{dN}$ configurations at distance d."""
-        d = self.problem.d
-        return -d * jnp.log(d) - (1 - d) * jnp.log1p(-d)
+        return hamming_shell_entropy(self.problem.d)
 
 
 def slope(op: RFFPOrderParams, ref: RFOrderParams, problem: RFFranzParisi, *,
@@ -322,7 +322,6 @@ _curve_jit = eqx.filter_jit(_curve)
 def _reference(alpha: float, alpha_D: float, kappa_ref: float, sigma: str):
     """Typical RS saddle at margin kappa_ref, by continuation in kappa from
     min(kappa_ref, 0) (a cold start fails near the maximal margin)."""
-    from ..models.random_features import follow_rf
 
     kappas = np.linspace(min(kappa_ref, 0.0), kappa_ref, 24)
     branch = follow_rf(alpha, alpha_D, kappas, sigma=sigma)
@@ -363,6 +362,24 @@ def rf_franz_parisi_curve(alpha: float, alpha_D: float, kappa_ref: float, kappa:
     return eqx.tree_at(lambda c: c.reference_entropy, curve, reference.free_entropy)
 
 
+MAX_MARGIN_BACKOFF = 1e-6  # kappa_ref below kappa_max when the reference entropy rounds < 0
+
+
+def rf_franz_parisi_max_margin(alpha: float, alpha_D: float, d: ArrayLike, *,
+                               kappa: float = 0.0, sigma: str = "sign") -> RFFranzParisiCurve:
+    """``rf_franz_parisi_curve`` around references at the RF maximal margin: kappa_ref =
+    ``rf_kappa_max(alpha, alpha_D)``, or ``MAX_MARGIN_BACKOFF`` below it where the reference
+    entropy rounds negative at exactly kappa_max (the curve's ``problem.kappa_ref`` says
+    which). Raises ``ValueError`` if neither has typical references and ``SaddlePointError``
+    where the branch is lost."""
+    kappa_max = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
+    try:
+        return rf_franz_parisi_curve(alpha, alpha_D, kappa_max, kappa, d, sigma=sigma)
+    except ValueError:
+        return rf_franz_parisi_curve(alpha, alpha_D, kappa_max - MAX_MARGIN_BACKOFF, kappa, d,
+                                     sigma=sigma)
+
+
 # ------------------------------------ [P1]: where S(d) around maximal-margin refs stops rising
 
 _DIP_GRID = tuple(np.geomspace(1.5e-3, 0.06, 12).tolist())
@@ -400,7 +417,6 @@ def _interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
 @eqx.filter_jit
 def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFFPQuadrature):
     """S(d) on the dip grid around references at the RF maximal margin kappa_max(alpha)."""
-    from ..models.random_features import find_rf_kappa_max
 
     top = find_rf_kappa_max(alpha, alpha_D, sigma)
     base = RFFranzParisi(alpha, alpha_D, top.kappa, kappa, 0.5, sigma=sigma)
@@ -412,7 +428,6 @@ def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFF
 def _move_dip(curve: RFFranzParisiCurve, alpha: Array, quad: RFFPQuadrature):
     """The dip-grid curve continued to a new alpha (reference at the new kappa_max): one
     predictor-corrector leg per distance (vmapped) instead of a curve from scratch."""
-    from ..models.random_features import find_rf_kappa_max
 
     old = curve.problem
     top = find_rf_kappa_max(alpha, old.alpha_D[0], old.sigma)
@@ -451,7 +466,6 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
     require_x64("rf_atypical_threshold")
     from atypical import SaddlePointError
 
-    from ..models.random_features import rf_interpolation_threshold, rf_kappa_max
 
     if not (np.isfinite(alpha_D) and alpha_D > 0):
         raise ValueError(f"rf_atypical_threshold(alpha_D={alpha_D}): alpha_D = P/D must be "

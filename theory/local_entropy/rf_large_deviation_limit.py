@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import RandomFeatures, SaddlePointError, f64, require_x64
+from atypical import BinaryStorage, RandomFeatures, f64, require_x64
 from atypical.observables import gen_error_from_overlap
 
 from ..engine import LineSearchModel, saddle
@@ -143,7 +143,7 @@ class RFLDLimitModel(LineSearchModel):
 
     def cold_start(self) -> RFLDLimitOrderParams:
         """The storage seed lifted to small alpha_D: r = 1, p = q, delta_rho = delta."""
-        s = SEEDS["storage"]["op"]
+        s = SEEDS[BinaryStorage]["op"]
         return RFLDLimitOrderParams(s.q, s.delta, s.q_hat, s.sigma_hat, s.p_hat,
                                     1.0, s.q - 1e-3, s.delta, 0.01)
 
@@ -167,7 +167,7 @@ def _anchor(alpha: float, alpha_D: float, d: float, sigma: str, quad: LDLimitQua
     """Saddle at (alpha, alpha_D, d): the storage seed (alpha = 0.6, d = 0.05) lifted to
     alpha_D = 0.01, continued in ln alpha_D, then in alpha, then in ln d; None if the path
     breaks."""
-    alpha0 = SEEDS["storage"]["alpha"]
+    alpha0 = SEEDS[BinaryStorage]["alpha"]
     model = _model(alpha0, _SEED_ALPHA_D, _SEED_D, sigma, quad)
     sol = _saddle_jit(model, warm_up_steps=0)
     if not bool(sol.converged):
@@ -190,11 +190,10 @@ def rf_limit_branch(alpha: float, alpha_D: float, d_start: float, d_stop: float,
     """The branch of $S_\\infty$ through the saddle at (alpha, alpha_D, ``d_start``) (reached
     from the storage seed), followed in d towards ``d_stop``; raises ``SaddlePointError``
     if the start is not reached."""
-    u = _anchor(alpha, alpha_D, d_start, sigma, quad)
-    if u is None:
-        raise SaddlePointError(f"rf_limit_branch(alpha={alpha:g}, alpha_D={alpha_D:g}, "
-                               f"d_start={d_start:g}): the start was not reached from the seed")
-    return branch_in_d(_model(alpha, alpha_D, d_start, sigma, quad), u, d_stop)
+    return branch_in_d(_model(alpha, alpha_D, d_start, sigma, quad),
+                       _anchor(alpha, alpha_D, d_start, sigma, quad), d_stop,
+                       where=f"rf_limit_branch(alpha={alpha:g}, alpha_D={alpha_D:g}, "
+                             f"d_start={d_start:g})")
 
 
 class RFLargeDeviationLimitCurve(eqx.Module):

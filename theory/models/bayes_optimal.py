@@ -28,6 +28,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from atypical import TeacherStudent, f64, require_x64
+from atypical.problems import check_one_of
 from atypical.gaussian import H, gauss_mean, log_H
 from atypical.observables import bayes_optimal_gen_error
 
@@ -108,8 +109,7 @@ def bayes_optimal_overlap(alpha: ArrayLike, prior: str = "gaussian") -> np.ndarr
     Binary prior: the poorly generalizing branch below the first-order transition
     alpha_IT = 1.245 and q = 1 (perfect generalization) from there on."""
     require_x64("bayes_optimal_overlap")
-    if prior not in PRIORS:
-        raise ValueError(f"bayes_optimal_overlap(prior={prior!r}): prior must be one of {PRIORS}")
+    check_one_of("bayes_optimal_overlap", "prior", prior, PRIORS)
     alpha = np.asarray(alpha, np.float64)
     if not np.all(np.isfinite(alpha) & (alpha > 0)):
         raise ValueError(f"bayes_optimal_overlap(alpha={alpha.tolist()}): alpha must be > 0")

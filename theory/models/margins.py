@@ -21,24 +21,25 @@ from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParam
 from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, check, demote,
                       entropy, follow, raise_unconverged, saddle, solve_threshold)
 
-TASKS = ("storage", "teacher-student")
-# Bracketing sweep in kappa, per task: (points, top above the annealed root, span). Storage:
-# the quenched entropy is below the annealed one (Jensen), so kappa_max <= kappa_annealed.
-# Teacher-student: the annealed bound maximises over the teacher overlap R as well, so the
-# sweep reaches 1 above the R = 0 root. Both start where the entropy is positive over the
-# alpha range below (checked on grids of 159 and 57 alphas). A storage start deeper than
-# 1.5 below the bound reaches q ~ 0, where the cold start fails (alpha = 12, 20 did).
-_SWEEP = {"storage": (64, 0.0, 1.5), "teacher-student": (96, 1.0, 3.0)}
-ALPHA_RANGE = {"storage": (0.1, 20.0), "teacher-student": (0.1, 1.5)}
+# The RS model of each problem class that has a maximal margin here (committees:
+# ``committee_kappa_max``).
+RS_MODELS = {BinaryStorage: StorageRS, TeacherStudent: TeacherStudentRS}
+# Bracketing sweep in kappa, per problem: (points, top above the annealed root, span).
+# Storage: the quenched entropy is below the annealed one (Jensen), so kappa_max <=
+# kappa_annealed. Teacher-student: the annealed bound maximises over the teacher overlap R as
+# well, so the sweep reaches 1 above the R = 0 root. Both start where the entropy is positive
+# over the alpha range below (checked on grids of 159 and 57 alphas). A storage start deeper
+# than 1.5 below the bound reaches q ~ 0, where the cold start fails (alpha = 12, 20 did).
+_SWEEP = {BinaryStorage: (64, 0.0, 1.5), TeacherStudent: (96, 1.0, 3.0)}
+ALPHA_RANGE = {BinaryStorage: (0.1, 20.0), TeacherStudent: (0.1, 1.5)}
 
 
-def model_for(task: str, alpha, kappa) -> ReplicaModel:
-    """The RS model of a task at (alpha, kappa)."""
-    if task == "storage":
-        return StorageRS(BinaryStorage(alpha, kappa))
-    if task == "teacher-student":
-        return TeacherStudentRS(TeacherStudent(alpha, kappa))
-    raise ValueError(f"task={task!r}: must be one of {TASKS}")
+def model_for(problem: type, alpha, kappa) -> ReplicaModel:
+    """The RS model (``RS_MODELS``) of the problem class ``problem`` at (alpha, kappa)."""
+    if problem not in RS_MODELS:
+        raise ValueError(f"problem={problem!r}: must be one of "
+                         f"{[c.__name__ for c in RS_MODELS]}")
+    return RS_MODELS[problem](problem(alpha, kappa))
 
 
 def annealed_kappa_max(alpha: ArrayLike) -> Array:
@@ -58,11 +59,11 @@ class MaximalMargin(Solved):
     status: Status
 
 
-def _branch(task: str, alpha: Array, kappas: Array) -> tuple[SaddleSolution, RSOrderParams]:
+def _branch(problem: type, alpha: Array, kappas: Array) -> tuple[SaddleSolution, RSOrderParams]:
     """RS saddles along an increasing kappa grid at fixed alpha: cold start at the first
     kappa, continuation after (the engine's ``follow``)."""
-    path = model_for(task, jnp.full_like(kappas, alpha), kappas)
-    return follow(path, saddle(model_for(task, alpha, kappas[0])).order_params)[:2]
+    path = model_for(problem, jnp.full_like(kappas, alpha), kappas)
+    return follow(path, saddle(model_for(problem, alpha, kappas[0])).order_params)[:2]
 
 
 _N_REFINE = 16  # steps of the second, finer sweep between the last two coarse points
@@ -73,24 +74,24 @@ def _n_leading_positive(sweep: SaddleSolution) -> Array:
     return jnp.sum(jnp.cumprod(sweep.converged & (sweep.free_entropy > 0)))
 
 
-def find_kappa_max(task: str, alpha: Array) -> MaximalMargin:
-    """$\\kappa_{max}(\\alpha)$ of ``task`` (bracketing sweep in kappa, then Newton on
+def find_kappa_max(problem: type, alpha: Array) -> MaximalMargin:
+    """$\\kappa_{max}(\\alpha)$ of the problem class (bracketing sweep in kappa, then Newton on
     $[\\nabla\\phi = 0;\\ \\phi = 0]$); jit/vmap-able, never throws (see ``status``)."""
-    n, above, span = _SWEEP[task]
+    n, above, span = _SWEEP[problem]
     top = annealed_kappa_max(alpha) + above
     kappas = jax.lax.stop_gradient(jnp.linspace(top - span, top, n))
     fixed_alpha = jax.lax.stop_gradient(alpha)
-    sweep, xs = _branch(task, fixed_alpha, kappas)
+    sweep, xs = _branch(problem, fixed_alpha, kappas)
     n_positive = _n_leading_positive(sweep)
     i = jnp.clip(n_positive - 1, 0, n - 2)
     # the coarse step (0.03-0.05 in kappa) can lose the branch where q -> 1 before the
     # entropy vanishes (teacher-student at alpha = 0.125): refine between points i and i+1
     fine = jnp.linspace(kappas[i], kappas[i + 1], _N_REFINE + 1)
-    refined, fine_xs, _ = follow(model_for(task, jnp.full_like(fine, fixed_alpha), fine),
+    refined, fine_xs, _ = follow(model_for(problem, jnp.full_like(fine, fixed_alpha), fine),
                               jax.tree.map(lambda x: x[i], xs))
     j = jnp.clip(_n_leading_positive(refined) - 1, 0, _N_REFINE - 1)
     start = (jax.tree.map(lambda x: x[j], fine_xs), fine[j])
-    found = solve_threshold(entropy, start, model_for(task, alpha, 0.0), control=MARGIN)
+    found = solve_threshold(entropy, start, model_for(problem, alpha, 0.0), control=MARGIN)
     kappa = found.alpha
     # the entropy decreases with kappa, so a root past the last point of positive entropy
     # and below the sweep's top is the one
@@ -103,23 +104,25 @@ _kappa_max_jit = eqx.filter_jit(find_kappa_max)
 _kappa_max_grid = eqx.filter_jit(jax.vmap(find_kappa_max, in_axes=(None, 0)))
 
 
-def kappa_max(alpha: ArrayLike, *, task: str = "storage", throw: bool = True) -> MaximalMargin:
+def kappa_max(alpha: ArrayLike, *, problem: type = BinaryStorage, throw: bool = True
+              ) -> MaximalMargin:
     """RS maximal margin $\\kappa_{max}(\\alpha)$: root in kappa of $\\phi_{RS}(\\alpha,\\kappa)=0$
     (storage or teacher-student, whose labels come from a binary teacher; there the RS
     branch connected to small kappa, i.e. the poorly generalizing one). Differentiable in
-    alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. alpha in ``ALPHA_RANGE[task]``, a
-    scalar or an array (one vmapped call)."""
+    alpha: ``jax.grad(lambda a: kappa_max(a).kappa)``. ``problem``: ``BinaryStorage`` or
+    ``TeacherStudent`` (the class); alpha in ``ALPHA_RANGE[problem]``, a scalar or an array
+    (one vmapped call)."""
     require_x64("kappa_max")
-    model_for(task, 1.0, 0.0)
-    lo, hi = ALPHA_RANGE[task]
+    model_for(problem, 1.0, 0.0)
+    lo, hi = ALPHA_RANGE[problem]
     alpha = f64(alpha)
     alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
-                         f"kappa_max(alpha=...): for task={task!r} alpha must lie in "
+                         f"kappa_max(alpha=...): for {problem.__name__} alpha must lie in "
                          f"[{lo}, {hi}]")
-    result = (_kappa_max_grid if alpha.ndim else _kappa_max_jit)(task, alpha)
+    result = (_kappa_max_grid if alpha.ndim else _kappa_max_jit)(problem, alpha)
     if isinstance(alpha, jax.core.Tracer):
         return result
-    return check(result, f"kappa_max(task={task!r})", throw=throw, alpha=alpha)
+    return check(result, f"kappa_max(problem={problem.__name__})", throw=throw, alpha=alpha)
 
 
 class MarginEntropy(eqx.Module):
@@ -139,36 +142,36 @@ _MARGIN_PATH = 96  # extra continuation points between the smallest and largest 
 
 
 @eqx.filter_jit
-def _margin_entropy(task: str, alpha: Array, kappas: Array) -> MarginEntropy:
+def _margin_entropy(problem: type, alpha: Array, kappas: Array) -> MarginEntropy:
     path = jnp.concatenate([kappas, jnp.linspace(kappas.min(), kappas.max(), _MARGIN_PATH)])
     order = jnp.argsort(path)
-    sweep, _ = _branch(task, alpha, path[order])
+    sweep, _ = _branch(problem, alpha, path[order])
     position = jnp.argsort(order)[: kappas.shape[0]]  # where each requested kappa landed
     pick = lambda x: x[position]
     return MarginEntropy(alpha, kappas, pick(sweep.free_entropy),
                          jax.tree.map(pick, sweep.order_params), pick(sweep.residual),
-                         pick(sweep.converged), find_kappa_max(task, alpha).kappa)
+                         pick(sweep.converged), find_kappa_max(problem, alpha).kappa)
 
 
 def margin_entropy(alpha: ArrayLike, kappa: ArrayLike, *,
-                   task: str = "storage") -> MarginEntropy:
+                   problem: type = BinaryStorage) -> MarginEntropy:
     """RS entropy $\\phi_{RS}(\\alpha, \\kappa)$ of solutions with margin kappa for a grid of
     kappa at fixed alpha (continuation in kappa), and $\\kappa_{max}(\\alpha)$. Past
     $\\kappa_{max}$ the RS entropy is negative (no solutions at large N) and the branch may
     end (``converged`` False). Raises ``SaddlePointError`` naming the kappas
     $\\le \\kappa_{max}$ where the RS branch was lost."""
     require_x64("margin_entropy")
-    model_for(task, 1.0, 0.0)
+    model_for(problem, 1.0, 0.0)
     alpha, kappas = f64(alpha), jnp.atleast_1d(f64(kappa))
     if alpha.ndim != 0 or kappas.ndim != 1:
         raise ValueError(f"margin_entropy: alpha must be a scalar and kappa a 1-d grid, got "
                          f"shapes {alpha.shape} and {kappas.shape}")
-    kappa_max(alpha, task=task)  # validates alpha and the maximal margin
-    result = _margin_entropy(task, alpha, kappas)
+    kappa_max(alpha, problem=problem)  # validates alpha and the maximal margin
+    result = _margin_entropy(problem, alpha, kappas)
     # past kappa_max the RS branch may end (q -> 1): those points stay unconverged (NaN-free
     # values are not guaranteed there); below kappa_max a lost branch is an error
     needed = kappas <= result.kappa_max
-    raise_unconverged(f"margin_entropy(task={task!r})", result.converged | ~needed,
+    raise_unconverged(f"margin_entropy(problem={problem.__name__})", result.converged | ~needed,
                       result.residual, jnp.zeros(kappas.shape, int), alpha=alpha,
                       kappa=kappas)
     return result

@@ -96,11 +96,8 @@ class FrozenStorage(OverlapModel):
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_frozen(op, self.problem)
 
-    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
-        # q and q_hat enter through the bilinear term m q q_hat / 2 (see binary_perceptron)
-        g = jax.grad(free_entropy_frozen)(op, self.problem)
-        m = self.problem.m
-        return RSOrderParams(op.q - 2 * g.q_hat / m, op.q_hat - 2 * g.q / m)
+    def bilinear_weight(self) -> ArrayLike:
+        return self.problem.m / 2  # q and q_hat enter through m q q_hat / 2
 
 
 def saddle_frozen(problem: OneRSBStorage, init: RSOrderParams = COLD_START_RS

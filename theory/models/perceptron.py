@@ -87,13 +87,23 @@ COLD_START_TS = TSOrderParams(0.01, 0.01, 0.01, 0.01)
 
 class OverlapModel(ReplicaModel):
     """A model in one overlap q and its conjugate (``RSOrderParams``): cold start
-    ``COLD_START_RS``, box ``RS_BOUNDS``."""
+    ``COLD_START_RS``, box ``RS_BOUNDS``, and the RS iteration of a free entropy that holds
+    the pair through a bilinear term $M q\\hat q$ ($M$ = ``bilinear_weight``, 1/2 unless a
+    model says otherwise)."""
 
     def cold_start(self) -> RSOrderParams:
         return COLD_START_RS
 
     def bounds(self):
         return RS_BOUNDS
+
+    def bilinear_weight(self) -> ArrayLike:
+        return 0.5
+
+    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
+        g = jax.grad(self.free_entropy)(op)
+        M = self.bilinear_weight()
+        return RSOrderParams(op.q - g.q_hat / M, op.q_hat - g.q / M)
 
 
 class StorageRS(OverlapModel):
@@ -104,10 +114,6 @@ class StorageRS(OverlapModel):
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_storage(op, self.problem)
 
-    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
-        g = jax.grad(free_entropy_storage)(op, self.problem)
-        return RSOrderParams(op.q - 2 * g.q_hat, op.q_hat - 2 * g.q)
-
 
 class BayesRS(OverlapModel):
     """Teacher-student on the Nishimori line (``free_entropy_bayes``) as a model."""
@@ -117,9 +123,8 @@ class BayesRS(OverlapModel):
     def free_entropy(self, op: RSOrderParams) -> Float[Array, ""]:
         return free_entropy_bayes(op, self.problem)
 
-    def fixed_point(self, op: RSOrderParams) -> RSOrderParams:
-        g = jax.grad(free_entropy_bayes)(op, self.problem)
-        return RSOrderParams(op.q + 2 * g.q_hat, op.q_hat + 2 * g.q)
+    def bilinear_weight(self) -> ArrayLike:
+        return -0.5  # the Nishimori line's pair enters as -q q_hat / 2
 
 
 class TeacherStudentRS(ReplicaModel):
