@@ -11,6 +11,9 @@ from .franz_parisi import MonotonicityThreshold as MonotonicityThreshold
 from .franz_parisi import franz_parisi_curve as franz_parisi_curve
 from .franz_parisi import follow_curve as follow_curve
 from .franz_parisi import monotonicity_threshold as monotonicity_threshold
+from .franz_parisi import SweepThreshold as SweepThreshold
+from .franz_parisi import sweep_monotonicity_threshold as sweep_monotonicity_threshold
+from .franz_parisi import interior_minimum as interior_minimum
 from .franz_parisi import reference_saddle as reference_saddle
 from .franz_parisi_teacher import FranzParisiTeacherStudent as FranzParisiTeacherStudent
 from .franz_parisi_teacher import reference_saddle_ts as reference_saddle_ts

@@ -72,9 +72,11 @@ DEFAULT_QUADRATURE = CommitteeFPQuadrature()
 
 
 def majority_log(y: np.ndarray) -> np.ndarray:
-    """$\\ln T(H(y_1), .., H(y_K))$ on the last axis of ``y`` (NumPy, log domain)."""
+    """$\\ln T(H(y_1), .., H(y_K))$ on the last axis of ``y`` (NumPy, log domain; concrete
+    even when first called while a caller is being traced)."""
     p, not_p = np.exp(log_ndtr(-y)), np.exp(log_ndtr(y))
-    return np.asarray(log_majority(jnp.asarray(p), jnp.asarray(not_p)))
+    with jax.ensure_compile_time_eval():
+        return np.asarray(log_majority(jnp.asarray(p), jnp.asarray(not_p)))
 
 
 @cache
