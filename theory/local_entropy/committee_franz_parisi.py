@@ -38,6 +38,7 @@ $O(M^3 n_0 + M^2 n_0^2 + M n_0^3)$ instead of a 9-dimensional integral.
 """
 
 from functools import cache, partial
+from math import comb
 from typing import ClassVar, NamedTuple
 
 import jax
@@ -83,16 +84,16 @@ def majority_log(y: np.ndarray) -> np.ndarray:
 def spline_coefficients(step: float) -> tuple[np.ndarray, int]:
     """Quintic B-spline coefficients (M, M, M) of $f(y_1,y_2,y_3)$ on uniform knots of
     ``step`` over [Y_LO, Y_HI] (least squares on samples at half the step, one axis at a
-    time: the fit is a Kronecker product), and the number of cells n (M = n + 5)."""
+    time: the fit is a Kronecker product; f is sampled one $y_1$ plane at a time, so that
+    memory stays O(samples^2 M)), and the number of cells n (M = n + 5)."""
     n = round((Y_HI - Y_LO) / step)
     knots = Y_LO + step * np.arange(-5, n + 6)
     x = np.linspace(knots[5], knots[n + 5], 2 * n + 1)
     fit = make_lsq_spline(x, np.eye(x.size), knots, k=5).c  # (M, samples)
-    grid = np.stack(np.meshgrid(x, x, x, indexing="ij"), axis=-1)
-    c = majority_log(grid)
-    for axis in range(3):
-        c = np.moveaxis(np.tensordot(fit, c, axes=([1], [axis])), 0, axis)
-    return c, n
+    plane = np.stack(np.meshgrid(x, x, indexing="ij"), axis=-1)
+    planes = np.stack([fit @ majority_log(np.concatenate(
+        [np.full(plane.shape[:2] + (1,), y1), plane], axis=-1)) @ fit.T for y1 in x])
+    return np.tensordot(fit, planes, axes=([1], [0])), n
 
 
 def _trailing(values: np.ndarray, ndim: int) -> Array:
@@ -100,19 +101,28 @@ def _trailing(values: np.ndarray, ndim: int) -> Array:
     return jnp.asarray(values).reshape((1,) * ndim + values.shape)
 
 
+@cache
+def _piece_coefficients(order: int) -> np.ndarray:
+    """(6, 6) coefficients c[j, k] of $\\frac{d^{order}}{du^{order}} N_5(u + 5 - j) =
+    \\sum_k c[j, k] u^k$ on u in [0, 1): the cardinal quintic B-spline
+    $N_5(x) = \\frac{1}{120}\\sum_{i=0}^{6} (-1)^i \\binom{6}{i} (x - i)_+^5$ piece by piece."""
+    coef = np.zeros((6, 6))
+    for j in range(6):
+        for i in range(6 - j):  # piece m = 5 - j: the terms i <= m, (u + m - i)^5
+            for k in range(6):
+                coef[j, k] += ((-1) ** i * comb(6, i) / 120 * comb(5, k)
+                               * float(5 - j - i) ** (5 - k))
+    for _ in range(order):
+        coef = np.pad(coef[:, 1:] * np.arange(1.0, 6.0), ((0, 0), (0, 1)))
+    return coef
+
+
 def _local_basis(frac: Array, order: int) -> Array:
     """The 6 nonzero cardinal quintic B-splines (their ``order``-th derivative in the knot
-    coordinate) at ``frac`` in [0, 1) of a cell: $N_5^{(k)}(frac + 5 - j)$, j = 0..5,
-    by the truncated-power formula."""
-    if order > 5:
-        return jnp.zeros(frac.shape + (6,))
-    x = frac[..., None] + _trailing(5.0 - np.arange(6.0), frac.ndim)
-    binom = np.array([1, 6, 15, 20, 15, 6, 1.0]) * (-1.0) ** np.arange(7)
-    power = 5 - order
-    scale = np.prod(np.arange(power + 1, 6)) / 120.0
-    shifted = jnp.maximum(x[..., None] - _trailing(np.arange(7.0), x.ndim), 0.0)
-    terms = shifted**power if power else (shifted > 0).astype(frac.dtype)
-    return scale * jnp.sum(_trailing(binom, x.ndim) * terms, axis=-1)
+    coordinate) at ``frac`` in [0, 1) of a cell: $N_5^{(k)}(frac + 5 - j)$, j = 0..5
+    (polynomial pieces, ``_piece_coefficients``)."""
+    powers = frac[..., None] ** _trailing(np.arange(6.0), frac.ndim)
+    return powers @ jnp.asarray(_piece_coefficients(order).T)
 
 
 def _scatter(y: Array, weights: Array, rows: Array, order: int, n: int, step: float,
