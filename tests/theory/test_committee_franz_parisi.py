@@ -25,6 +25,18 @@ def test_k1_curve_is_the_perceptron():
     assert np.max(np.abs(a.slope - b.slope)) < 1e-12
 
 
+@pytest.mark.slow
+def test_sweep_threshold_k1_is_the_perceptron_threshold():
+    """The sweep (no third derivatives) on the K = 1 committee query finds the perceptron's
+    Newton threshold alpha_U = 0.729033 (kappa = 0, ``monotonicity_threshold``) within its
+    bracket tolerance plus the d-grid bias (an upper estimate)."""
+    result = fp.sweep_monotonicity_threshold(cfp.committee_query(1), 0.0, start=0.70,
+                                             step=0.02, tol=2e-3)
+    assert result.alpha_lo <= result.alpha <= result.alpha_hi
+    assert result.alpha_hi - result.alpha_lo <= 2e-3
+    assert -2e-3 < result.alpha - 0.729033 < 4e-3, result
+
+
 @pytest.fixture(scope="module")
 def reference():
     return cfp.committee_query(3).reference(ALPHA, KAPPA_REF)

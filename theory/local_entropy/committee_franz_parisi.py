@@ -125,44 +125,35 @@ def _local_basis(frac: Array, order: int) -> Array:
     return powers @ jnp.asarray(_piece_coefficients(order).T)
 
 
-def _scatter(y: Array, weights: Array, rows: Array, order: int, n: int, step: float,
-             n_rows: int) -> Array:
-    """$\\sum$ weights x $b_j^{(order)}(y)$ into a (n_rows, n + 5) table (``rows`` the row
-    of each point); y is clipped to [Y_LO, Y_HI] (derivatives vanish outside)."""
-    u = (y - Y_LO) / step
+@partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2, 3))
+def smoothed_basis(order: int, n: int, step: float, n_smooth: int, y: Array, v: Array
+                   ) -> Array:
+    """$E_z b_j^{(order)}(y + \\sqrt v z)$ for every point of ``y`` and every basis function
+    j: shape ``y.shape + (n + 5,)``; z ~ N(0, 1) by the ``n_smooth``-node trapezoid rule
+    on [-9, 9], y clipped to [Y_LO, Y_HI] (derivatives vanish outside). Derivatives: in y
+    the next order, in v the heat equation ($\\partial_v = \\frac12\\partial_y^2$, finite at
+    v = 0); the tangents multiply the result, so any order of autodiff stays in this rule."""
+    z = np.linspace(-9.0, 9.0, n_smooth)
+    w = np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
+    u = (y[..., None] + jnp.sqrt(jnp.maximum(v, 0.0)) * _trailing(z, y.ndim) - Y_LO) / step
     inside = (u >= 0) & (u <= n)
     u = jnp.clip(u, 0.0, n * (1 - 1e-15))
     cell = jnp.floor(u)
-    values = _local_basis(u - cell, order) / step**order
+    values = _local_basis(u - cell, order) / step**order * _trailing(w, y.ndim)[..., None]
     if order:
         values = jnp.where(inside[..., None], values, 0.0)
-    columns = cell.astype(int)[..., None] + _trailing(np.arange(6), cell.ndim)
-    flat = (rows[..., None] * (n + 5) + columns).ravel()
-    table = jax.ops.segment_sum((weights[..., None] * values).ravel(), flat,
-                                num_segments=n_rows * (n + 5))
-    return table.reshape(n_rows, n + 5)
+    point = jnp.arange(y.size).reshape(y.shape + (1, 1))
+    flat = point * (n + 5) + cell.astype(int)[..., None] + _trailing(np.arange(6), cell.ndim)
+    table = jax.ops.segment_sum(values.ravel(), flat.ravel(), num_segments=y.size * (n + 5))
+    return table.reshape(y.shape + (n + 5,))
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2, 3, 4))
-def projection(order: int, n: int, step: float, n_smooth: int, n_rows: int, y: Array,
-               v: Array, weights: Array, rows: Array) -> Array:
-    """$V[r, j] = \\sum_{k: rows_k = r}$ weights_k $E_z b_j^{(order)}(y_k + \\sqrt v z)$,
-    z ~ N(0, 1) by the ``n_smooth``-node trapezoid rule; derivative in v by the heat
-    equation ($\\partial_v = \\frac12\\partial_y^2$), finite at v = 0."""
-    z = np.linspace(-9.0, 9.0, n_smooth)
-    w = np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
-    points = y[..., None] + jnp.sqrt(jnp.maximum(v, 0.0)) * _trailing(z, y.ndim)
-    return _scatter(points, weights[..., None] * _trailing(w, y.ndim), jnp.broadcast_to(rows[..., None],
-                    points.shape), order, n, step, n_rows)
-
-
-@projection.defjvp
-def _projection_jvp(order, n, step, n_smooth, n_rows, primals, tangents):
-    y, v, weights, rows = primals
-    dy, dv, dw, _ = tangents
-    value = projection(order, n, step, n_smooth, n_rows, y, v, weights, rows)
-    at = lambda k, wt: projection(order + k, n, step, n_smooth, n_rows, y, v, wt, rows)
-    return value, (at(1, weights * dy) + 0.5 * at(2, weights * dv) + at(0, dw))
+@smoothed_basis.defjvp
+def _smoothed_basis_jvp(order, n, step, n_smooth, primals, tangents):
+    y, v = primals
+    dy, dv = tangents
+    at = lambda k: smoothed_basis(order + k, n, step, n_smooth, y, v)
+    return at(0), at(1) * dy[..., None] + 0.5 * at(2) * dv
 
 
 def block_tables(op: FPOrderParams, ref, problem: "FranzParisiQuery", quad: CommitteeFPQuadrature,
@@ -175,17 +166,14 @@ def block_tables(op: FPOrderParams, ref, problem: "FranzParisiQuery", quad: Comm
     B = (problem.p - op.t) / jnp.sqrt(1 - ref.q)
     v = (op.q - A**2 - B**2) / (1 - op.q)  # C^2 / (1 - q)
     x0 = (problem.kappa_ref - jnp.sqrt(ref.q) * z0) / jnp.sqrt(1 - ref.q)
-    rows = jnp.broadcast_to(jnp.arange(z0.shape[0])[:, None], (z0.shape[0],
-                            quad.base.near_panels * quad.base.y_nodes
-                            + quad.base.far_panels * quad.base.y_nodes))
     tables = []
     for side in (1.0, -1.0):  # sigma = 1: z1 = x0 + y; sigma = 0: z1 = x0 - y (y >= 0)
         y1, wy = jax.vmap(lambda x, s=side: graded_rule(s * x, quad.base))(x0)
         z1 = x0[:, None] + side * y1
         weight = wy * jnp.exp(-z1**2 / 2) / jnp.sqrt(2 * jnp.pi)
         arg = (problem.kappa - A * z0[:, None] - B * z1) / jnp.sqrt(1 - op.q)
-        tables.append(projection(0, n, quad.spline_step, quad.n_smooth, z0.shape[0], arg, v,
-                                 weight, rows))
+        basis = smoothed_basis(0, n, quad.spline_step, quad.n_smooth, arg, v)
+        tables.append(jnp.einsum("ak,akj->aj", weight, basis))
     return w0, H(x0), H(-x0), tables[0], tables[1]
 
 
