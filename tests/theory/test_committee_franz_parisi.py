@@ -4,6 +4,7 @@ S = the committee's RS entropy), stationarity there, and the energetic term agai
 independent Monte Carlo estimate of its definition at a generic point."""
 
 import jax
+import jax.flatten_util
 import numpy as np
 import pytest
 from scipy import special
@@ -52,6 +53,11 @@ def test_identity_point_is_the_committee_entropy(reference):
     assert abs(float(phi(op)) - float(reference.free_entropy)) < 1e-7
     grad = jax.grad(phi)(op)
     assert max(abs(float(g)) for g in jax.tree.leaves(grad)) < 1e-6
+    # the Newton Hessian there (C = 0: the smoothing's derivatives by the heat equation)
+    flat, unravel = jax.flatten_util.ravel_pytree(op)
+    hessian = np.asarray(jax.hessian(lambda v: phi(unravel(v)))(flat))
+    assert np.all(np.isfinite(hessian))
+    assert np.max(np.abs(hessian - hessian.T)) < 1e-8 * np.max(np.abs(hessian))
 
 
 def energetic_monte_carlo(op, r, kappa_ref, kappa, d, n=2_000_000, seed=0):
