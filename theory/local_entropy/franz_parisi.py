@@ -815,10 +815,10 @@ def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0
     grid ``d`` around references at ``query.kappa_max(alpha)``. alpha steps up from
     ``start`` by ``step`` until m <= 0, then regula falsi (Illinois) to a bracket narrower
     than ``tol``; the root is interpolated in it. One curve per alpha, solved from scratch
-    (minutes each for the committee, K = 3). Error budget: ``tol`` plus the grid's bias (the
-    parabola-refined grid minimum lies above the true minimum of the slope: an upper
-    estimate of alpha). Raises ``SaddlePointError`` if S(d) is not monotone at ``start``
-    or a curve loses its branch."""
+    (7-8 min each for the K = 3 committee on a loaded 2-core CPU). Error budget: ``tol`` plus
+    the grid's bias (the parabola-refined grid minimum lies above the true minimum of the
+    slope: an upper estimate of alpha). Raises ``SaddlePointError`` if S(d) is not monotone
+    at ``start`` or a curve loses its branch."""
     require_x64("sweep_monotonicity_threshold")
     grid = np.asarray(d, np.float64)
     counted = []
