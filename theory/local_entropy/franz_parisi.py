@@ -812,7 +812,8 @@ def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0
                                  n_kappa: int = 4, n_fill: int = 6) -> SweepThreshold:
     """``monotonicity_threshold`` for any query class (no third derivatives): the root in
     alpha of m(alpha) = ``interior_minimum`` of the slope of a ``franz_parisi_curve`` on the
-    grid ``d`` around references at ``query.kappa_max(alpha)``. alpha steps up from
+    grid ``d`` around references at ``query.kappa_max(alpha)`` (without one, the smallest
+    slope if it is <= 0: S falls from the grid's edge). alpha steps up from
     ``start`` by ``step`` until m <= 0, then regula falsi (Illinois) to a bracket narrower
     than ``tol``; the root is interpolated in it. One curve per alpha, solved from scratch
     (7-8 min each for the K = 3 committee on a loaded 2-core CPU). Error budget: ``tol`` plus
@@ -828,7 +829,11 @@ def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0
         curve = franz_parisi_curve(alpha, kappa_ref, kappa, grid, query=query, quad=quad,
                                    n_kappa=n_kappa, n_fill=n_fill, batch_size=1)
         counted.append(alpha)
-        return interior_minimum(np.asarray(curve.slope), grid)
+        slopes = np.asarray(curve.slope)
+        value, where = interior_minimum(slopes, grid)
+        if not np.isfinite(value) and slopes.min() <= 0:  # S already falls at the grid's edge
+            return float(slopes.min()), float(grid[np.argmin(slopes)])
+        return value, where
 
     lo = start
     m_lo, _ = dip(lo)
