@@ -26,6 +26,15 @@ def test_k1_curve_is_the_perceptron():
     assert np.max(np.abs(a.slope - b.slope)) < 1e-12
 
 
+def test_interior_minimum_is_the_parabola_vertex():
+    """The sweep's dip statistic: exact for a parabola in ln d, +inf without an interior
+    minimum (a monotone slope)."""
+    d = np.geomspace(1e-3, 0.1, 9)
+    value, where = fp.interior_minimum((np.log(d / 0.013)) ** 2 - 0.5, d)
+    assert abs(value + 0.5) < 1e-12 and abs(where / 0.013 - 1) < 1e-10
+    assert fp.interior_minimum(-np.log(d), d) == (np.inf, pytest.approx(np.nan, nan_ok=True))
+
+
 @pytest.mark.slow
 def test_sweep_threshold_k1_is_the_perceptron_threshold():
     """The sweep (no third derivatives) on the K = 1 committee query finds the perceptron's
