@@ -29,6 +29,8 @@ def register_theory(subparsers) -> None:
                     help="margin of the reference solution (<= kappa_max(alpha))")
     le.add_argument("--kappa", type=finite, default=0.0,
                     help="margin of the counted solutions (default 0; <= kappa-ref)")
+    add_k(le, "; the references are committee solutions with hidden margin kappa_ref, K in "
+              "1, 3 (minutes per curve for K = 3)")
     le.add_argument("--d", type=float_list, required=True,
                     help="Hamming fraction(s) in (0, 1/2]: a number, a comma list or "
                          "start:stop:num (then every output value is a list in that order)")
@@ -85,6 +87,10 @@ def _local_entropy(args: argparse.Namespace) -> None:
     from the typical distance (1-q_ref)/2 (kappa homotopy there, then in d)."""
     from . import local_entropy_summaries as summaries
 
+    check_committee_k(args.k, args.task)
+    if args.k == 5:
+        raise CLIError("--k 5: the committee Franz-Parisi entropy is implemented for K in 1, 3 "
+                       "(K = 5 needs a 5-fold spline tensor of ~10^10 coefficients)")
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
         raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
                        "(0, 1.5] (the poorly generalizing RS branch of the references ends "
@@ -94,7 +100,7 @@ def _local_entropy(args: argparse.Namespace) -> None:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2]")
     try:
         result = summaries.local_entropy_summary(args.alpha, args.kappa_ref, args.kappa,
-                                                 args.d, task=args.task)
+                                                 args.d, task=args.task, k=args.k)
     except ValueError as err:
         raise CLIError(str(err)) from None
     if len(args.d) == 1:

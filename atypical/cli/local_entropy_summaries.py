@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theory.local_entropy.committee_franz_parisi import committee_query
 from theory.local_entropy.franz_parisi import (FranzParisiStorage, franz_parisi_curve,
                                               monotonicity_threshold)
 from theory.local_entropy.franz_parisi_teacher import FranzParisiTeacherStudent
@@ -27,11 +28,13 @@ def kappa_max_summary(task: str, alpha: float) -> dict:
 
 
 def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float, d: list[float],
-                          task: str = "storage") -> dict:
+                          task: str = "storage", k: int = 1) -> dict:
     """S(d) with the bound, slope, order parameters and the reference sector (lists
     over d, in the order given); teacher-student adds the teacher overlaps and the
-    generalization errors of the counted solutions and of the reference."""
-    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), query=QUERIES[task])
+    generalization errors of the counted solutions and of the reference; k > 1: the tree
+    committee of k hidden units (storage), overlaps per block."""
+    query = QUERIES[task] if k == 1 else committee_query(k)
+    curve = franz_parisi_curve(alpha, kappa_ref, kappa, np.asarray(d), query=query)
     as_list = lambda x: np.asarray(x).reshape(-1).tolist()
     first = lambda x: float(np.asarray(x).reshape(-1)[0])
     op = curve.order_params
@@ -41,7 +44,7 @@ def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float, d: list[
            "that": as_list(op.t_hat), "phat": as_list(op.p_hat),
            "converged": [bool(c) for c in as_list(curve.converged)],
            "residual": as_list(curve.residual), "alpha": alpha, "kappa_ref": kappa_ref,
-           "kappa": kappa, "task": task, "q_ref": first(curve.reference.q),
+           "kappa": kappa, "task": task, "k": k, "q_ref": first(curve.reference.q),
            "reference_entropy": first(curve.reference_entropy)}
     if task == "teacher-student":
         out.update(R=as_list(op.R), Rhat=as_list(op.R_hat), gen_error=as_list(curve.gen_error),

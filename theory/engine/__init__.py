@@ -15,6 +15,7 @@ from .results import Solved as Solved
 from .results import Status as Status
 from .results import Threshold as Threshold
 from .results import check as check
+from .results import checked_grid as checked_grid
 from .results import demote as demote
 from .results import raise_unconverged as raise_unconverged
 from .results import residual_norm as residual_norm

@@ -1,6 +1,8 @@
 """The results contract of the engine: a status enumeration, one solution type, one
 threshold type, and the host-side error that lists every point that did not converge."""
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -138,3 +140,19 @@ def check(result: Solved, where: str, *, throw: bool = True, **coords) -> Solved
         raise_unconverged(where, result.converged, result.residual, result.newton_steps,
                           status=result.status, **coords)
     return result
+
+
+def checked_grid(solve: Callable[[Array], Solved], value, name: str, bounds: tuple,
+                 where: str, *, throw: bool = True, note: str = "") -> Solved:
+    """``solve(value)`` for a scalar ``value`` of the parameter ``name`` or for each entry
+    of an array (one vmapped call), after an ``error_if`` check that it lies in ``bounds``
+    (message ``f"{where}({name}=...): {name} must lie in [lo, hi]{note}"``); under a trace
+    the result as it is, on the host ``check``-ed (``throw``), its points named by
+    ``value``."""
+    lo, hi = bounds
+    value = eqx.error_if(value, ~(value >= lo) | ~(value <= hi),
+                         f"{where}({name}=...): {name} must lie in [{lo}, {hi}]{note}")
+    result = jax.vmap(solve)(value) if value.ndim else solve(value)
+    if isinstance(value, jax.core.Tracer):
+        return result
+    return check(result, where, throw=throw, **{name: value})

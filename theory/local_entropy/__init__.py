@@ -11,6 +11,9 @@ from .franz_parisi import MonotonicityThreshold as MonotonicityThreshold
 from .franz_parisi import franz_parisi_curve as franz_parisi_curve
 from .franz_parisi import follow_curve as follow_curve
 from .franz_parisi import monotonicity_threshold as monotonicity_threshold
+from .franz_parisi import SweepThreshold as SweepThreshold
+from .franz_parisi import sweep_monotonicity_threshold as sweep_monotonicity_threshold
+from .franz_parisi import interior_minimum as interior_minimum
 from .franz_parisi import reference_saddle as reference_saddle
 from .franz_parisi_teacher import FranzParisiTeacherStudent as FranzParisiTeacherStudent
 from .franz_parisi_teacher import reference_saddle_ts as reference_saddle_ts
@@ -29,3 +32,7 @@ from .rf_large_deviation_limit import (
     rf_large_deviation_limit_curve as rf_large_deviation_limit_curve)
 from .rf_large_deviation_limit import rf_large_deviation_threshold as rf_large_deviation_threshold
 from .rf_large_deviation_limit import rf_limit_branch as rf_limit_branch
+from .committee_franz_parisi import committee_query as committee_query
+from .committee_franz_parisi import CommitteeFPQuadrature as CommitteeFPQuadrature
+from .committee_franz_parisi import energetic_committee_fp as energetic_committee_fp
+from .committee_franz_parisi import free_entropy_committee_fp as free_entropy_committee_fp

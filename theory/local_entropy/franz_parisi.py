@@ -161,6 +161,19 @@ class FranzParisiQuery(LocalEntropyQuery):
         return type(self)(full(self.alpha), full(self.kappa_ref), kappa, d)
 
     default_quad: ClassVar[Any]
+    chart: ClassVar["Chart"]
+
+    def to_order_params(self, x, ref):
+        return self.chart.to_order_params(x, ref, self.p)
+
+    def to_coords(self, op, ref):
+        return self.chart.to_coords(op, ref, self.p)
+
+    def bounds(self, ref):
+        return self.chart.bounds(ref, self.p)
+
+    def identity(self, ref):
+        return self.chart.identity(ref)
 
     @staticmethod
     @abc.abstractmethod
@@ -173,28 +186,27 @@ class FranzParisiQuery(LocalEntropyQuery):
         """The RS maximal margin of the references' problem at alpha (host-side check)."""
 
 
+class Chart(NamedTuple):
+    """A task's solver coordinates around references ``ref`` at overlap p:
+    ``to_order_params(x, ref, p)``, ``to_coords(op, ref, p)``, the box ``bounds(ref, p)``
+    and the ``identity(ref)`` saddle point."""
+
+    to_order_params: Callable
+    to_coords: Callable
+    bounds: Callable
+    identity: Callable
+
+
 class FranzParisiStorage(FranzParisiQuery):
     """Franz-Parisi query on binary storage (random labels)."""
 
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi(op, ref, self, quad=quad)
 
-    def to_order_params(self, x, ref):
-        return _to_order_params(x, ref, self.p)
-
-    def to_coords(self, op, ref):
-        return _to_coords(op, ref, self.p)
-
-    def bounds(self, ref):
-        return _bounds(ref, self.p)
-
     def resolved(self, op, ref):
         """Whether the z' rule resolves ln H here: $C/\\sqrt{1-q} \\le$ LOG_H_RELIABLE."""
         _, _, C2, s2, _ = _variances(op, ref, self.p)
         return C2 <= LOG_H_RELIABLE**2 * s2
-
-    def identity(self, ref):
-        return identity_order_params(ref)
 
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
@@ -351,6 +363,10 @@ def identity_order_params(ref: RSOrderParams) -> FPOrderParams:
     replica is one more reference replica, $q = t = \\tilde q$, $\\hat q = \\hat t = \\hat p =
     \\hat{\\tilde q}$, and $S = \\phi_{RS}(\\alpha, \\tilde\\kappa)$ (note section 6 (ii))."""
     return FPOrderParams(ref.q, ref.q, ref.q_hat, ref.q_hat, ref.q_hat)
+
+
+STORAGE_CHART = Chart(_to_order_params, _to_coords, _bounds, identity_order_params)
+FranzParisiStorage.chart = STORAGE_CHART
 
 
 def follow_queries(path: LocalEntropyQuery, refs, init, start: LocalEntropyQuery, ref0, quad
@@ -754,3 +770,95 @@ def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
     raise_unconverged("monotonicity_threshold", result.converged, result.residual,
                       result.newton_steps, status=result.status, kappa=kappa)
     return result
+
+
+# --------------------------- the same threshold by a sweep in alpha (any query, no Newton)
+
+
+class SweepThreshold(eqx.Module):
+    """The alpha where the smallest interior slope of S(d) (references at
+    ``query.kappa_max(alpha)``) crosses zero, interpolated in the final bracket
+    [alpha_lo, alpha_hi]; the dip's distance d at alpha_hi, and the number of curves."""
+
+    alpha: float
+    kappa: float
+    kappa_ref: float
+    d: float
+    alpha_lo: float
+    alpha_hi: float
+    curves: int
+
+
+def interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
+    """Smallest interior local minimum of dS/dd on the grid, refined by the parabola in
+    ln d through it and its neighbours: (value, d); (+inf, nan) if there is none."""
+    s = np.asarray(slope)
+    interior = np.flatnonzero((s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])) + 1
+    if interior.size == 0:
+        return np.inf, np.nan
+    i = interior[np.argmin(s[interior])]
+    x = np.log(d[i - 1:i + 2])
+    a, b, c = np.polyfit(x, s[i - 1:i + 2], 2)
+    x_min = -b / (2 * a)
+    return float(c - b * b / (4 * a)), float(np.exp(x_min))
+
+
+SWEEP_DIP_GRID = tuple(np.geomspace(2e-3, 0.12, 12).tolist())
+
+
+def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0.0, *,
+                                 start: float, step: float, tol: float = 2e-3,
+                                 d: tuple[float, ...] = SWEEP_DIP_GRID, quad=None,
+                                 n_kappa: int = 4, n_fill: int = 6) -> SweepThreshold:
+    """``monotonicity_threshold`` for any query class (no third derivatives): the root in
+    alpha of m(alpha) = ``interior_minimum`` of the slope of a ``franz_parisi_curve`` on the
+    grid ``d`` around references at ``query.kappa_max(alpha)`` (without one, the smallest
+    slope if it is <= 0: S falls from the grid's edge). alpha steps up from
+    ``start`` by ``step`` until m <= 0, then regula falsi (Illinois) to a bracket narrower
+    than ``tol``; the root is interpolated in it. One curve per alpha, solved from scratch
+    (7-8 min each for the K = 3 committee on a loaded 2-core CPU). Error budget: ``tol`` plus
+    the grid's bias (the parabola-refined grid minimum lies above the true minimum of the
+    slope: an upper estimate of alpha). Raises ``SaddlePointError`` if S(d) is not monotone
+    at ``start`` or a curve loses its branch."""
+    require_x64("sweep_monotonicity_threshold")
+    grid = np.asarray(d, np.float64)
+    counted = []
+
+    def dip(alpha):
+        kappa_ref = float(query.kappa_max(alpha).kappa)
+        curve = franz_parisi_curve(alpha, kappa_ref, kappa, grid, query=query, quad=quad,
+                                   n_kappa=n_kappa, n_fill=n_fill, batch_size=1)
+        counted.append(alpha)
+        slopes = np.asarray(curve.slope)
+        value, where = interior_minimum(slopes, grid)
+        if not np.isfinite(value) and slopes.min() <= 0:  # S already falls at the grid's edge
+            return float(slopes.min()), float(grid[np.argmin(slopes)])
+        return value, where
+
+    lo = start
+    m_lo, _ = dip(lo)
+    if m_lo <= 0:
+        raise SaddlePointError(f"sweep_monotonicity_threshold({query.__name__}): S(d) is "
+                               f"already non-monotone at alpha = {lo:.6g}")
+    hi = lo + step
+    m_hi, d_hi = dip(hi)
+    while m_hi > 0:
+        lo, m_lo, hi = hi, m_hi, hi + step
+        m_hi, d_hi = dip(hi)
+    side = 0
+    while hi - lo > tol:
+        # Illinois: a finite m_lo interpolates, an infinite one (no dip yet) bisects
+        mid = 0.5 * (lo + hi) if not np.isfinite(m_lo) else lo + (hi - lo) * m_lo / (m_lo - m_hi)
+        mid = min(max(mid, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+        m_mid, d_mid = dip(mid)
+        if m_mid <= 0:
+            hi, m_hi, d_hi = mid, m_mid, d_mid
+            m_lo = m_lo / 2 if side == -1 else m_lo
+            side = -1
+        else:
+            lo, m_lo = mid, m_mid
+            m_hi = m_hi / 2 if side == 1 else m_hi
+            side = 1
+    alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
+    return SweepThreshold(alpha, kappa, float(query.kappa_max(alpha).kappa), d_hi, lo, hi,
+                          len(counted))

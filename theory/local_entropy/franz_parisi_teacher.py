@@ -47,7 +47,8 @@ from atypical.gaussian import gaussian_over_H
 from ..engine import SaddleSolution
 from ..models.margins import kappa_max
 from ..models.perceptron import TeacherStudentRS, TSOrderParams
-from .franz_parisi import FPQuadrature, FranzParisiQuery, graded_rule, reference_on_path, z0_rule
+from .franz_parisi import (Chart, FPQuadrature, FranzParisiQuery, graded_rule, reference_on_path,
+                           z0_rule)
 from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
 
 # ------------------------------------------------- teacher-field quadrature (shared with RF)
@@ -253,24 +254,14 @@ class FranzParisiTeacherStudent(FranzParisiQuery):
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi_ts(op, ref, self, quad=quad)
 
-    def to_order_params(self, x, ref):
-        return _to_order_params(x, ref, self.p)
-
-    def to_coords(self, op, ref):
-        return _to_coords(op, ref, self.p)
-
-    def bounds(self, ref):
-        return _bounds(ref, self.p)
-
     def resolved(self, op, ref):
         """Whether the z' rule resolves ln H here: $C/\\sqrt{1-q} \\le$ LOG_H_RELIABLE."""
         f = _fields(op, ref, self.p)
         return f.C2 <= LOG_H_RELIABLE**2 * f.sigma2
 
-    def identity(self, ref):
-        return identity_order_params(ref)
-
     default_quad: ClassVar[TeacherFPQuadrature] = DEFAULT_QUADRATURE
+    chart: ClassVar[Chart] = Chart(_to_order_params, _to_coords, _bounds,
+                                   identity_order_params)
 
     @staticmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:

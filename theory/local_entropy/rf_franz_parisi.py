@@ -66,7 +66,7 @@ from ..models.perceptron import RSOrderParams
 from ..models.random_features import (RFOrderParams, find_rf_kappa_max, follow_rf,
                                       rf_interpolation_threshold, rf_kappa_max)
 from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
-                           entropic_term, follow_curve, saddle_franz_parisi)
+                           entropic_term, follow_curve, interior_minimum, saddle_franz_parisi)
 from .franz_parisi import slope as generic_slope
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
 from .smoothing import LOG_H_RELIABLE
@@ -400,20 +400,6 @@ class RFAtypicalThreshold(eqx.Module):
     alpha_hi: float
 
 
-def _interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
-    """Smallest interior local minimum of dS/dd on the grid, refined by the parabola in
-    ln d through it and its neighbours: (value, d); (+inf, nan) if there is none."""
-    s = np.asarray(slope)
-    interior = np.flatnonzero((s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])) + 1
-    if interior.size == 0:
-        return np.inf, np.nan
-    i = interior[np.argmin(s[interior])]
-    x = np.log(d[i - 1:i + 2])
-    a, b, c = np.polyfit(x, s[i - 1:i + 2], 2)
-    x_min = -b / (2 * a)
-    return float(c - b * b / (4 * a)), float(np.exp(x_min))
-
-
 @eqx.filter_jit
 def _dip_curve(alpha: Array, alpha_D: Array, kappa: Array, sigma: str, quad: RFFPQuadrature):
     """S(d) on the dip grid around references at the RF maximal margin kappa_max(alpha)."""
@@ -487,7 +473,7 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
             raise SaddlePointError(f"rf_atypical_threshold(alpha_D={alpha_D:g}): the "
                                    f"Franz-Parisi branch was lost at alpha={alpha:.6g}")
         state["curve"] = curve
-        return _interior_minimum(np.asarray(curve.slope), d), curve
+        return interior_minimum(np.asarray(curve.slope), d), curve
 
     lo, (m_lo, _), _ = start * alpha_c, *dip(start * alpha_c)
     if m_lo <= 0:

@@ -34,8 +34,8 @@ from atypical.observables import tree_committee_gen_error
 from .margins import MaximalMargin
 from .perceptron import (COLD_START_RS, COLD_START_TS, TS_BOUNDS, OverlapModel, RSOrderParams,
                          TSOrderParams)
-from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Threshold, entropy, raise_unconverged,
-                      saddle, threshold_on_branch)
+from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Threshold, check, checked_grid,
+                      entropy, saddle, threshold_on_branch)
 
 # Trapezoid step per K (K = 1: the 1001-node rule of ``gauss_mean``, so that K = 1 is the
 # perceptron to rounding; ``gauss_nodes`` documents 12 digits up to q = 0.997). The integrand varies on the scale sqrt((1-q)/q) in each z_l, so a
@@ -180,7 +180,24 @@ def saddle_committee(problem: TreeCommittee, init: RSOrderParams = COLD_START_RS
     return saddle(CommitteeRS(problem), init, warm_up_steps=max_fp_steps)
 
 
-_saddle_grid = eqx.filter_jit(jax.vmap(saddle_committee))
+@eqx.filter_jit
+def _saddle_grid(Model: type[ReplicaModel], Problem: type, alpha: Array, kappa: Array, K: int
+                 ) -> SaddleSolution:
+    return jax.vmap(lambda a, k: saddle(Model(Problem(a, k, K)), warm_up_steps=40))(alpha,
+                                                                                    kappa)
+
+
+def _solve_grid(Model: type[ReplicaModel], Problem: type, alpha, kappa, K: int, where: str
+                ) -> SaddleSolution:
+    """RS saddle points of ``Model(Problem(alpha, kappa, K))`` on a grid from the cold
+    start (one jitted vmapped call); raises ``SaddlePointError`` naming the points that
+    did not converge."""
+    require_x64(where)
+    _check_K(K, where)
+    alpha, kappa = jnp.broadcast_arrays(f64(alpha), f64(kappa))
+    alpha, kappa = jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
+    sol = _saddle_grid(Model, Problem, alpha, kappa, K)
+    return check(sol, f"{where}(K={K})", alpha=alpha, kappa=kappa)
 
 
 def solve_committee(alpha: ArrayLike, kappa: ArrayLike = 0.0, *, K: int = 3
@@ -188,14 +205,7 @@ def solve_committee(alpha: ArrayLike, kappa: ArrayLike = 0.0, *, K: int = 3
     """RS saddle points of the tree committee with K hidden units on a grid (one jitted
     vmapped call); ``alpha``, ``kappa`` broadcast. Raises ``SaddlePointError`` naming every
     point where Newton did not reach |grad phi| < 1e-10 or q left the resolved range."""
-    require_x64("solve_committee")
-    _check_K(K, "solve_committee")
-    alpha, kappa = jnp.broadcast_arrays(f64(alpha), f64(kappa))
-    alpha, kappa = jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
-    sol = _saddle_grid(TreeCommittee(alpha, kappa, K))
-    raise_unconverged(f"solve_committee(K={K})", sol.converged, sol.residual,
-                      sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
-    return sol
+    return _solve_grid(CommitteeRS, TreeCommittee, alpha, kappa, K, "solve_committee")
 
 
 # --------------------------------------------------------------- teacher-student
@@ -270,22 +280,13 @@ def saddle_committee_teacher_student(problem: TreeCommitteeTeacherStudent,
     return saddle(CommitteeTeacherStudentRS(problem), init, warm_up_steps=max_fp_steps)
 
 
-_saddle_ts_grid = eqx.filter_jit(jax.vmap(saddle_committee_teacher_student))
-
-
 def solve_committee_teacher_student(alpha: ArrayLike, kappa: ArrayLike = 0.0, *, K: int = 3
                                     ) -> SaddleSolution:
     """RS saddle points (poorly generalizing branch, from the cold start) of a tree
     committee student of a tree committee teacher with K hidden units, on a grid; raises
     ``SaddlePointError`` naming the points that did not converge."""
-    require_x64("solve_committee_teacher_student")
-    _check_K(K, "solve_committee_teacher_student")
-    alpha, kappa = jnp.broadcast_arrays(f64(alpha), f64(kappa))
-    alpha, kappa = jnp.atleast_1d(alpha), jnp.atleast_1d(kappa)
-    sol = _saddle_ts_grid(TreeCommitteeTeacherStudent(alpha, kappa, K))
-    raise_unconverged(f"solve_committee_teacher_student(K={K})", sol.converged, sol.residual,
-                      sol.newton_steps, status=sol.status, alpha=alpha, kappa=kappa)
-    return sol
+    return _solve_grid(CommitteeTeacherStudentRS, TreeCommitteeTeacherStudent, alpha, kappa,
+                       K, "solve_committee_teacher_student")
 
 
 def committee_gen_error(op: TSOrderParams, K: int) -> Array:
@@ -372,19 +373,8 @@ def committee_threshold(kappa: Array, K: int, condition=entropy) -> Threshold:
 def _checked_threshold(kappa: ArrayLike, K: int, condition, where: str) -> Threshold:
     require_x64(where)
     _check_K(K, where)
-    kappa = f64(kappa)
-    lo, hi = KAPPA_RANGE
-    kappa = eqx.error_if(kappa, ~(kappa >= lo) | ~(kappa <= hi),
-                         f"{where}(kappa=...): kappa must lie in [{lo}, {hi}]")
-    if kappa.ndim:
-        result = jax.vmap(lambda k: committee_threshold(k, K, condition))(kappa)
-    else:
-        result = committee_threshold(kappa, K, condition)
-    if isinstance(kappa, jax.core.Tracer):
-        return result
-    raise_unconverged(f"{where}(K={K})", result.converged, result.residual,
-                      result.newton_steps, status=result.status, kappa=kappa)
-    return result
+    return checked_grid(lambda k: committee_threshold(k, K, condition), f64(kappa), "kappa",
+                        KAPPA_RANGE, f"{where}(K={K})")
 
 
 def committee_capacity(kappa: ArrayLike = 0.0, *, K: int = 3) -> Threshold:
@@ -422,16 +412,5 @@ def committee_kappa_max(alpha: ArrayLike, *, K: int = 3) -> MaximalMargin:
     scalar or array (one vmapped call). Differentiable in alpha."""
     require_x64("committee_kappa_max")
     _check_K(K, "committee_kappa_max")
-    lo, hi = ALPHA_RANGE
-    alpha = f64(alpha)
-    alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
-                         f"committee_kappa_max(alpha=...): alpha must lie in [{lo}, {hi}]")
-    if alpha.ndim:
-        result = jax.vmap(lambda a: committee_margin_threshold(a, K))(alpha)
-    else:
-        result = committee_margin_threshold(alpha, K)
-    if isinstance(alpha, jax.core.Tracer):
-        return result
-    raise_unconverged(f"committee_kappa_max(K={K})", result.converged, result.residual,
-                      result.newton_steps, status=result.status, alpha=alpha)
-    return result
+    return checked_grid(lambda a: committee_margin_threshold(a, K), f64(alpha), "alpha",
+                        ALPHA_RANGE, f"committee_kappa_max(K={K})")

@@ -8,14 +8,13 @@ differentiation gives d(threshold)/d(parameter) (the engine's ``threshold_on_bra
 """
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from atypical import BinaryStorage, TeacherStudent, f64, require_x64
 
 from .perceptron import BayesRS, RSOrderParams, StorageRS, replicon
-from ..engine import (Threshold, branch_sweep, check, entropy, hessian_determinant,
+from ..engine import (Threshold, branch_sweep, checked_grid, entropy, hessian_determinant,
                       last_before, raise_unconverged, solve_threshold, threshold_on_branch)
 
 
@@ -37,17 +36,8 @@ def storage_threshold(kappa: Array, condition) -> Threshold:
 def _checked_storage_threshold(kappa: ArrayLike, condition, where: str,
                                throw: bool) -> Threshold:
     require_x64(where)
-    kappa = f64(kappa)
-    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa) | (kappa < -2) | (kappa > 2),
-                         f"{where}(kappa=...): kappa must lie in [-2, 2] (the RS branch is "
-                         "tracked there)")
-    if kappa.ndim:  # a grid of margins: one vmapped program
-        result = jax.vmap(lambda k: storage_threshold(k, condition))(kappa)
-    else:
-        result = storage_threshold(kappa, condition)
-    if isinstance(kappa, jax.core.Tracer):
-        return result
-    return check(result, where, throw=throw, kappa=kappa)
+    return checked_grid(lambda k: storage_threshold(k, condition), f64(kappa), "kappa",
+                        (-2, 2), where, throw=throw, note=" (the RS branch is tracked there)")
 
 
 def storage_capacity(kappa: ArrayLike = 0.0, *, throw: bool = True) -> Threshold:

@@ -1,0 +1,111 @@
+"""Franz-Parisi local entropy of the tree committee: K = 1 is the perceptron's curve; for
+K = 3 the exact identity point (the constrained replica is one more reference replica:
+S = the committee's RS entropy), stationarity there, and the energetic term against an
+independent Monte Carlo estimate of its definition at a generic point."""
+
+import jax
+import jax.flatten_util
+import numpy as np
+import pytest
+from scipy import special
+
+from theory.local_entropy import committee_franz_parisi as cfp
+from theory.local_entropy import franz_parisi as fp
+
+ALPHA, KAPPA_REF = 0.5, 0.2
+
+
+@pytest.mark.slow
+def test_k1_curve_is_the_perceptron():
+    """Measured 350 s on a loaded 2-core machine."""
+    d = [0.01, 0.05, 0.2]
+    a = fp.franz_parisi_curve(0.5, 0.3, 0.0, d, n_kappa=4, n_fill=6)
+    b = fp.franz_parisi_curve(0.5, 0.3, 0.0, d, n_kappa=4, n_fill=6,
+                              query=cfp.committee_query(1))
+    assert np.max(np.abs(a.local_entropy - b.local_entropy)) < 1e-12
+    assert np.max(np.abs(a.slope - b.slope)) < 1e-12
+
+
+def test_interior_minimum_is_the_parabola_vertex():
+    """The sweep's dip statistic: exact for a parabola in ln d, +inf without an interior
+    minimum (a monotone slope)."""
+    d = np.geomspace(1e-3, 0.1, 9)
+    value, where = fp.interior_minimum((np.log(d / 0.013)) ** 2 - 0.5, d)
+    assert abs(value + 0.5) < 1e-12 and abs(where / 0.013 - 1) < 1e-10
+    assert fp.interior_minimum(-np.log(d), d) == (np.inf, pytest.approx(np.nan, nan_ok=True))
+
+
+@pytest.mark.slow
+def test_sweep_threshold_k1_is_the_perceptron_threshold():
+    """The sweep (no third derivatives) on the K = 1 committee query finds the perceptron's
+    Newton threshold alpha_U = 0.729033 (kappa = 0, ``monotonicity_threshold``) within its
+    bracket tolerance plus the d-grid bias (an upper estimate)."""
+    result = fp.sweep_monotonicity_threshold(cfp.committee_query(1), 0.0, start=0.70,
+                                             step=0.02, tol=2e-3)
+    assert result.alpha_lo <= result.alpha <= result.alpha_hi
+    assert result.alpha_hi - result.alpha_lo <= 2e-3
+    assert -2e-3 < result.alpha - 0.729033 < 4e-3, result
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return cfp.committee_query(3).reference(ALPHA, KAPPA_REF)
+
+
+def test_identity_point_is_the_committee_entropy(reference):
+    """kappa = kappa_ref, p = q~: S = phi_RS of the K = 3 committee, and the identity
+    order parameters are stationary (the quadrature error of G_E and of its gradient)."""
+    r = reference.order_params
+    problem = cfp.committee_query(3)(ALPHA, KAPPA_REF, KAPPA_REF, (1 - r.q) / 2)
+    op = fp.identity_order_params(r)
+    phi = lambda o: cfp.free_entropy_committee_fp(o, r, problem)
+    assert abs(float(phi(op)) - float(reference.free_entropy)) < 1e-7
+    grad = jax.grad(phi)(op)
+    assert max(abs(float(g)) for g in jax.tree.leaves(grad)) < 1e-6
+    # the Newton Hessian there (C = 0: the smoothing's derivatives by the heat equation)
+    flat, unravel = jax.flatten_util.ravel_pytree(op)
+    hessian = np.asarray(jax.hessian(lambda v: phi(unravel(v)))(flat))
+    assert np.all(np.isfinite(hessian))
+    assert np.max(np.abs(hessian - hessian.T)) < 1e-8 * np.max(np.abs(hessian))
+
+
+def energetic_monte_carlo(op, r, kappa_ref, kappa, d, n=2_000_000, seed=0):
+    """G_E of the K = 3 committee by direct sampling of its definition (NumPy/SciPy): z0
+    ~ N(0, I_3); the own reference's sign pattern sigma given z0, among the majority
+    patterns, with probability prod_l P(sigma_l | z0_l) / T~(z0); z1_l from the normal
+    truncated to the sigma_l side of x0_l (inverse CDF); z' ~ N(0, I_3); the average of
+    ln T(pi). Returns the mean and its standard error."""
+    rng = np.random.default_rng(seed)
+    p = 1 - 2 * d
+    A, B = op.t / np.sqrt(r.q), (p - op.t) / np.sqrt(1 - r.q)
+    C = np.sqrt(op.q - A**2 - B**2)
+    z0 = rng.standard_normal((n, 3))
+    x0 = (kappa_ref - np.sqrt(r.q) * z0) / np.sqrt(1 - r.q)
+    h = special.ndtr(-x0)
+    patterns = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]])
+    prob = np.prod(np.where(patterns[None], h[:, None], 1 - h[:, None]), axis=-1)
+    cum = np.cumsum(prob / prob.sum(axis=1, keepdims=True), axis=1)
+    sigma = patterns[np.argmax(rng.random((n, 1)) < cum, axis=1)]
+    below = special.ndtr(x0)  # P(z1 < x0)
+    v = rng.random((n, 3))
+    z1 = special.ndtri(np.where(sigma == 1, below + v * (1 - below), v * below))
+    m = A * z0 + B * z1 + C * rng.standard_normal((n, 3))
+    pi = special.ndtr((m - kappa) / np.sqrt(1 - op.q))
+    T = (pi[:, 0] * pi[:, 1] + pi[:, 0] * pi[:, 2] + pi[:, 1] * pi[:, 2]
+         - 2 * pi.prod(axis=1))
+    values = np.log(T)
+    return values.mean(), values.std() / np.sqrt(n)
+
+
+def test_energetic_term_against_monte_carlo(reference):
+    """A generic point off the identity (kappa < kappa_ref, C > 0, B > 0)."""
+    r = reference.order_params
+    d = 0.1
+    problem = cfp.committee_query(3)(ALPHA, KAPPA_REF, 0.0, d)
+    p = 1 - 2 * d
+    t = 0.9 * p * r.q
+    q_min = t**2 / r.q + (p - t) ** 2 / (1 - r.q)
+    op = fp.FPOrderParams(q_min + 0.3 * (1 - q_min), t, 1.0, 0.5, 1.0)
+    ours = float(cfp.energetic_committee_fp(op, r, problem, cfp.DEFAULT_QUADRATURE))
+    mean, error = energetic_monte_carlo(op, r, KAPPA_REF, 0.0, d)
+    assert abs(ours - mean) < 5 * error, (ours, mean, error)
