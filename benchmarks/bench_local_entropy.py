@@ -16,6 +16,7 @@ import numpy as np
 from scipy import optimize
 
 import theory.local_entropy.franz_parisi as fp
+from atypical import BinaryStorage
 from theory.engine import stationarity
 from theory.models.margins import find_kappa_max
 
@@ -26,7 +27,7 @@ TOL = 1e-10
 
 def references(alpha: np.ndarray) -> np.ndarray:
     """0.9 kappa_max(alpha): high-margin references (kappa_max itself has zero entropy)."""
-    kmax = jax.jit(jax.vmap(lambda a: find_kappa_max("storage", a).kappa))(jnp.asarray(alpha))
+    kmax = jax.jit(jax.vmap(lambda a: find_kappa_max(BinaryStorage, a).kappa))(jnp.asarray(alpha))
     return 0.9 * np.asarray(kmax)
 
 
