@@ -138,12 +138,14 @@ def test_monotonicity_threshold():
     """[P2] with a teacher: S(d) of zero-margin solutions around references at the
     teacher-student kappa_max(alpha) develops a dip at alpha_U. The hand grid of
     BENCHMARKS.md (smallest slope on an 18-point dip grid: +0.385 at alpha = 1.025, -0.059
-    at 1.05, linear interpolation 1.047) bounds it from above, within its spacing 0.025;
-    the crossing is checked on the curves themselves 0.01 below and above."""
+    at 1.05, linear interpolation 1.047) bounds it from above, within its spacing 0.025
+    (measured 1.0466, at d = 0.0039); the crossing is checked on the curves themselves 0.01
+    below and above."""
     result = fp.monotonicity_threshold(0.0, query=ts.FranzParisiTeacherStudent)
     assert bool(result.converged) and float(result.residual) < RESIDUAL
     alpha = float(result.alpha)
     assert 1.047 - 0.025 < alpha < 1.047
+    assert round(alpha, 4) == 1.0466
     assert float(result.kappa_ref) == pytest.approx(
         float(margins.kappa_max(alpha, problem=TeacherStudent).kappa), abs=1e-9)
     d = np.sort(np.append(np.geomspace(1e-3, 0.05, 10), float(result.d)))
