@@ -79,7 +79,7 @@ EXPENSIVE = {  # minutes per valid call at worst: the default suite sends them i
         "task": _TASK, "alpha": ("float", ["0.5"]), "kappa-ref": ("float", ["0.41", "0.6"]),
         "kappa": ("float", ["0", "0.5"]), "d": ("list", ["0.1", "0.6", "0.05,0.1"]),
         "k": ("int", ["1", "5", "2"])},
-    ("theory", "monotonicity-threshold"): {"kappa": ("float", ["0", "1"])},
+    ("theory", "monotonicity-threshold"): {"task": _TASK, "kappa": ("float", ["0", "1", "0.3"])},
     ("theory", "large-deviation"): {
         "task": _TASK, "alpha": ("float", ["0.5"]), "y": ("y", ["3", "inf", "1", "-1"]),
         "d": ("list", ["0.1", "0.5"]), "kappa": ("float", ["0"])},

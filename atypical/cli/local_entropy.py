@@ -37,9 +37,10 @@ def register_theory(subparsers) -> None:
 
     mt = add_command(subparsers, "monotonicity-threshold", _monotonicity_threshold,
                      "alpha where S(d) around maximal-margin references stops being monotone")
-    add_task(mt, "storage", choices=("storage",))
+    add_task(mt, _TASK_HELP + "; references at the task's kappa_max(alpha)")
     mt.add_argument("--kappa", type=finite, default=0.0,
-                    help="margin of the counted solutions (default 0)")
+                    help="margin of the counted solutions (default 0; storage: in [-0.6, 0.5], "
+                         "teacher-student: 0)")
 
 
 def register_sim(subparsers) -> None:
@@ -112,13 +113,16 @@ def _monotonicity_threshold(args: argparse.Namespace) -> None:
     """[P2] diagnostic: the alpha above which the Franz-Parisi local entropy of margin-kappa
     solutions around references at kappa_max(alpha) has a local maximum and a dip at small d
     (wide flat minima disappear). Newton root of [grad phi = 0, dS/dd = 0, d2S/dd2 = 0] with the
-    reference on kappa_max(alpha), bracketed by a sweep in alpha."""
+    reference on kappa_max(alpha), bracketed by a sweep in alpha. storage: kappa in [-0.6, 0.5]
+    (alpha_U = 0.7290 at kappa = 0); teacher-student: kappa = 0."""
     from . import local_entropy_summaries as summaries
 
-    if not -0.6 <= args.kappa <= 0.5:
-        raise CLIError(f"--kappa {args.kappa}: must lie in [-0.6, 0.5] (where the bracketing "
-                       "sweep in alpha/alpha_c was validated)")
+    lo, hi = summaries.QUERIES[args.task].threshold_kappa
+    if not lo <= args.kappa <= hi:
+        where = f"lie in [{lo}, {hi}]" if lo < hi else f"be {lo:g}"
+        raise CLIError(f"--kappa {args.kappa}: for --task {args.task} it must {where} (where "
+                       "the bracketing sweep in alpha was validated)")
     try:
-        emit(summaries.monotonicity_summary(args.kappa), args.json)
+        emit(summaries.monotonicity_summary(args.kappa, args.task), args.json)
     except ValueError as err:
         raise CLIError(str(err)) from None

@@ -53,10 +53,10 @@ def local_entropy_summary(alpha: float, kappa_ref: float, kappa: float, d: list[
     return out
 
 
-def monotonicity_summary(kappa: float) -> dict:
+def monotonicity_summary(kappa: float, task: str = "storage") -> dict:
     """alpha where S(d) around kappa_max references stops being monotone, with where."""
-    result = monotonicity_threshold(kappa)
-    return {"alpha": float(result.alpha), "kappa": kappa,
+    result = monotonicity_threshold(kappa, query=QUERIES[task])
+    return {"alpha": float(result.alpha), "kappa": kappa, "task": task,
             "kappa_ref": float(result.kappa_ref), "d": float(result.d),
             "local_entropy": float(result.local_entropy),
             "residual": float(result.residual), "converged": bool(result.converged)}

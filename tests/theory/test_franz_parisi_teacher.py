@@ -124,3 +124,33 @@ def test_implicit_derivatives_match_finite_differences(curves, kappa_near_max):
     derivative = float(jax.jit(jax.grad(entropy))(jnp.float64(ALPHA)))
     central = (float(entropy(ALPHA + h)) - float(entropy(ALPHA - h))) / (2 * h)
     assert derivative == pytest.approx(central, abs=5e-7)
+
+
+def test_monotonicity_threshold_margin_range():
+    """The teacher-student sweep is validated at kappa = 0 only: other margins are refused
+    before any solve."""
+    with pytest.raises(Exception, match=r"FranzParisiTeacherStudent kappa must lie in"):
+        fp.monotonicity_threshold(0.3, query=ts.FranzParisiTeacherStudent)
+
+
+@pytest.mark.slow
+def test_monotonicity_threshold():
+    """[P2] with a teacher: S(d) of zero-margin solutions around references at the
+    teacher-student kappa_max(alpha) develops a dip at alpha_U. The hand grid of
+    BENCHMARKS.md (smallest slope on an 18-point dip grid: +0.385 at alpha = 1.025, -0.059
+    at 1.05, linear interpolation 1.047) bounds it from above, within its spacing 0.025
+    (measured 1.0466, at d = 0.0039); the crossing is checked on the curves themselves 0.01
+    below and above."""
+    result = fp.monotonicity_threshold(0.0, query=ts.FranzParisiTeacherStudent)
+    assert bool(result.converged) and float(result.residual) < RESIDUAL
+    alpha = float(result.alpha)
+    assert 1.047 - 0.025 < alpha < 1.047
+    assert round(alpha, 4) == 1.0466
+    assert float(result.kappa_ref) == pytest.approx(
+        float(margins.kappa_max(alpha, problem=TeacherStudent).kappa), abs=1e-9)
+    d = np.sort(np.append(np.geomspace(1e-3, 0.05, 10), float(result.d)))
+    for a, monotone in [(alpha - 0.01, True), (alpha + 0.01, False)]:
+        kmax = float(margins.kappa_max(a, problem=TeacherStudent).kappa)
+        curve = fp.franz_parisi_curve(a, kmax, 0.0, d, query=ts.FranzParisiTeacherStudent,
+                                      n_kappa=6, n_fill=8)
+        assert bool(np.all(np.asarray(curve.slope) > 0)) == monotone

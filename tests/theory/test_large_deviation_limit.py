@@ -145,7 +145,7 @@ def test_teacher_student_threshold():
     """Teacher-student (binary teacher, kappa = 0): the dense branch folds between alpha =
     1.0859 and 1.0867 (measured with d_small = 0.005: below alpha ~ 1 the small-d saddle
     stiffens before 0.002; the fold sits at d ~ 0.02, so the criterion does not depend on
-    it). Above the Franz-Parisi dip onset (~1.047) as for storage, below Gyorgyi's 1.245."""
+    it). Above the Franz-Parisi dip onset (1.0466) as for storage, below Gyorgyi's 1.245."""
     result = large_deviation_threshold(bracket=(1.0, 1.1), tol=1e-3, problem=TeacherStudent,
                                        d_small=0.005)
     assert 1.084 < result.alpha < 1.089

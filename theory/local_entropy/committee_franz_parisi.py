@@ -227,6 +227,8 @@ def committee_query(K: int) -> type[FranzParisiQuery]:
         __doc__ = f"Franz-Parisi query of the K = {K} tree committee (storage)."
         default_quad: ClassVar = FPQuadrature() if K == 1 else DEFAULT_QUADRATURE
         chart: ClassVar = STORAGE_CHART
+        problem_class: ClassVar = TreeCommittee
+        threshold_kappa: ClassVar = (0.0, 0.0)
 
         def free_entropy(self, op, ref, quad):
             if K == 1:
@@ -243,6 +245,12 @@ def committee_query(K: int) -> type[FranzParisiQuery]:
         @staticmethod
         def kappa_max(alpha):
             return committee_kappa_max(alpha, K=K)
+
+        @staticmethod
+        def threshold_sweep(kappa) -> Array:
+            raise ValueError(f"monotonicity_threshold: no Newton threshold for the K = {K} "
+                             "committee (its spline basis has no reliable third derivative); "
+                             "use sweep_monotonicity_threshold")
 
     FranzParisiCommittee.__name__ = FranzParisiCommittee.__qualname__ = f"FranzParisiCommittee{K}"
     return FranzParisiCommittee

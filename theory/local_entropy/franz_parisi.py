@@ -44,7 +44,7 @@ from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status
                       demote, entropy, follow, raise_unconverged, saddle, solve_root,
                       stationarity)
 from ..models.perceptron import RSOrderParams, StorageRS, TSOrderParams
-from ..models.margins import find_kappa_max, kappa_max
+from ..models.margins import RS_MODELS, find_kappa_max, kappa_max
 from ..models.thresholds import storage_threshold
 from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
 
@@ -162,6 +162,8 @@ class FranzParisiQuery(LocalEntropyQuery):
 
     default_quad: ClassVar[Any]
     chart: ClassVar["Chart"]
+    problem_class: ClassVar[type]  # the task's problem (BinaryStorage, TeacherStudent)
+    threshold_kappa: ClassVar[tuple[float, float]]  # monotonicity_threshold's kappa range
 
     def to_order_params(self, x, ref):
         return self.chart.to_order_params(x, ref, self.p)
@@ -179,6 +181,11 @@ class FranzParisiQuery(LocalEntropyQuery):
     @abc.abstractmethod
     def reference(alpha, kappa_ref) -> SaddleSolution:
         """The RS saddle of the references at (alpha, kappa_ref)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def threshold_sweep(kappa) -> Array:
+        """The alphas of ``monotonicity_threshold``'s bracketing sweep at margin kappa."""
 
     @staticmethod
     @abc.abstractmethod
@@ -200,6 +207,9 @@ class Chart(NamedTuple):
 class FranzParisiStorage(FranzParisiQuery):
     """Franz-Parisi query on binary storage (random labels)."""
 
+    problem_class: ClassVar[type] = BinaryStorage
+    threshold_kappa: ClassVar[tuple[float, float]] = (-0.6, 0.5)
+
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi(op, ref, self, quad=quad)
 
@@ -215,6 +225,12 @@ class FranzParisiStorage(FranzParisiQuery):
     @staticmethod
     def kappa_max(alpha):
         return kappa_max(alpha)
+
+    @staticmethod
+    def threshold_sweep(kappa) -> Array:
+        """alpha_c(kappa) x (0.72, ..., 0.96): at kappa = -0.6, -0.3, 0, 0.3, 0.5 the
+        threshold lies at 0.875-0.90 of alpha_c, inside."""
+        return storage_threshold(kappa, entropy).alpha * jnp.asarray(_BRACKET_FRACTION)
 
 
 class FPOrderParams(eqx.Module):
@@ -244,6 +260,8 @@ class FPQuadrature(NamedTuple):
 
 DEFAULT_QUADRATURE = FPQuadrature()
 FranzParisiStorage.default_quad = DEFAULT_QUADRATURE
+# storage's bracketing sweep in alpha / alpha_c(kappa) (alpha = 0.60 ... 0.80 at kappa = 0)
+_BRACKET_FRACTION = (0.72, 0.77, 0.80, 0.84, 0.86, 0.89, 0.91, 0.94, 0.96)
 _Z0_HALF_WIDTH = 9.0
 
 
@@ -629,15 +647,15 @@ class MonotonicityThreshold(Solved):
     kappa_ref: Float[Array, ""]
     d: Float[Array, ""]
     local_entropy: Float[Array, ""]
-    order_params: FPOrderParams
-    reference: RSOrderParams
+    order_params: eqx.Module
+    reference: RSOrderParams | TSOrderParams
     residual: Float[Array, ""]
     newton_steps: Array
     status: Status
 
 
-def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
-               quad: FPQuadrature) -> tuple[Array, Array]:
+def _curvature(x: PyTree, ref: PyTree, problem: LocalEntropyQuery, quad
+               ) -> tuple[Array, Array]:
     """Slope $dS/dd$ and curvature $d^2S/dd^2$ along the saddle: $\\phi_d$ and
     $\\phi_{dd} - \\phi_{dx} H^{-1} \\phi_{xd}$ (implicit function theorem)."""
     flat, unravel = jax.flatten_util.ravel_pytree(x)
@@ -654,24 +672,26 @@ def _curvature(x: _Coords, ref: RSOrderParams, problem: FranzParisiStorage,
                                                                                    mixed)
 
 
-def _unchecked(alpha, kappa_ref, kappa, d) -> FranzParisiStorage:
+def _unchecked(Problem: type[FranzParisiQuery], alpha, kappa_ref, kappa, d
+               ) -> FranzParisiQuery:
     """A query with trial values put in directly, without the input checks: a wild Newton
     iterate (or a failed solve's NaN) is a failed solve reported with its residual, not an
     input error."""
     return eqx.tree_at(lambda p: (p.alpha, p.kappa_ref, p.kappa, p.d),
-                       FranzParisiStorage(1.0, 0.0, 0.0, 0.25), (alpha, kappa_ref, kappa, d))
+                       Problem(1.0, 0.0, 0.0, 0.25), (alpha, kappa_ref, kappa, d))
 
 
-def _threshold_equations(quad: FPQuadrature):
+def _threshold_equations(Problem: type[FranzParisiQuery], quad):
     """[grad phi_RS; phi_RS] (reference at kappa_max(alpha)), [grad phi_FP; dS/dd; d2S/dd2]
     in (reference overlaps, kappa_ref, FP coordinates, d, ln alpha); args = kappa."""
+    task = Problem.problem_class
 
     def equations(unknowns, kappa):
         ref, kappa_ref, x, d, log_alpha = unknowns
         alpha = jnp.exp(log_alpha)
-        rs = StorageRS(eqx.tree_at(lambda p: (p.alpha, p.kappa), BinaryStorage(1.0, 0.0),
-                                   (alpha, kappa_ref)))
-        problem = _unchecked(alpha, kappa_ref, kappa, d)
+        rs = RS_MODELS[task](eqx.tree_at(lambda p: (p.alpha, p.kappa), task(1.0, 0.0),
+                                         (alpha, kappa_ref)))
+        problem = _unchecked(Problem, alpha, kappa_ref, kappa, d)
         slope_d, curvature = _curvature(x, ref, problem, quad)
         return (stationarity(ref, rs), rs.free_entropy(ref),
                 stationarity(x, LocalEntropyModel(problem, ref, quad)), slope_d, curvature)
@@ -679,16 +699,15 @@ def _threshold_equations(quad: FPQuadrature):
     return equations
 
 
-# bracketing sweep in alpha / alpha_c(kappa) (alpha = 0.60 ... 0.80 at kappa = 0)
-_BRACKET_FRACTION = (0.72, 0.77, 0.80, 0.84, 0.86, 0.89, 0.91, 0.94, 0.96)
 _DIP_GRID = tuple(np.geomspace(1e-4, 0.12, 18).tolist())
 
 
-def _min_slope(alpha: Array, kappa: Array, quad: FPQuadrature):
+def _min_slope(Problem: type[FranzParisiQuery], alpha: Array, kappa: Array, quad):
     """Smallest interior minimum of dS/dd over the dip grid around kappa_max(alpha)."""
-    top = find_kappa_max(BinaryStorage, alpha)
+    top = find_kappa_max(Problem.problem_class, alpha)
     kappa_ref = jnp.where(top.converged, top.kappa, kappa)  # a failed kappa_max: ok = False
-    curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12)
+    curve = _curve(alpha, kappa_ref, kappa, jnp.asarray(_DIP_GRID), quad, 8, 12,
+                   Problem=Problem)
     s = curve.slope
     # interior local minima of the slope (the dip), not the fall towards the peak at d*
     interior = (s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:])
@@ -701,10 +720,11 @@ _N_FALSI = 2  # regula falsi steps inside the sweep's bracket before Newton
 
 
 @eqx.filter_jit
-def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThreshold:
-    alphas = storage_threshold(kappa, entropy).alpha * jnp.asarray(_BRACKET_FRACTION)
+def _monotonicity_threshold(Problem: type[FranzParisiQuery], kappa: Array, quad
+                            ) -> MonotonicityThreshold:
+    alphas = Problem.threshold_sweep(kappa)
     slopes, where, kappa_refs, curves, ok = jax.vmap(
-        lambda a: _min_slope(a, kappa, quad))(alphas)
+        lambda a: _min_slope(Problem, a, kappa, quad))(alphas)
     # first grid alpha with a non-positive dip: the bracket (alphas[j], alphas[j + 1])
     j = jnp.clip(jnp.argmax(slopes <= 0) - 1, 0, alphas.shape[0] - 2)
     pick = lambda tree, k: jax.tree.map(lambda v: v[k], tree)
@@ -716,7 +736,7 @@ def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThr
         # which must be near a zero slope (from +0.71 at kappa = 0.3 it diverged)
         (a_lo, s_lo, *rest), (a_hi, s_hi), all_ok = state
         a = a_lo + (a_hi - a_lo) * s_lo / (s_lo - s_hi)
-        s_a, w_a, k_a, c_a, ok_a = _min_slope(a, kappa, quad)
+        s_a, w_a, k_a, c_a, ok_a = _min_slope(Problem, a, kappa, quad)
         rises = (s_a > 0) & jnp.isfinite(s_a)
         new_lo = jax.tree.map(lambda n, o: jnp.where(rises, n, o), (a, s_a, w_a, k_a, c_a),
                               (a_lo, s_lo, *rest))
@@ -728,47 +748,54 @@ def _monotonicity_threshold(kappa: Array, quad: FPQuadrature) -> MonotonicityThr
                          lambda st: st, state)
     (a_lo, _, i, kappa_ref0, curve), _, all_ok = state
     start_ref = curve.reference
-    x = _to_coords(jax.tree.map(lambda v: v[i], curve.order_params), start_ref,
-                   1 - 2 * curve.problem.d[i])
+    at_i = lambda tree: jax.tree.map(lambda v: v[i], tree)
+    x = at_i(curve.problem).to_coords(at_i(curve.order_params), start_ref)
     start = (start_ref, kappa_ref0, x, curve.problem.d[i], jnp.log(a_lo))
-    root = solve_root(_threshold_equations(quad), start, kappa)
+    root = solve_root(_threshold_equations(Problem, quad), start, kappa)
     ref, kappa_ref, x, d, log_alpha = root.value
     alpha = jnp.exp(log_alpha)
-    problem = _unchecked(alpha, kappa_ref, kappa, d)
-    op = _to_order_params(x, ref, problem.p)
+    problem = _unchecked(Problem, alpha, kappa_ref, kappa, d)
+    op = problem.to_order_params(x, ref)
     # checked against the sweep's bracket: the falsi ends can pass the root by a little,
     # the smallest slope on the d grid lying above the true minimum (kappa = 0 did)
     bracketed = (jnp.any(slopes <= 0) & (slopes[0] > 0) & all_ok
                  & (alpha >= alphas[j]) & (alpha <= alphas[j + 1]))
     return MonotonicityThreshold(alpha, kappa, kappa_ref, d,
-                                 free_entropy_franz_parisi(op, ref, problem, quad=quad), op,
+                                 problem.free_entropy(op, ref, quad), op,
                                  ref, root.residual, root.newton_steps,
                                  demote(root.status, bracketed, Status.not_bracketed))
 
 
 def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
-                           quad: FPQuadrature = DEFAULT_QUADRATURE) -> MonotonicityThreshold:
+                           query: type[FranzParisiQuery] = FranzParisiStorage,
+                           quad=None) -> MonotonicityThreshold:
     """[P2] diagnostic: the alpha where the local entropy of margin-``kappa`` solutions
     around references at $\\kappa_{max}(\\alpha)$ stops being monotone in d (a local maximum
-    and a dip appear): the analytic estimate of where wide flat minima disappear.
+    and a dip appear): the analytic estimate of where wide flat minima disappear. ``query``:
+    the task's query class, ``FranzParisiStorage`` (random labels, kappa in [-0.6, 0.5]) or
+    ``FranzParisiTeacherStudent`` (binary teacher, kappa = 0, references at the
+    teacher-student kappa_max); ``quad``: its quadrature sizes (default ``default_quad``).
 
     Root of [grad phi_RS = 0, phi_RS = 0 (kappa_ref = kappa_max), grad phi_FP = 0,
     dS/dd = 0, d2S/dd2 = 0] in (overlaps, kappa_ref, d, ln alpha) by Newton, started inside
-    the bracket of a sweep over alpha in [0.72, 0.96] x alpha_c(kappa), refined by two
-    regula falsi steps on the dip's smallest slope (from the sweep's monotone end, at slope
-    +0.71, Newton diverged at kappa = 0.3). Differentiable in kappa. Measured: alpha_U =
+    the bracket of a sweep over alpha (``query.threshold_sweep``: storage [0.72, 0.96] x
+    alpha_c(kappa); teacher-student 1.0, 1.025, 1.05, 1.1), refined by two regula falsi
+    steps on the dip's smallest slope (from the sweep's monotone end, at slope +0.71,
+    Newton diverged at kappa = 0.3). Differentiable in kappa. Measured (storage): alpha_U =
     1.6506, 1.0776, 0.7290, 0.5096, 0.4082 at kappa = -0.6, -0.3, 0, 0.3, 0.5 (0.89, 0.88,
     0.875, 0.89, 0.90 of alpha_c)."""
     require_x64("monotonicity_threshold")
+    lo, hi = query.threshold_kappa
     kappa = f64(kappa)
-    kappa = eqx.error_if(kappa, ~(kappa >= -0.6) | ~(kappa <= 0.5),
-                         "monotonicity_threshold(kappa=...): kappa must lie in [-0.6, 0.5] "
-                         "(where the bracketing sweep in alpha/alpha_c was validated)")
-    result = _monotonicity_threshold(kappa, quad)
+    kappa = eqx.error_if(kappa, ~(kappa >= lo) | ~(kappa <= hi),
+                         f"monotonicity_threshold(kappa=...): for {query.__name__} kappa must "
+                         f"lie in [{lo}, {hi}] (where the bracketing sweep in alpha was "
+                         "validated)")
+    result = _monotonicity_threshold(query, kappa, query.default_quad if quad is None else quad)
     if isinstance(kappa, jax.core.Tracer):
         return result
-    raise_unconverged("monotonicity_threshold", result.converged, result.residual,
-                      result.newton_steps, status=result.status, kappa=kappa)
+    raise_unconverged(f"monotonicity_threshold({query.__name__})", result.converged,
+                      result.residual, result.newton_steps, status=result.status, kappa=kappa)
     return result
 
 

@@ -66,6 +66,7 @@ class TeacherFPQuadrature(NamedTuple):
 
 
 DEFAULT_QUADRATURE = TeacherFPQuadrature()
+_THRESHOLD_SWEEP = (1.0, 1.025, 1.05, 1.1)  # monotonicity_threshold's bracket (kappa = 0)
 
 
 @lru_cache(maxsize=None)
@@ -251,6 +252,9 @@ def reference_saddle_ts(alpha: ArrayLike, kappa_ref: ArrayLike) -> SaddleSolutio
 class FranzParisiTeacherStudent(FranzParisiQuery):
     """Franz-Parisi query with labels of a binary teacher."""
 
+    problem_class: ClassVar[type] = TeacherStudent
+    threshold_kappa: ClassVar[tuple[float, float]] = (0.0, 0.0)
+
     def free_entropy(self, op, ref, quad):
         return free_entropy_franz_parisi_ts(op, ref, self, quad=quad)
 
@@ -270,3 +274,9 @@ class FranzParisiTeacherStudent(FranzParisiQuery):
     @staticmethod
     def kappa_max(alpha):
         return kappa_max(alpha, problem=TeacherStudent)
+
+    @staticmethod
+    def threshold_sweep(kappa) -> Array:
+        """alpha = 1.0, 1.025, 1.05, 1.1 (kappa = 0): the smallest dip slope there is +0.686,
+        +0.385, -0.059, -1.636 on the same dip grid (BENCHMARKS.md)."""
+        return jnp.asarray(_THRESHOLD_SWEEP) + 0 * kappa

@@ -494,8 +494,8 @@ def large_deviation_threshold(kappa: float = 0.0, *, bracket=(0.70, 0.80),
     ``problem=TeacherStudent`` (binary teacher, margin kappa): below alpha ~ 1 the dense
     branch stiffens before d = 0.002 (it reaches 0.0033 at alpha = 0.9), so pass a larger
     ``d_small`` such as 0.005; measured (kappa = 0, d_small = 0.005, 137 s): 1.0863, above the
-    teacher-student Franz-Parisi dip onset (about 1.047, BENCHMARKS) as for storage (0.7552
-    vs 0.7290), and below Gyorgyi's first-order transition 1.245."""
+    teacher-student Franz-Parisi dip onset (1.0466, ``monotonicity_threshold``) as for
+    storage (0.7552 vs 0.7290), and below Gyorgyi's first-order transition 1.245."""
     require_x64("large_deviation_threshold")
     lo, hi = bracket
     if not (0 < lo < hi):
