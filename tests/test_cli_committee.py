@@ -43,22 +43,22 @@ def test_capacity_and_kappa_max_committee(cli):
     assert km["kappa_max"] == pytest.approx(0.0, abs=1e-8) and km["dkappa_max_dalpha"] < 0
 
 
-def test_local_entropy_k_is_checked(capsys):
+def test_local_entropy_k_is_checked(cli):
     argv = ("theory", "local-entropy", "--alpha", "0.5", "--kappa-ref", "0.2", "--d", "0.1")
-    code, out, err = run(capsys, *argv, "--k", "5")
+    code, out, err = cli(*argv, "--k", "5")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "--k 5: the committee Franz-Parisi entropy is implemented for K in 1, 3" in err
-    code, _, err = run(capsys, *argv, "--k", "4")
+    code, _, err = cli(*argv, "--k", "4")
     assert code == 2 and "must be odd and >= 1" in err
-    code, _, err = run(capsys, *argv, "--k", "3", "--task", "teacher-student")
+    code, _, err = cli(*argv, "--k", "3", "--task", "teacher-student")
     assert code == 2 and "storage only" in err
 
 
 @pytest.mark.slow
-def test_local_entropy_k3_json(capsys):
+def test_local_entropy_k3_json(cli):
     """One K = 3 Franz-Parisi point around committee references (tens of minutes on a loaded
     2-core CPU): converged, under the Hamming-shell bound, references of the committee."""
-    code, out, _ = run(capsys, "theory", "local-entropy", "--alpha", "0.5", "--kappa-ref",
+    code, out, _ = cli("theory", "local-entropy", "--alpha", "0.5", "--kappa-ref",
                        "0.3", "--kappa", "0", "--d", "0.05", "--k", "3", "--json")
     result = json.loads(out)
     assert code == 0 and result["converged"] is True and result["k"] == 3

@@ -179,7 +179,7 @@ def test_cli_train_committee_json(capsys):
 
 @pytest.mark.parametrize("extra, match", [
     (["--k", "2"], "K must be odd"),
-    (["--k", "-1"], "K must be odd"),
+    (["--k", "-1"], "argument --k: '-1': must be an integer >= 1"),
     (["--k", "3", "--n", "100"], "N must be divisible by K"),
     (["--k", "3", "--algo", "sa"], "trains the binary perceptron only"),
     (["--k", "3", "--algo", "amp", "--task", "teacher-student"], "perceptron only"),
