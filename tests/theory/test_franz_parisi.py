@@ -334,3 +334,15 @@ def test_exact_enumeration_trends():
             out.append(np.log(np.maximum(counts, 1)) / N)
     dense, typical = np.mean(dense, axis=0), np.mean(typical, axis=0)
     assert np.all(dense > typical)
+
+
+def test_refine_sign_change_finds_the_root_with_and_without_a_dip():
+    """Illinois regula falsi on m(alpha) = 0.7 - alpha^2 (root sqrt(0.7)): from a finite
+    m(lo) it interpolates; where there is no dip yet (m = inf below 0.6) it bisects first."""
+    smooth = lambda a: (0.7 - a**2, 0.01 * a)
+    alpha, lo, hi, d_hi = fp.refine_sign_change(smooth, (0.5, 0.45), (1.0, -0.3, 0.01), 1e-9)
+    assert lo < np.sqrt(0.7) <= hi and hi - lo < 1e-9 and d_hi == 0.01 * hi
+    assert alpha == pytest.approx(np.sqrt(0.7), abs=1e-9)
+    late = lambda a: (np.inf, np.nan) if a < 0.6 else smooth(a)
+    alpha, lo, hi, _ = fp.refine_sign_change(late, (0.5, np.inf), (1.0, -0.3, 0.01), 1e-9)
+    assert alpha == pytest.approx(np.sqrt(0.7), abs=1e-9)

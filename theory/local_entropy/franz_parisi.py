@@ -833,6 +833,30 @@ def interior_minimum(slope: np.ndarray, d: np.ndarray) -> tuple[float, float]:
 SWEEP_DIP_GRID = tuple(np.geomspace(2e-3, 0.12, 12).tolist())
 
 
+def refine_sign_change(dip: Callable, low: tuple, high: tuple, tol: float
+                       ) -> tuple[float, float, float, float]:
+    """Illinois regula falsi on the sign of m(alpha), ``dip(alpha) = (m, d)``: from ``low``
+    = (lo, m(lo) > 0; m infinite where there is no dip yet, then bisection) and ``high`` =
+    (hi, m(hi) <= 0, d(hi)) to a bracket narrower than ``tol``. Returns (the root
+    interpolated in the final bracket, lo, hi, d at hi)."""
+    (lo, m_lo), (hi, m_hi, d_hi) = low, high
+    side = 0
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi) if not np.isfinite(m_lo) else lo + (hi - lo) * m_lo / (m_lo - m_hi)
+        mid = min(max(mid, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+        m_mid, d_mid = dip(mid)
+        if m_mid <= 0:
+            hi, m_hi, d_hi = mid, m_mid, d_mid
+            m_lo = m_lo / 2 if side == -1 else m_lo
+            side = -1
+        else:
+            lo, m_lo = mid, m_mid
+            m_hi = m_hi / 2 if side == 1 else m_hi
+            side = 1
+    alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
+    return alpha, lo, hi, d_hi
+
+
 def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0.0, *,
                                  start: float, step: float, tol: float = 2e-3,
                                  d: tuple[float, ...] = SWEEP_DIP_GRID, quad=None,
@@ -872,20 +896,6 @@ def sweep_monotonicity_threshold(query: type[FranzParisiQuery], kappa: float = 0
     while m_hi > 0:
         lo, m_lo, hi = hi, m_hi, hi + step
         m_hi, d_hi = dip(hi)
-    side = 0
-    while hi - lo > tol:
-        # Illinois: a finite m_lo interpolates, an infinite one (no dip yet) bisects
-        mid = 0.5 * (lo + hi) if not np.isfinite(m_lo) else lo + (hi - lo) * m_lo / (m_lo - m_hi)
-        mid = min(max(mid, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
-        m_mid, d_mid = dip(mid)
-        if m_mid <= 0:
-            hi, m_hi, d_hi = mid, m_mid, d_mid
-            m_lo = m_lo / 2 if side == -1 else m_lo
-            side = -1
-        else:
-            lo, m_lo = mid, m_mid
-            m_hi = m_hi / 2 if side == 1 else m_hi
-            side = 1
-    alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
+    alpha, lo, hi, d_hi = refine_sign_change(dip, (lo, m_lo), (hi, m_hi, d_hi), tol)
     return SweepThreshold(alpha, kappa, float(query.kappa_max(alpha).kappa), d_hi, lo, hi,
                           len(counted))

@@ -66,7 +66,8 @@ from ..models.perceptron import RSOrderParams
 from ..models.random_features import (RFOrderParams, find_rf_kappa_max, follow_rf,
                                       rf_interpolation_threshold, rf_kappa_max)
 from .franz_parisi import (FPOrderParams, LocalEntropyModel, LocalEntropyQuery, checked_query,
-                           entropic_term, follow_curve, interior_minimum, saddle_franz_parisi)
+                           entropic_term, follow_curve, interior_minimum, refine_sign_change,
+                           saddle_franz_parisi)
 from .franz_parisi import slope as generic_slope
 from .franz_parisi_teacher import TeacherFields, TeacherFPQuadrature, teacher_energetic
 from .smoothing import LOG_H_RELIABLE
@@ -489,21 +490,8 @@ def rf_atypical_threshold(alpha_D: float, kappa: float = 0.0, *, sigma: str = "s
         if m_hi <= 0:
             break
         lo, m_lo = hi, m_hi
-    side = 0
-    while hi - lo > tol:
-        # Illinois: a finite m_lo interpolates, an infinite one (no dip yet) bisects
-        mid = 0.5 * (lo + hi) if not np.isfinite(m_lo) else lo + (hi - lo) * m_lo / (m_lo - m_hi)
-        mid = min(max(mid, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
-        (m_mid, d_mid), _ = dip(mid)
-        if m_mid <= 0:
-            hi, m_hi, d_hi = mid, m_mid, d_mid
-            m_lo = m_lo / 2 if side == -1 else m_lo
-            side = -1
-        else:
-            lo, m_lo = mid, m_mid
-            m_hi = m_hi / 2 if side == 1 else m_hi
-            side = 1
+    alpha, lo, hi, d_hi = refine_sign_change(lambda a: dip(a)[0], (lo, m_lo),
+                                             (hi, m_hi, d_hi), tol)
     bar.close()
-    alpha = lo + (hi - lo) * m_lo / (m_lo - m_hi) if np.isfinite(m_lo) else 0.5 * (lo + hi)
     top = float(rf_kappa_max(alpha, alpha_D, sigma=sigma).kappa)
     return RFAtypicalThreshold(alpha, alpha_D, alpha_D / alpha, kappa, top, d_hi, lo, hi)
