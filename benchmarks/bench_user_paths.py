@@ -13,6 +13,7 @@ is cold, its second warm), the base runs as it is. Figure scripts write to a fre
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -61,9 +62,9 @@ LONG = [
 QUICK = [("theory rs, 1 point", "theory rs --task storage --alpha 0.5 --kappa 0 --json")]
 
 
-def run_once(checkout: Path, command: str, cache: Path | None) -> float:
-    """Wall time of one process running ``command`` with ``checkout`` on PYTHONPATH and
-    the compilation cache in ``cache`` (None: the checkout's own behaviour, cache off)."""
+def run_once(checkout: Path, command: str, cache: Path | None) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one process running ``command`` with
+    ``checkout`` on PYTHONPATH and the compilation cache in ``cache`` (None: off)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("ATYPICAL_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR")}
     env["PYTHONPATH"] = str(checkout)
@@ -74,13 +75,16 @@ def run_once(checkout: Path, command: str, cache: Path | None) -> float:
             argv = [sys.executable, str(checkout / script), *rest, "--out", out]
         else:
             argv = [sys.executable, "-c", CLI, *command.split()]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(argv, env=env, cwd=out, capture_output=True, text=True,
                               check=False)
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{command!r} in {checkout}: {done.stderr[-1000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def main() -> None:
@@ -97,6 +101,7 @@ def main() -> None:
                 if any(part in label for part in args.only.split(","))]
     print(describe())
     print(f"load average {os.getloadavg()[0]:.1f} at start")
+    print("wall (CPU) seconds; ratios before/after of wall (CPU)")
     print("| command | before 1st | before 2nd | after 1st (cold cache) | after 2nd (warm) "
           "| ratio 1st | ratio 2nd |")
     print("|---|---|---|---|---|---|---|")
@@ -107,13 +112,13 @@ def main() -> None:
                 if args.base is not None:
                     times["base", run] = run_once(args.base, command, None)
                 times["this", run] = run_once(ROOT, command, Path(cache))
-        cells = [f"{times['this', 1]:.1f} s", f"{times['this', 2]:.1f} s"]
+        show = lambda t: f"{t[0]:.1f} ({t[1]:.1f})"
+        ratio = lambda a, b: f"{a[0] / b[0]:.1f}x ({a[1] / b[1]:.1f}x)"
+        cells = ["", "", show(times["this", 1]), show(times["this", 2]), "", ""]
         if args.base is not None:
-            cells = [f"{times['base', 1]:.1f} s", f"{times['base', 2]:.1f} s", *cells,
-                     f"{times['base', 1] / times['this', 1]:.1f}x",
-                     f"{times['base', 2] / times['this', 2]:.1f}x"]
-        else:
-            cells = ["", "", *cells, "", ""]
+            cells = [show(times["base", 1]), show(times["base", 2]), *cells[2:4],
+                     ratio(times["base", 1], times["this", 1]),
+                     ratio(times["base", 2], times["this", 2])]
         print(f"| `{label}` | " + " | ".join(cells) + " |", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
