@@ -84,7 +84,7 @@ def test_monotonicity_threshold_json(cli):
     assert round(result["alpha"], 3) == 0.729  # tests/theory/test_franz_parisi.py (slow)
 
 
-def test_monotonicity_threshold_teacher_student_margin_is_one_line(capsys):
-    code, _, err = run(capsys, "theory", "monotonicity-threshold", "--task", "teacher-student",
+def test_monotonicity_threshold_teacher_student_margin_is_one_line(cli):
+    code, _, err = cli("theory", "monotonicity-threshold", "--task", "teacher-student",
                        "--kappa", "0.3", "--json")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--kappa 0.3" in err
