@@ -11,7 +11,9 @@ import jax
 if "JAX_ENABLE_X64" not in os.environ:
     jax.config.update("jax_enable_x64", True)
 
+from .errors import ParameterError as ParameterError
 from .errors import SaddlePointError as SaddlePointError
+from .errors import checked as checked
 from .errors import require_x64 as require_x64
 from .gaussian import H as H
 from .gaussian import gauss_mean as gauss_mean

@@ -6,11 +6,12 @@ Conventions: N binary weights, Hamming distance d as a fraction of N, overlaps n
 
 import itertools
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .errors import checked
 from .gaussian import H
+from .problems import as_array
 
 
 def gen_error_from_overlap(R: ArrayLike) -> Array:
@@ -91,9 +92,9 @@ def local_energy(stabilities: Float[Array, " P"], d: ArrayLike,
     stability density (``weights`` = density times quadrature weight, summing to 1).
     ``d`` may carry leading batch axes; it must lie in (0, 1/2]."""
     stabilities = jnp.asarray(stabilities)
-    d = jnp.asarray(d, stabilities.dtype)
-    d = eqx.error_if(d, (d <= 0) | (d > 0.5),
-                     "local_energy(d=...): the flipped fraction d must lie in (0, 1/2]")
+    d = as_array(d, stabilities.dtype)
+    d = checked(d, lambda: (d <= 0) | (d > 0.5),
+                "local_energy(d=...): the flipped fraction d must lie in (0, 1/2]")
     if weights is None:
         weights = jnp.full(stabilities.shape, 1 / stabilities.shape[-1], stabilities.dtype)
     expand = lambda x: jnp.reshape(x, (1,) * d.ndim + x.shape)  # explicit rank broadcast
@@ -131,10 +132,10 @@ def multiplicative_noise_local_energy(margins: Float[Array, " P"], sigma: ArrayL
     with mean $\\Delta_\\mu$ and standard deviation $\\sigma r_\\mu$. sigma >= 0, any shape
     (leading axes of the output); ``noise_norms`` are the $r_\\mu$."""
     margins = jnp.asarray(margins)
-    sigma = jnp.asarray(sigma, margins.dtype)
-    sigma = eqx.error_if(sigma, ~(sigma >= 0),
-                         "multiplicative_noise_local_energy(sigma=...): the relative noise "
-                         "sigma must be >= 0")
+    sigma = as_array(sigma, margins.dtype)
+    sigma = checked(sigma, lambda: ~(sigma >= 0),
+                    "multiplicative_noise_local_energy(sigma=...): the relative noise "
+                    "sigma must be >= 0")
     expand = lambda x: jnp.reshape(x, (1,) * sigma.ndim + x.shape)  # explicit rank broadcast
     z = expand(margins) / (sigma[..., None] * expand(jnp.asarray(noise_norms, margins.dtype)))
     return jnp.mean(H(z) - expand((margins < 0).astype(margins.dtype)), axis=-1)

@@ -1,25 +1,36 @@
 """Problem specs shared by theory and sim: one immutable object per statistical problem.
 
 Continuous parameters are float64 array fields (vmappable, traced under jit); invalid
-values raise through ``eqx.error_if``, which works eagerly, under jit and under vmap.
+values raise (``atypical.errors.checked``): ``ParameterError`` at once where the values are
+concrete, ``eqx.error_if`` at run time where they are traced.
 """
 
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .errors import checked
+
+
+def as_array(x: ArrayLike, dtype) -> Array:
+    """``jnp.asarray(x, dtype)``, concrete where ``x`` is, also inside a trace (a constant of
+    the compiled program), so that its ``checked`` checks are decided when it is traced."""
+    with jax.ensure_compile_time_eval():
+        return jnp.asarray(x, dtype)
+
 
 def f64(x: ArrayLike) -> Array:
-    """``jnp.asarray(x, float64)``: the converter of every continuous theory parameter."""
-    return jnp.asarray(x, jnp.float64)
+    """``as_array(x, float64)``: the converter of every continuous theory parameter."""
+    return as_array(x, jnp.float64)
 
 
 def in_range(owner: str, name: str, low: float = -float("inf"), high: float = float("inf"), *,
              open_low: bool = False):
     """Converter of a config field to a float64 array that is finite and lies in [low, high]
-    ((low, high] with ``open_low``), checked by ``eqx.error_if`` (so also under jit); the
+    ((low, high] with ``open_low``), checked by ``checked`` (so also under jit); the
     error names ``owner(name=...)`` and the admissible range."""
     if high < float("inf"):
         valid = f"in {'(' if open_low else '['}{low:g}, {high:g}]"
@@ -31,8 +42,8 @@ def in_range(owner: str, name: str, low: float = -float("inf"), high: float = fl
 
     def convert(x: ArrayLike) -> Array:
         x = f64(x)
-        below = (x <= low) if open_low else (x < low)
-        return eqx.error_if(x, ~jnp.isfinite(x) | below | (x > high), message)
+        below = (lambda: x <= low) if open_low else (lambda: x < low)
+        return checked(x, lambda: ~jnp.isfinite(x) | below() | (x > high), message)
     return convert
 
 
@@ -45,14 +56,14 @@ def check_one_of(owner: str, name: str, value, valid) -> None:
 
 def _checked_alpha(alpha: Array, who: str) -> Array:
     alpha = f64(alpha)
-    bad = ~jnp.isfinite(alpha) | (alpha <= 0)
-    return eqx.error_if(alpha, bad, f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+    return checked(alpha, lambda: ~jnp.isfinite(alpha) | (alpha <= 0),
+                   f"{who}(alpha=...): alpha = P/N must be finite and > 0")
 
 
 def _checked_kappa(kappa: Array, who: str) -> Array:
     kappa = f64(kappa)
-    return eqx.error_if(kappa, ~jnp.isfinite(kappa),
-                        f"{who}(kappa=...): the margin kappa must be finite")
+    return checked(kappa, lambda: ~jnp.isfinite(kappa),
+                   f"{who}(kappa=...): the margin kappa must be finite")
 
 
 def _check_alpha_kappa(spec: eqx.Module, who: str) -> None:
@@ -191,23 +202,27 @@ class TwoLayerGradientFlow(eqx.Module):
             raise ValueError(f"{who}: C0 must be (m, m) and v0 (m,) with m = len(a0) = {m}, "
                              f"got {self.C0.shape} and {self.v0.shape}")
         self.alpha = _checked_alpha(self.alpha, who)
-        self.tau = eqx.error_if(self.tau, ~jnp.isfinite(self.tau) | (self.tau < 0),
-                                f"{who}(tau=...): the label-noise std tau must be finite and >= 0")
-        self.sigma_coeffs = eqx.error_if(
-            self.sigma_coeffs, self.sigma_coeffs[0] != 0,
+        self.tau = checked(self.tau, lambda: ~jnp.isfinite(self.tau) | (self.tau < 0),
+                           f"{who}(tau=...): the label-noise std tau must be finite and >= 0")
+        self.sigma_coeffs = checked(
+            self.sigma_coeffs, lambda: self.sigma_coeffs[0] != 0,
             f"{who}(sigma_coeffs=...): sigma must be centred, c_0 = 0 (E sigma(G) = 0)")
-        self.target_coeffs = eqx.error_if(
-            self.target_coeffs, self.target_coeffs[0] != 0,
+        self.target_coeffs = checked(
+            self.target_coeffs, lambda: self.target_coeffs[0] != 0,
             f"{who}(target_coeffs=...): the target must be centred, f_0 = 0")
-        self.a0 = eqx.error_if(self.a0, ~jnp.all(jnp.isfinite(self.a0)),
-                               f"{who}(a0=...): a0 must be finite")
-        gram = jnp.block([[jnp.ones((1, 1)), self.v0[None, :]], [self.v0[:, None], self.C0]])
-        bad = ((jnp.max(jnp.abs(self.C0 - self.C0.T)) > 1e-12)
-               | (jnp.max(jnp.abs(jnp.diagonal(self.C0) - 1)) > 1e-12)
-               | (jnp.min(jnp.linalg.eigvalsh(gram)) < -1e-10))
-        self.C0 = eqx.error_if(
-            self.C0, bad, f"{who}(C0=..., v0=...): C0 must be symmetric with unit diagonal and "
-            "the Gram matrix [[1, v0^T], [v0, C0]] positive semi-definite")
+        self.a0 = checked(self.a0, lambda: ~jnp.all(jnp.isfinite(self.a0)),
+                          f"{who}(a0=...): a0 must be finite")
+        C0, v0 = self.C0, self.v0
+
+        def bad():
+            gram = jnp.block([[jnp.ones((1, 1)), v0[None, :]], [v0[:, None], C0]])
+            return ((jnp.max(jnp.abs(C0 - C0.T)) > 1e-12)
+                    | (jnp.max(jnp.abs(jnp.diagonal(C0) - 1)) > 1e-12)
+                    | (jnp.min(jnp.linalg.eigvalsh(gram)) < -1e-10))
+
+        self.C0 = checked(C0, bad, f"{who}(C0=..., v0=...): C0 must be symmetric with unit "
+                          "diagonal and the Gram matrix [[1, v0^T], [v0, C0]] positive "
+                          "semi-definite")
 
     @property
     def m(self) -> int:
@@ -307,8 +322,8 @@ class RandomFeatures(eqx.Module):
         check_one_of(who, "teacher", self.teacher, RF_TEACHERS)
         self.alpha = _checked_alpha(self.alpha, who)
         alpha_D = f64(self.alpha_D)
-        self.alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
-                                    f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
+        self.alpha_D = checked(alpha_D, lambda: ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
+                               f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
         self.kappa = _checked_kappa(self.kappa, who)
 
     @property

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from atypical import checked
+from atypical.problems import as_array
 from atypical.observables import gen_error_from_overlap, local_energy, train_error
 
 from .committee import committee_error
@@ -63,13 +65,13 @@ def gen_error(W: Float[Array, " N"], W_T: Float[Array, " N"]) -> Float[Array, ""
 
 
 def _checked_d(d: ArrayLike, dtype, who: str) -> Array:
-    d = jnp.asarray(d, dtype)
-    return eqx.error_if(d, ~((d > 0) & (d <= 0.5)),
-                        f"{who}(d=...): the flipped fraction d must lie in (0, 1/2]")
+    d = as_array(d, dtype)
+    return checked(d, lambda: ~((d > 0) & (d <= 0.5)),
+                   f"{who}(d=...): the flipped fraction d must lie in (0, 1/2]")
 
 
 def flip_random_weights(key: PRNGKeyArray, W: Float[Array, " N"],
-                        d: ArrayLike) -> Float[Array, " N"]:
+                   d: ArrayLike) -> Float[Array, " N"]:
     """W with exactly round(d N) weights, chosen uniformly at random, flipped
     (Hamming fraction d; d may be traced, in (0, 1/2])."""
     d = _checked_d(d, W.dtype, "flip_random_weights")

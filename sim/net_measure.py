@@ -14,13 +14,14 @@ Written for one weight pytree and any network function ``forward(params, x) -> o
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from atypical import checked
+from atypical.problems import as_array
 from atypical.observables import binary_sign, output_margins, train_error
 
 from .measure import flip_random_weights
@@ -33,14 +34,14 @@ def _error(forward: Forward, params, x: Array, y: Array) -> Float[Array, ""]:
 
 
 def _strengths(values: ArrayLike, dtype, who: str, name: str, *, flips: bool) -> Array:
-    values = jnp.asarray(values, dtype)
+    values = as_array(values, dtype)
     if values.ndim != 1:
         raise ValueError(f"{who}({name}=...): must be a 1D array, got shape {values.shape}")
     if flips:
-        return eqx.error_if(values, ~((values > 0) & (values <= 0.5)),
-                            f"{who}(d=...): the flipped fraction d must lie in (0, 1/2]")
-    return eqx.error_if(values, ~(values >= 0) | ~jnp.isfinite(values),
-                        f"{who}(sigma=...): the relative noise sigma must be finite and >= 0")
+        return checked(values, lambda: ~((values > 0) & (values <= 0.5)),
+                       f"{who}(d=...): the flipped fraction d must lie in (0, 1/2]")
+    return checked(values, lambda: ~(values >= 0) | ~jnp.isfinite(values),
+                   f"{who}(sigma=...): the relative noise sigma must be finite and >= 0")
 
 
 def _check_samples(n_samples, who: str) -> None:

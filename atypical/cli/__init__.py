@@ -9,7 +9,7 @@ between runs (``atypical.compile_cache``; ``ATYPICAL_COMPILE_CACHE=0`` turns tha
 import argparse
 import sys
 
-from atypical.errors import SaddlePointError
+from atypical.errors import ParameterError, SaddlePointError
 
 from . import sim as _sim
 from . import theory as _theory
@@ -48,11 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def error_line(err: Exception) -> str | None:
     """The one-line report of an error the CLI answers with exit status 2: its own
-    ``CLIError``, a ``SaddlePointError`` (the points that did not converge) or an
-    ``eqx.error_if`` check of a problem spec; None for any other error (a bug)."""
+    ``CLIError``, a ``SaddlePointError`` (the points that did not converge) or a failed
+    check of a parameter (``ParameterError`` on the host, ``eqx.error_if`` in a compiled
+    program); None for any other error (a bug)."""
     import equinox as eqx
 
-    if isinstance(err, (CLIError, SaddlePointError)):
+    if isinstance(err, (CLIError, SaddlePointError, ParameterError)):
         return " ".join(str(err).split())
     if isinstance(err, eqx.EquinoxRuntimeError):
         lines = [ln for ln in str(err).splitlines() if "EquinoxRuntimeError: " in ln]

@@ -64,3 +64,27 @@ def test_the_command_line_caches_under_xdg_cache_home(tmp_path, disabled):
         assert list(tmp_path.iterdir()) == []
     else:
         assert len(_entries(cache)) >= 3
+
+
+# a program that builds a problem spec from a traced alpha and solves it
+SPEC_IN_JIT = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import atypical, theory
+from atypical.compile_cache import enable_compile_cache
+enable_compile_cache()
+def spec_in_jit(alpha):
+    return theory.saddle_storage(atypical.BinaryStorage(alpha)).free_entropy
+print(float(jax.jit(spec_in_jit)(0.5)), float(jax.jit(spec_in_jit)(-1.0)),
+      float(theory.solve_storage(0.5).free_entropy[0]))
+"""
+
+
+def test_checks_of_traced_parameters_leave_programs_cacheable(tmp_path):
+    """A check of a traced parameter adds no host callback (JAX never writes a program with
+    one to the cache, so it would be compiled again in every process): the program is
+    written, and an invalid alpha gives NaN instead of an error."""
+    lines = _python(SPEC_IN_JIT, ATYPICAL_COMPILE_CACHE=str(tmp_path))
+    good, bad, solved = map(float, lines[0].split())
+    assert good == pytest.approx(solved, rel=1e-12) and bad != bad
+    assert any(name.startswith("jit_spec_in_jit-") for name in _entries(tmp_path))

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import TeacherStudent, f64, require_x64
+from atypical import TeacherStudent, checked, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_H
 
 
@@ -39,7 +39,7 @@ def channel_q_hat(q: ArrayLike, alpha: ArrayLike) -> Float[Array, ""]:
     = \\frac{2\\alpha}{1-q} E_\\xi [G(x)^2/H(x)]$, $x = \\sqrt{q/(1-q)}\\xi$, for $q \\in [0, 1]$;
     $\\hat q = \\infty$ at $q = 1$ (perfect generalization)."""
     q, alpha = f64(q), f64(alpha)
-    q = eqx.error_if(q, ~((q >= 0) & (q <= 1)), "channel_q_hat(q=...): q must lie in [0, 1]")
+    q = checked(q, lambda: ~((q >= 0) & (q <= 1)), "channel_q_hat(q=...): q must lie in [0, 1]")
     interior = jnp.where(q < 1, q, 0.5)  # the q = 1 branch is handled exactly below
     # integrate over xi for q < 1/2 (x varies slower than xi) and over x for q >= 1/2 (the
     # xi-integrand is peaked on a width sqrt((1-q)/q) that the grid would not resolve);
@@ -58,7 +58,7 @@ def prior_q(q_hat: ArrayLike) -> Float[Array, ""]:
     """Binary-prior half-step $q = E_z \\tanh(\\hat q + \\sqrt{\\hat q} z)$ for $\\hat q \\ge 0$
     ($q = 1$ at $\\hat q = \\infty$)."""
     q_hat = f64(q_hat)
-    q_hat = eqx.error_if(q_hat, ~(q_hat >= 0), "prior_q(q_hat=...): q_hat must be >= 0")
+    q_hat = checked(q_hat, lambda: ~(q_hat >= 0), "prior_q(q_hat=...): q_hat must be >= 0")
     finite = jnp.where(jnp.isinf(q_hat), 0.0, q_hat)
     q = gauss_mean(lambda z: jnp.tanh(finite + jnp.sqrt(finite) * z))
     return jnp.where(jnp.isinf(q_hat), 1.0, q)
@@ -76,8 +76,8 @@ def state_evolution(problem: TeacherStudent, n_iter: int, *,
     require_x64("state_evolution")
     if not isinstance(n_iter, int) or n_iter < 0:
         raise ValueError(f"state_evolution(n_iter={n_iter!r}): n_iter must be an int >= 0")
-    alpha = eqx.error_if(problem.alpha, problem.kappa != 0,
-                         "state_evolution: Bayes-optimal AMP needs kappa = 0")
+    alpha = checked(problem.alpha, lambda: problem.kappa != 0,
+                    "state_evolution: Bayes-optimal AMP needs kappa = 0")
     return _trajectory(f64(q0), alpha, n_iter)
 
 

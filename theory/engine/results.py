@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
-from atypical import SaddlePointError
+from atypical import SaddlePointError, checked
 
 RESIDUAL_TOL = 1e-10
 """A point is a saddle point when $\\|\\nabla\\phi\\|_\\infty$ is below this (README)."""
@@ -150,8 +150,8 @@ def checked_grid(solve: Callable[[Array], Solved], value, name: str, bounds: tup
     the result as it is, on the host ``check``-ed (``throw``), its points named by
     ``value``."""
     lo, hi = bounds
-    value = eqx.error_if(value, ~(value >= lo) | ~(value <= hi),
-                         f"{where}({name}=...): {name} must lie in [{lo}, {hi}]{note}")
+    value = checked(value, lambda: ~(value >= lo) | ~(value <= hi),
+                    f"{where}({name}=...): {name} must lie in [{lo}, {hi}]{note}")
     result = jax.vmap(solve)(value) if value.ndim else solve(value)
     if isinstance(value, jax.core.Tracer):
         return result

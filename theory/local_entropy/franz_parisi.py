@@ -36,7 +36,7 @@ import jax.flatten_util
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
-from atypical import BinaryStorage, SaddlePointError, f64, require_x64
+from atypical import BinaryStorage, SaddlePointError, checked, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
@@ -52,18 +52,19 @@ from .smoothing import LOG_H_RELIABLE, gaussian_smoothing
 
 
 def checked_query(who: str, alpha, kappa_ref, kappa, d, *, d_max_included: bool = True):
-    """float64 (alpha, kappa_ref, kappa, d) of a local-entropy query, with ``error_if``
+    """float64 (alpha, kappa_ref, kappa, d) of a local-entropy query, with ``checked``
     checks: alpha > 0, finite margins, d in (0, 1/2] (or (0, 1/2))."""
     alpha, kappa_ref, kappa, d = f64(alpha), f64(kappa_ref), f64(kappa), f64(d)
-    alpha = eqx.error_if(alpha, ~jnp.isfinite(alpha) | (alpha <= 0),
-                         f"{who}(alpha=...): alpha = P/N must be finite and > 0")
-    kappa_ref = eqx.error_if(kappa_ref, ~jnp.isfinite(kappa_ref),
-                             f"{who}(kappa_ref=...): the reference margin must be finite")
-    kappa = eqx.error_if(kappa, ~jnp.isfinite(kappa),
-                         f"{who}(kappa=...): the margin kappa must be finite")
-    top_ok, interval = ((d <= 0.5), "(0, 1/2]") if d_max_included else ((d < 0.5), "(0, 1/2)")
-    d = eqx.error_if(d, ~(d > 0) | ~top_ok,
-                     f"{who}(d=...): the Hamming fraction d must lie in {interval}")
+    alpha = checked(alpha, lambda: ~jnp.isfinite(alpha) | (alpha <= 0),
+                    f"{who}(alpha=...): alpha = P/N must be finite and > 0")
+    kappa_ref = checked(kappa_ref, lambda: ~jnp.isfinite(kappa_ref),
+                        f"{who}(kappa_ref=...): the reference margin must be finite")
+    kappa = checked(kappa, lambda: ~jnp.isfinite(kappa),
+                    f"{who}(kappa=...): the margin kappa must be finite")
+    interval = "(0, 1/2]" if d_max_included else "(0, 1/2)"
+    top_ok = (lambda: d <= 0.5) if d_max_included else (lambda: d < 0.5)
+    d = checked(d, lambda: ~(d > 0) | ~top_ok(),
+                f"{who}(d=...): the Hamming fraction d must lie in {interval}")
     return alpha, kappa_ref, kappa, d
 
 
@@ -787,10 +788,10 @@ def monotonicity_threshold(kappa: ArrayLike = 0.0, *,
     require_x64("monotonicity_threshold")
     lo, hi = query.threshold_kappa
     kappa = f64(kappa)
-    kappa = eqx.error_if(kappa, ~(kappa >= lo) | ~(kappa <= hi),
-                         f"monotonicity_threshold(kappa=...): for {query.__name__} kappa must "
-                         f"lie in [{lo}, {hi}] (where the bracketing sweep in alpha was "
-                         "validated)")
+    kappa = checked(kappa, lambda: ~(kappa >= lo) | ~(kappa <= hi),
+                    f"monotonicity_threshold(kappa=...): for {query.__name__} kappa must "
+                    f"lie in [{lo}, {hi}] (where the bracketing sweep in alpha was "
+                    "validated)")
     result = _monotonicity_threshold(query, kappa, query.default_quad if quad is None else quad)
     if isinstance(kappa, jax.core.Tracer):
         return result

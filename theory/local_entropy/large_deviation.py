@@ -71,7 +71,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+from atypical import BinaryStorage, TeacherStudent, checked, f64, require_x64
 from atypical.gaussian import log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
@@ -100,8 +100,8 @@ class LargeDeviationStorage(eqx.Module):
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
             who, self.alpha, self.kappa_ref, self.kappa, self.d, d_max_included=False)
         self.y = f64(self.y)
-        self.y = eqx.error_if(self.y, ~(self.y > 0) | ~jnp.isfinite(self.y),
-                              f"{who}(y=...): y must be finite and > 0")
+        self.y = checked(self.y, lambda: ~(self.y > 0) | ~jnp.isfinite(self.y),
+                         f"{who}(y=...): y must be finite and > 0")
 
     @property
     def p(self) -> Array:

@@ -57,7 +57,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 from tqdm import tqdm
 
-from atypical import f64, require_x64
+from atypical import checked, f64, require_x64
 from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 from atypical.problems import RF_ACTIVATIONS
 
@@ -97,8 +97,8 @@ class RFFranzParisi(LocalEntropyQuery):
         self.alpha, self.kappa_ref, self.kappa, self.d = checked_query(
             who, self.alpha, self.kappa_ref, self.kappa, self.d)
         self.alpha_D = f64(self.alpha_D)
-        self.alpha_D = eqx.error_if(
-            self.alpha_D, ~jnp.isfinite(self.alpha_D) | (self.alpha_D <= 0),
+        self.alpha_D = checked(
+            self.alpha_D, lambda: ~jnp.isfinite(self.alpha_D) | (self.alpha_D <= 0),
             f"{who}(alpha_D=...): alpha_D = P/D must be finite and > 0")
 
     def free_entropy(self, op, ref, quad):

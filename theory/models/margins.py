@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtri
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+from atypical import BinaryStorage, TeacherStudent, checked, f64, require_x64
 
 from .perceptron import RSOrderParams, StorageRS, TeacherStudentRS, TSOrderParams
 from ..engine import (MARGIN, ReplicaModel, SaddleSolution, Solved, Status, check, demote,
@@ -116,9 +116,9 @@ def kappa_max(alpha: ArrayLike, *, problem: type = BinaryStorage, throw: bool = 
     model_for(problem, 1.0, 0.0)
     lo, hi = ALPHA_RANGE[problem]
     alpha = f64(alpha)
-    alpha = eqx.error_if(alpha, ~(alpha >= lo) | ~(alpha <= hi),
-                         f"kappa_max(alpha=...): for {problem.__name__} alpha must lie in "
-                         f"[{lo}, {hi}]")
+    alpha = checked(alpha, lambda: ~(alpha >= lo) | ~(alpha <= hi),
+                    f"kappa_max(alpha=...): for {problem.__name__} alpha must lie in "
+                    f"[{lo}, {hi}]")
     result = (_kappa_max_grid if alpha.ndim else _kappa_max_jit)(problem, alpha)
     if isinstance(alpha, jax.core.Tracer):
         return result

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import BinaryStorage, TeacherStudent, f64, require_x64
+from atypical import BinaryStorage, TeacherStudent, checked, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
@@ -67,8 +67,8 @@ def free_entropy_teacher_student(op: TSOrderParams,
 def free_entropy_bayes(op: RSOrderParams, problem: TeacherStudent) -> Float[Array, ""]:
     """Teacher-student free entropy on the Nishimori line $R = q$, $\\hat R = \\hat q$
     (Bayes-optimal / Gibbs learning at kappa = 0, Gyorgyi 1990)."""
-    kappa = eqx.error_if(problem.kappa, problem.kappa != 0,
-                         "free_entropy_bayes: the Nishimori line needs kappa = 0")
+    kappa = checked(problem.kappa, lambda: problem.kappa != 0,
+                    "free_entropy_bayes: the Nishimori line needs kappa = 0")
     nishimori = TSOrderParams(op.q, op.q, op.q_hat, op.q_hat)
     return free_entropy_teacher_student(nishimori, TeacherStudent(problem.alpha, kappa))
 

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from atypical import RandomFeatures, TeacherStudent, f64, require_x64
+from atypical import RandomFeatures, TeacherStudent, checked, f64, require_x64
 from atypical.gaussian import H, gauss_mean, log_2cosh, log_H
 from atypical.observables import gen_error_from_overlap
 
@@ -309,9 +309,9 @@ def rf_interpolation_threshold(alpha_D: ArrayLike, kappa: ArrayLike = 0.0, *,
     (``replicon`` < 0) and the frozen-1RSB picture carries over."""
     require_x64("rf_interpolation_threshold")
     alpha_D, kappa = f64(alpha_D), f64(kappa)
-    alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
-                           "rf_interpolation_threshold(alpha_D=...): alpha_D = P/D must be "
-                           "finite and > 0")
+    alpha_D = checked(alpha_D, lambda: ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
+                      "rf_interpolation_threshold(alpha_D=...): alpha_D = P/D must be "
+                      "finite and > 0")
     alpha_D, kappa = jnp.broadcast_arrays(alpha_D, kappa)
     if alpha_D.ndim:  # a grid: one vmapped program
         flat = jax.vmap(lambda a, k: _interpolation(a, k, sigma))(alpha_D.ravel(),
@@ -380,10 +380,10 @@ def rf_kappa_max(alpha: ArrayLike, alpha_D: ArrayLike, *, sigma: str = "sign"
     the storage $\\kappa_{max}(\\alpha)$, and $\\kappa_{max} = 0$ at the interpolation point."""
     require_x64("rf_kappa_max")
     alpha, alpha_D = f64(alpha), f64(alpha_D)
-    alpha = eqx.error_if(alpha, ~jnp.isfinite(alpha) | (alpha <= 0),
-                         "rf_kappa_max(alpha=...): alpha = P/N must be finite and > 0")
-    alpha_D = eqx.error_if(alpha_D, ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
-                           "rf_kappa_max(alpha_D=...): alpha_D = P/D must be finite and > 0")
+    alpha = checked(alpha, lambda: ~jnp.isfinite(alpha) | (alpha <= 0),
+                    "rf_kappa_max(alpha=...): alpha = P/N must be finite and > 0")
+    alpha_D = checked(alpha_D, lambda: ~jnp.isfinite(alpha_D) | (alpha_D <= 0),
+                      "rf_kappa_max(alpha_D=...): alpha_D = P/D must be finite and > 0")
     result = find_rf_kappa_max(alpha, alpha_D, sigma)
     if isinstance(alpha, jax.core.Tracer) or isinstance(alpha_D, jax.core.Tracer):
         return result
