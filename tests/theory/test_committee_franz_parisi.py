@@ -11,6 +11,7 @@ from scipy import special
 
 from theory.local_entropy import committee_franz_parisi as cfp
 from theory.local_entropy import franz_parisi as fp
+from theory.models.committee import committee_capacity
 
 ALPHA, KAPPA_REF = 0.5, 0.2
 
@@ -45,6 +46,21 @@ def test_sweep_threshold_k1_is_the_perceptron_threshold():
     assert result.alpha_lo <= result.alpha <= result.alpha_hi
     assert result.alpha_hi - result.alpha_lo <= 2e-3
     assert -2e-3 < result.alpha - 0.729033 < 4e-3, result
+
+
+@pytest.mark.slow
+def test_sweep_threshold_k3():
+    """The K = 3 tree committee's monotonicity threshold (BENCHMARKS.md, 1593 s on one idle
+    core): a bracket narrower than the tolerance with S(d) monotone at its lower end and
+    dipping at its upper end, the value recorded there, and a smaller fraction of the
+    committee's capacity than the perceptron's 0.7290 / 0.8331 = 0.875."""
+    result = fp.sweep_monotonicity_threshold(cfp.committee_query(3), 0.0, start=0.65,
+                                             step=0.03, tol=2e-3)
+    assert result.alpha_lo <= result.alpha <= result.alpha_hi
+    assert result.alpha_hi - result.alpha_lo <= 2e-3
+    assert round(result.alpha, 3) == 0.744, result
+    capacity = lambda K: float(committee_capacity(0.0, K=K).alpha)
+    assert result.alpha / capacity(3) < 0.729033 / capacity(1)
 
 
 @pytest.fixture(scope="module")
