@@ -277,3 +277,20 @@ def test_teacher_student_ogp_reproduces_the_literature():
     th = mc.ogp_threshold(4.0, problem=TeacherStudent)
     assert float(th.alpha) == pytest.approx(1.154, abs=5e-4)
     assert float(th.order_params.q1) < 1
+
+
+@pytest.mark.slow
+def test_teacher_student_ogp_implicit_derivative_in_m():
+    """d alpha_OGP / d m of teacher-student (kappa = 0) at m = 4 through the augmented
+    Newton system (implicit function theorem, the clones' teacher overlap among the
+    unknowns) against central differences of re-solved (checked) thresholds (h = 1e-2:
+    truncation h^2 |d^3 alpha/dm^3|/6 ~ 1e-8 against a derivative ~ 1e-3, from the curvature
+    of alpha_OGP(m) between m = 4 and its minimum). Negative: the minimum over m lies
+    above 4 (at m = 4.20)."""
+    alpha = lambda m: mc.ogp_on_branch(mc.MCloneTeacherStudent(1.0, 0.0, m, 0.5)).alpha
+    implicit = float(jax.grad(alpha)(jnp.asarray(4.0)))
+    h = 1e-2
+    at_m = lambda m: float(mc.ogp_threshold(m, problem=TeacherStudent).alpha)
+    fd = (at_m(4.0 + h) - at_m(4.0 - h)) / (2 * h)
+    assert implicit < 0
+    assert implicit == pytest.approx(fd, rel=1e-4)
