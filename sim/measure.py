@@ -11,8 +11,8 @@ import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from atypical import checked
-from atypical.problems import as_array
 from atypical.observables import gen_error_from_overlap, local_energy, train_error
+from atypical.problems import as_array
 
 from .committee import committee_error
 from .data import Dataset
@@ -71,7 +71,7 @@ def _checked_d(d: ArrayLike, dtype, who: str) -> Array:
 
 
 def flip_random_weights(key: PRNGKeyArray, W: Float[Array, " N"],
-                   d: ArrayLike) -> Float[Array, " N"]:
+                        d: ArrayLike) -> Float[Array, " N"]:
     """W with exactly round(d N) weights, chosen uniformly at random, flipped
     (Hamming fraction d; d may be traced, in (0, 1/2])."""
     d = _checked_d(d, W.dtype, "flip_random_weights")
