@@ -1,8 +1,8 @@
 """Problem specs shared by theory and sim: one immutable object per statistical problem.
 
 Continuous parameters are float64 array fields (vmappable, traced under jit); invalid
-values raise (``atypical.errors.checked``): ``ParameterError`` at once where the values are
-concrete, ``eqx.error_if`` at run time where they are traced.
+values are caught by ``atypical.errors.checked``: ``ParameterError`` at once where the values
+are concrete, NaN where they are traced inside ``jit``, ``eqx.error_if`` under eager vmap/grad.
 """
 
 import math

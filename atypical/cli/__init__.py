@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 def error_line(err: Exception) -> str | None:
     """The one-line report of an error the CLI answers with exit status 2: its own
     ``CLIError``, a ``SaddlePointError`` (the points that did not converge) or a failed
-    check of a parameter (``ParameterError`` on the host, ``eqx.error_if`` in a compiled
-    program); None for any other error (a bug)."""
+    check of a parameter (``ParameterError`` on the host, ``EquinoxRuntimeError`` under eager
+    vmap/grad); None for any other error (a bug)."""
     import equinox as eqx
 
     if isinstance(err, (CLIError, SaddlePointError, ParameterError)):

@@ -145,7 +145,7 @@ def check(result: Solved, where: str, *, throw: bool = True, **coords) -> Solved
 def checked_grid(solve: Callable[[Array], Solved], value, name: str, bounds: tuple,
                  where: str, *, throw: bool = True, note: str = "") -> Solved:
     """``solve(value)`` for a scalar ``value`` of the parameter ``name`` or for each entry
-    of an array (one vmapped call), after an ``error_if`` check that it lies in ``bounds``
+    of an array (one vmapped call), after a ``checked`` check that it lies in ``bounds``
     (message ``f"{where}({name}=...): {name} must lie in [lo, hi]{note}"``); under a trace
     the result as it is, on the host ``check``-ed (``throw``), its points named by
     ``value``."""
