@@ -16,7 +16,7 @@ def test_help_explains_the_physics(capsys):
 def test_negative_infinite_y_is_a_one_line_error(cli):
     code, out, err = cli("theory", "large-deviation", "--alpha", "0.5", "--y=-inf",
                          "--d", "0.1")
-    assert code == 2 and out == "" and "must be finite or inf" in err
+    assert code == 2 and out == "" and "must be finite, inf or sigma0" in err
     assert err.count("\n") == 1
 
 
@@ -72,3 +72,16 @@ def test_json_single_distance(cli):
     assert 0 < result["local_entropy"] < result["upper_bound"]
     assert abs(result["free_entropy"] - result["reference_entropy"]
                - 3 * result["local_entropy"]) < 1e-12
+
+
+@pytest.mark.slow
+def test_sigma_zero_json(cli):
+    """--y sigma0: y* and S* of tests/theory/test_large_deviation.py at alpha = 0.72,
+    d = 0.02 (Sigma vanishes there, so Phi = y* S*)."""
+    code, out, _ = cli("theory", "large-deviation", "--alpha", "0.72", "--y", "sigma0",
+                       "--d", "0.02", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["converged"] and result["y"] == "sigma0"
+    assert 5.5 < result["y_star"] < 6.1 and result["reference_entropy"] == 0.0
+    assert 0 < result["local_entropy"] < 0.0981  # the shell entropy at d = 0.02
+    assert result["slope"] > 0

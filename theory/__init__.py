@@ -64,6 +64,7 @@ from .models.committee import committee_rs_instability as committee_rs_instabili
 from .local_entropy.franz_parisi import franz_parisi_curve as franz_parisi_curve
 from .local_entropy.franz_parisi import monotonicity_threshold as monotonicity_threshold
 from .local_entropy.large_deviation import large_deviation_curve as large_deviation_curve
+from .local_entropy.large_deviation import sigma_zero_curve as sigma_zero_curve
 from .local_entropy.large_deviation_limit import (
     large_deviation_limit_curve as large_deviation_limit_curve)
 from .local_entropy.large_deviation_limit import (

@@ -10,14 +10,21 @@ from ._common import (CLIError, add_command, add_task, emit, finite, float_list,
                       problem_class)
 
 
-def _y(text: str) -> float:
-    """--y: a finite number or inf."""
-    if text.strip().lower() in ("inf", "+inf", "infinity"):
+SIGMA_ZERO = "sigma0"
+
+
+def _y(text: str) -> float | str:
+    """--y: a finite number, inf or sigma0."""
+    word = text.strip().lower()
+    if word in ("inf", "+inf", "infinity"):
         return math.inf
+    if word == SIGMA_ZERO:
+        return SIGMA_ZERO
     try:
         return finite(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be finite or inf") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: must be finite, inf or "
+                                         f"{SIGMA_ZERO}") from None
 
 
 def register_theory(subparsers) -> None:
@@ -32,7 +39,9 @@ def register_theory(subparsers) -> None:
     ld.add_argument("--y", type=_y, required=True,
                     help="large-deviation exponent y: the number of coupled real replicas "
                          "per reference (0 < y <= 8, not 1; y -> 0 gives the Franz-Parisi "
-                         "local entropy around typical solutions) or inf")
+                         "local entropy around typical solutions), inf, or sigma0: at each d "
+                         "the y* in (3, 8] where the reference entropy Sigma vanishes (the "
+                         "densest references that still exist)")
     ld.add_argument("--d", type=float_list, required=True,
                     help="Hamming fraction(s) from the reference in (0, 1/2): a number, a "
                          "comma list or start:stop:num (then every output is a list)")
@@ -55,7 +64,9 @@ def _large_deviation(args: argparse.Namespace) -> None:
     S_inf(d) = lim Phi/y = the largest local entropy of any reference, where the references' own
     margin drops out (theory/large_deviation_limit.py); there the reference entropy is not
     computed (null) and d where no RS saddle was reached (the gap of the curve above the
-    threshold alpha_U = 0.7552 at kappa = 0) are null with converged false."""
+    threshold alpha_U = 0.7552 at kappa = 0) are null with converged false. --y sigma0: at
+    each d the y* where Sigma = 0, S* = S_loc(y*) and its slope dS*/dd; d where Sigma does
+    not vanish in (3, 8] are null with converged false."""
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
         raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
                        "(0, 1.5] (the poorly generalizing RS branch of the references ends "
@@ -63,6 +74,8 @@ def _large_deviation(args: argparse.Namespace) -> None:
     bad = [d for d in args.d if not 0 < d < 0.5]
     if bad:
         raise CLIError(f"--d {bad[0]}: the Hamming fraction d must lie in (0, 1/2)")
+    if args.y == SIGMA_ZERO:
+        return _sigma_zero(args)
     if math.isinf(args.y):
         return _infinite_y(args)
     from theory.local_entropy.large_deviation import large_deviation_curve
@@ -106,16 +119,35 @@ def _infinite_y(args: argparse.Namespace) -> None:
     _emit_curve(args, result, "inf")
 
 
+def _sigma_zero(args: argparse.Namespace) -> None:
+    """``--y sigma0``: y*(d) where the reference entropy vanishes, $S^*$ and $dS^*/dd$."""
+    from theory.local_entropy.large_deviation import sigma_zero_curve
+
+    curve = _solved(sigma_zero_curve, args, args.alpha, args.d, args.kappa, throw=False)
+    result = {"y_star": _as_list(curve.y), "local_entropy": _as_list(curve.local_entropy),
+              "reference_entropy": [0.0 if c else None for c in _as_list(curve.converged)],
+              "slope": _as_list(curve.slope), "d": list(args.d),
+              "converged": [bool(c) for c in _as_list(curve.converged)],
+              "residual": _as_list(curve.residual)}
+    if args.task == "teacher-student":
+        from atypical.observables import gen_error_from_overlap
+
+        result.update(R=_as_list(curve.order_params.R),
+                      gen_error=_as_list(gen_error_from_overlap(curve.order_params.R)))
+    _emit_curve(args, result, SIGMA_ZERO)
+
+
 def _as_list(x) -> list:
     import numpy as np
 
     return np.asarray(x).reshape(-1).tolist()
 
 
-def _solved(solve, args: argparse.Namespace, *values):
-    """``solve(*values, problem=<the --task class>)``; its ``ValueError`` as a CLI error."""
+def _solved(solve, args: argparse.Namespace, *values, **options):
+    """``solve(*values, problem=<the --task class>, **options)``; its ``ValueError`` as a
+    CLI error."""
     try:
-        return solve(*values, problem=problem_class(args.task))
+        return solve(*values, problem=problem_class(args.task), **options)
     except ValueError as err:
         raise CLIError(str(err)) from None
 

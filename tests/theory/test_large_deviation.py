@@ -203,3 +203,91 @@ def test_teacher_student_curve_prefers_dense_well_generalizing_references():
                                     n_kappa=2, n_fill=6)
     assert np.all(np.asarray(c.local_entropy) > np.asarray(typical.local_entropy))
     assert np.all(np.asarray(c.gen_error) < np.asarray(typical.gen_error))
+
+
+# ------------------------------------------------------------------------- Sigma = 0
+
+SIGMA0_ALPHA, SIGMA0_D, SIGMA0_H = 0.72, 0.02, 2e-3
+# central differences of S*(d): error h^2 S'''/6 with |S'''| <~ 1/d^2 (that of the shell
+# entropy -d ln d bounding S*), 1.7e-3 on a slope of ~1.2; twice that as a relative bound
+FD_SLOPE_RTOL = 3e-3
+# of y*(alpha), h = 1e-3: y* changes on a scale of ~0.1 in alpha (5.80 at 0.72, 4.49 at
+# 0.75), so h^2 y'''/6 ~ |y'| h^2 / (6 * 0.1^2) ~ 2e-5 relative; root errors 1e-9 / h
+FD_Y_RTOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def sigma_zero():
+    """y*(d) at alpha = 0.72 on d = 0.02 -+ h (h = 2e-3)."""
+    d = [SIGMA0_D - SIGMA0_H, SIGMA0_D, SIGMA0_D + SIGMA0_H]
+    return ld.sigma_zero_curve(SIGMA0_ALPHA, d)
+
+
+@pytest.mark.slow
+def test_sigma_zero_is_a_root_of_the_reference_entropy(sigma_zero):
+    """At y*: a saddle point with Sigma = Phi - y dPhi/dy = 0, i.e. Phi = y* S*, and the
+    same point reached by another route: the finite-y curve at y = y* (cold start at
+    0.8 d_typ, continuation in d at fixed y) gives Sigma = 0 and S_loc = S*."""
+    c = sigma_zero
+    assert np.all(np.asarray(c.converged))
+    assert np.all(np.asarray(c.residual) < RESIDUAL)
+    op = jax.tree.map(lambda x: x[1], c.order_params)
+    problem = jax.tree.map(lambda x: x[1], c.problem)
+    model = ld.LargeDeviationModel(problem, ld.DEFAULT_QUADRATURE)
+    np.testing.assert_allclose(float(ld.reference_entropy(model, op)), 0.0, atol=1e-10)
+    np.testing.assert_allclose(float(model.free_entropy(op)),
+                               float(c.y[1]) * float(c.local_entropy[1]), rtol=0, atol=1e-10)
+    # the continuation in y from y = 3 (points at d = 0.01, 0.02, 0.04 first measured with
+    # a grid of 0.1 in y and linear interpolation of Sigma: y* = 6.33, 5.80, 7.11)
+    assert 5.5 < float(c.y[1]) < 6.1
+    other = ld.large_deviation_curve(SIGMA0_ALPHA, [SIGMA0_D], float(c.y[1]))
+    # two Newton solutions of the same equations (residual 1e-10): agree to ~1e-10
+    np.testing.assert_allclose(float(other.reference_entropy[0]), 0.0, atol=1e-9)
+    np.testing.assert_allclose(float(other.local_entropy[0]), float(c.local_entropy[1]),
+                               rtol=0, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_sigma_zero_slope_is_the_envelope_derivative(sigma_zero):
+    """dS*/dd = dPhi/dd / y* (the dy*/dd terms cancel at Sigma = 0) against central
+    differences of S* with h = 2e-3: error h^2 S'''/6, measured below."""
+    c = sigma_zero
+    s = np.asarray(c.local_entropy)
+    fd = (s[2] - s[0]) / (2 * SIGMA0_H)
+    np.testing.assert_allclose(float(c.slope[1]), fd, rtol=FD_SLOPE_RTOL)
+
+
+@pytest.mark.slow
+def test_sigma_zero_y_star_implicit_derivative_in_alpha():
+    """dy*/dalpha through the augmented system {saddle, Sigma = 0} (implicit function
+    theorem) against central differences of re-solved roots, h = 1e-3."""
+    start = ld.large_deviation_curve(SIGMA0_ALPHA, [SIGMA0_D], 3.0)
+    init = jax.tree.map(lambda x: x[0], start.order_params)
+    grid = jnp.linspace(3.0, 8.0, 21)
+
+    @jax.jit
+    def y_star(alpha):
+        model = ld.LargeDeviationModel(ld.LargeDeviationStorage(alpha, 0.0, 0.0, SIGMA0_D, 3.0),
+                                       ld.DEFAULT_QUADRATURE)
+        found = theory.engine.threshold_on_branch(model, grid, ld.reference_entropy,
+                                                  control=ld.Y_CONTROL, init=init)
+        return found.alpha, found.converged
+
+    value, ok = y_star(jnp.asarray(SIGMA0_ALPHA))
+    assert bool(ok)
+    exact = float(jax.grad(lambda a: y_star(a)[0])(jnp.asarray(SIGMA0_ALPHA)))
+    h = 1e-3
+    fd = (float(y_star(SIGMA0_ALPHA + h)[0]) - float(y_star(SIGMA0_ALPHA - h)[0])) / (2 * h)
+    assert exact < 0  # more patterns, fewer dense references: Sigma vanishes at a smaller y
+    np.testing.assert_allclose(exact, fd, rtol=FD_Y_RTOL)
+
+
+def test_sigma_zero_bad_input_messages():
+    with pytest.raises(ValueError, match="need 1 < y_start < y_max <= 8"):
+        ld.sigma_zero_curve(ALPHA, [0.1], y_start=0.5)
+    with pytest.raises(ValueError, match="need 1 < y_start < y_max <= 8"):
+        ld.sigma_zero_curve(ALPHA, [0.1], y_max=12.0)
+    with pytest.raises(ValueError, match="must lie in \\(0, 1/2\\)"):
+        ld.sigma_zero_curve(ALPHA, [0.6])
+    with pytest.raises(ValueError, match="kappa must be <= kappa_ref"):
+        ld.sigma_zero_curve(ALPHA, [0.1], kappa=0.1, kappa_ref=0.0)

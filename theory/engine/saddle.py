@@ -8,6 +8,7 @@ and a Newton corrector, the step halved after a failure and doubled after a succ
 branch ends at its first failure."""
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
@@ -146,7 +147,8 @@ def _advance(x: PyTree, alive: Bool[Array, ""], start: ReplicaModel,
 
 
 def follow(path: ReplicaModel, init: PyTree, start: ReplicaModel | None = None, *,
-           max_halvings: int = MAX_HALVINGS, max_leg_steps: int = MAX_LEG_STEPS
+           max_halvings: int = MAX_HALVINGS, max_leg_steps: int = MAX_LEG_STEPS,
+           until: Callable[[ReplicaModel, PyTree], Bool[Array, ""]] | None = None
            ) -> tuple[SaddleSolution, PyTree, Array]:
     """Continuation of one branch of saddle points through ``path`` (models stacked on a
     leading axis, ``lax.scan``), from the solution ``init`` (solver coordinates) of
@@ -155,8 +157,9 @@ def follow(path: ReplicaModel, init: PyTree, start: ReplicaModel | None = None, 
     reached (1 where the point was reached; on the leg where the branch ends, the
     coordinates are those of the furthest point reached). A leg may be halved
     ``max_halvings`` times in a row and spend ``max_leg_steps`` Newton iterations. The
-    branch ends at its first failure: from there on the status is ``branch_lost`` or the
-    point's own failure."""
+    branch ends at its first failure, or after the first point where ``until(model,
+    order_params)`` holds: from there on the status is ``branch_lost`` or the point's own
+    failure."""
     if start is None:  # init is a guess: solve the first model from it
         start = jax.tree.map(lambda v: v[0], path)
         init = _newton(start, init, start.max_newton_steps).value
@@ -166,11 +169,13 @@ def follow(path: ReplicaModel, init: PyTree, start: ReplicaModel | None = None, 
         x_new, progress, steps = _advance(x, alive, prev, target, max_halvings,
                                           max_leg_steps)
         sol = solution_at(target, x_new, steps)
-        alive = alive & (progress >= 1) & sol.converged
-        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(alive, a, b), new, old)
-        sol = eqx.tree_at(lambda s: s.status, sol, demote(sol.status, alive,
+        reached = alive & (progress >= 1) & sol.converged
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(reached, a, b), new, old)
+        sol = eqx.tree_at(lambda s: s.status, sol, demote(sol.status, reached,
                                                           Status.branch_lost))
-        return (keep(x_new, x), keep(target, prev), alive), (sol, x_new, progress)
+        if until is not None:
+            reached = reached & ~until(target, sol.order_params)
+        return (keep(x_new, x), keep(target, prev), reached), (sol, x_new, progress)
 
     return jax.lax.scan(step, (init, start, jnp.array(True)), path)[1]
 

@@ -96,12 +96,17 @@ def along(base: ReplicaModel, grid: Array, control: Control = LOG_ALPHA) -> Repl
     return jax.vmap(lambda a: control.set(base, control.coordinate(a)))(grid)
 
 
-def branch_sweep(base: ReplicaModel, grid: Array, control: Control = LOG_ALPHA):
-    """Cold start at ``grid[0]``, then continuation along the grid. Returns the solutions,
-    their coordinates and the mask of the stretch connected to the first point."""
+def branch_sweep(base: ReplicaModel, grid: Array, control: Control = LOG_ALPHA,
+                 init: PyTree | None = None, until: Condition | None = None):
+    """Continuation along the grid from ``init`` (solver coordinates of a saddle point, or
+    a guess for one, at ``grid[0]``; default: the model's cold start there), stopped after
+    the first point where ``until`` holds (``follow``). Returns the solutions, their
+    coordinates and the mask of the stretch connected to the first point."""
     path = along(base, grid, control)
     first = jax.tree.map(lambda v: v[0], path)
-    sweep, xs, _ = follow(path, first.to_coords(saddle(first).order_params))
+    if init is None:
+        init = first.to_coords(saddle(first).order_params)
+    sweep, xs, _ = follow(path, init, until=until)
     return sweep, xs, jnp.cumprod(sweep.converged).astype(bool)
 
 
@@ -114,9 +119,12 @@ def _last_positive(branch: Array, positive: Array) -> tuple[Array, Array]:
 
 
 def threshold_on_branch(base: ReplicaModel, grid: Array, condition: Condition, *,
-                        control: Control = LOG_ALPHA) -> Threshold:
+                        control: Control = LOG_ALPHA, init: PyTree | None = None
+                        ) -> Threshold:
     """Root in the control parameter of ``condition`` (positive at the start of ``grid``)
-    along the branch followed over ``grid`` from its first point. The last bracket, from
+    along the branch followed over ``grid`` from its first point (from ``init``, solver
+    coordinates there, or the model's cold start: ``branch_sweep``); each sweep stops after
+    its first point with the condition not positive. The last bracket, from
     the last grid point of the branch with the condition positive to the next, is swept
     again in ``N_REFINE`` finer steps (coarse steps can lose the branch next to the root);
     Newton on (stationarity, condition) starts at the last fine point with the condition
@@ -124,13 +132,16 @@ def threshold_on_branch(base: ReplicaModel, grid: Array, condition: Condition, *
     fine point when that one is on the branch: a root behind the start belongs to another
     branch (status ``not_bracketed``)."""
     fixed = jax.lax.stop_gradient(base)  # the bracket carries no derivative
-    sweep, xs, branch = branch_sweep(fixed, grid, control)
+    crossed = lambda model, op: ~(condition(model, op) > 0)
+    sweep, xs, branch = branch_sweep(fixed, grid, control, jax.lax.stop_gradient(init),
+                                     crossed)
     path = lambda g: along(fixed, g, control)
     sign = lambda sol, models: jax.vmap(condition)(models, sol.order_params) > 0
     i, _ = _last_positive(branch, sign(sweep, path(grid)))
     lo, hi = grid[jnp.maximum(i, 0)], grid[jnp.minimum(i + 1, grid.shape[0] - 1)]
     fine = jnp.linspace(lo, hi, N_REFINE + 1)
-    refined, fine_xs, _ = follow(path(fine), jax.tree.map(lambda v: v[jnp.maximum(i, 0)], xs))
+    refined, fine_xs, _ = follow(path(fine), jax.tree.map(lambda v: v[jnp.maximum(i, 0)], xs),
+                                 until=crossed)
     fine_branch = jnp.cumprod(refined.converged).astype(bool)
     j, next_on_branch = _last_positive(fine_branch, sign(refined, path(fine)))
     j = jnp.maximum(j, 0)

@@ -25,6 +25,7 @@ from .large_deviation import LargeDeviationStorage as LargeDeviationStorage
 from .large_deviation import LargeDeviationTeacherStudent as LargeDeviationTeacherStudent
 from .large_deviation import LargeDeviationModel as LargeDeviationModel
 from .large_deviation import large_deviation_curve as large_deviation_curve
+from .large_deviation import sigma_zero_curve as sigma_zero_curve
 from .large_deviation_limit import large_deviation_limit_curve as large_deviation_limit_curve
 from .large_deviation_limit import large_deviation_threshold as large_deviation_threshold
 from .large_deviation_limit import limit_branch as limit_branch

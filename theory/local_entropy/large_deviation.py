@@ -26,7 +26,10 @@ $C_2^2 = q_1 - q_0 - B^2$: the reference's field is $\\sqrt{\\tilde q}z_0 + \\sq
 
 $\\Phi$ at the saddle point is the total free entropy; $S_{loc} = \\partial\\Phi/\\partial y$
 (``local_entropy``, envelope theorem) and $\\Sigma = \\Phi - yS_{loc}$ (``reference_entropy``,
-the entropy of the references that dominate at this y). Checks built into the tests:
+the entropy of the references that dominate at this y). Where $\\Sigma$ vanishes, at
+$y^*(d)$, the dominating references are the densest that still exist in exponential number
+(``sigma_zero_curve``); beyond $y^*$ the RS saddle counts references of negative entropy.
+Checks built into the tests:
 at $d = d_{typ} = (1-q_{RS})/2$ every overlap equals $q_{RS}$ and $\\Phi = (1+y)\\phi_{RS}$;
 as $y \\to 0$, $\\Sigma \\to \\phi_{RS}$ and $S_{loc}$ is the Franz-Parisi local entropy.
 
@@ -44,7 +47,8 @@ of the replicas is $\\arccos(R)/\\pi$.
 Scope and numerics. Finite y in (0, 8], y != 1 (with one replica per group q1 and its
 conjugate drop out of $\\Phi$: the Hessian is singular at y = 1). Inner averages of
 $[\\cdot]^y$ are done in the log domain; the quadrature (``LDQuadrature``) reproduces the
-identity point to 4e-10, and generic points agree with a coarser rule to 6e-7.
+identity point to 4e-10, and doubling every one of its rules moves $\\Phi$ and $S_{loc}$ by
+less than 7e-10 at (alpha, d, y) = (0.72, 0.02, 5 and 5.8) and (0.72, 0.08, 6 and 8).
 The y -> infinity limit is ``theory/large_deviation_limit.py``; what the finite-y saddles
 show on the way (alpha = 0.6, d = 0.05, kappa = 0): the references freeze (at alpha = 0.5,
 d = 0.17, q_ref grows from 0.32 at y -> 0 to 0.66 at y = 8); continued in y from 3 to 7,
@@ -77,8 +81,8 @@ from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
 from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from ..engine import (LineSearchModel, SaddleSolution, Solved, Status, demote, follow,
-                      raise_unconverged, saddle)
+from ..engine import (Control, LineSearchModel, SaddleSolution, Solved, Status, demote,
+                      follow, raise_unconverged, saddle, threshold_on_branch)
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -149,17 +153,21 @@ class LDTSOrderParams(eqx.Module):
 
 class LDQuadrature(NamedTuple):
     """Static quadrature sizes: Gauss-Hermite for the outer fields z0, z1 and the
-    within-group field v; trapezoid (log domain) on [-12, 12] for z2; the reference's own
-    field u >= x0 on the graded rule of ``franz_parisi`` (``u_panels`` near and far);
-    teacher-student: the teacher field $\\nu > 0$ on the ``nu_nodes``-point half-normal
-    Gauss rule."""
+    within-group field v, except z0 of the entropic term: trapezoid on [-10, 10]
+    (``n_z0_entropic`` nodes; the sum over the reference's sign makes that integrand a
+    soft step in z0 of width ~ 1/(y b0 (p_hat - t_hat)), whose complex singularities
+    limit Gauss-Hermite to 1e-5 at y = 6, where the trapezoid converges exponentially);
+    trapezoid (log domain) on [-12, 12] for z2; the reference's own field u >= x0 on the
+    graded rule of ``franz_parisi`` (``u_panels`` near and far); teacher-student: the
+    teacher field $\\nu > 0$ on the ``nu_nodes``-point half-normal Gauss rule."""
 
     n_z0: int = 40
+    n_z0_entropic: int = 161
     n_z1: int = 24
     n_v: int = 20
     n_z2: int = 97
     u_panels: int = 3
-    u_nodes: int = 8
+    u_nodes: int = 12
     nu_nodes: int = 12
 
 
@@ -169,6 +177,12 @@ DEFAULT_QUADRATURE = LDQuadrature()
 def hermite_rule(n: int) -> tuple[Array, Array]:
     z, w = np.polynomial.hermite_e.hermegauss(n)
     return jnp.asarray(z), jnp.asarray(w / np.sqrt(2 * np.pi))
+
+
+def trapezoid_rule(n: int, half_width: float = 10.0) -> tuple[Array, Array]:
+    """n-node trapezoid rule for $E_z$, z ~ N(0, 1), on [-half_width, half_width]."""
+    z = np.linspace(-half_width, half_width, n)
+    return jnp.asarray(z), jnp.asarray(np.exp(-z**2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0]))
 
 
 def _log_trapezoid(n: int) -> tuple[Array, Array]:
@@ -244,7 +258,7 @@ def _structure(op: LDOrderParams | LDTSOrderParams,
 def _entropic(st: _Structure, y: Array, quad: LDQuadrature) -> Array:
     """$G_S$: $E_{z_0,z_1}\\ln\\sum_{\\tilde W} e^{\\sqrt{\\hat{\\tilde q}}z_0\\tilde W}
     E_{z_2}[2\\cosh(\\cdot)]^y$, the inner average in the log domain."""
-    z0, w0 = hermite_rule(quad.n_z0)
+    z0, w0 = trapezoid_rule(quad.n_z0_entropic)
     z1, w1 = hermite_rule(quad.n_z1)
     z2, log_w2 = _log_trapezoid(quad.n_z2)
     b = st.b0 * z0[:, None] + st.b1 * z1[None, :]
@@ -511,6 +525,40 @@ LD_PROBLEMS = {BinaryStorage: LargeDeviationStorage, TeacherStudent: LargeDeviat
 _Y_MAX = 8.0  # the log-domain quadratures of E[.]^y are checked up to here
 
 
+def _checked_inputs(where: str, problem: type, alpha, kappa, kappa_ref, d, y):
+    """The LD problem class of ``problem`` and the inputs as flat float64 arrays (``d`` a
+    1-d grid, the others broadcast together; their common shape is returned), or
+    ``ValueError`` on bad input."""
+    Problem = LD_PROBLEMS.get(problem)
+    if Problem is None:
+        raise ValueError(f"{where}(problem={problem!r}): must be one of "
+                         f"{[c.__name__ for c in LD_PROBLEMS]}")
+    d = np.atleast_1d(np.asarray(d, np.float64))
+    if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
+        raise ValueError(f"{where}(d={d.tolist()}): the Hamming fraction d must lie in "
+                         "(0, 1/2) (a 1-d grid)")
+    if kappa_ref is None:
+        kappa_ref = kappa
+    alpha, y, kappa, kappa_ref = np.broadcast_arrays(
+        *(np.asarray(v, np.float64) for v in (alpha, y, kappa, kappa_ref)))
+    shape = alpha.shape
+    alpha, y, kappa, kappa_ref = (np.atleast_1d(v).ravel() for v in (alpha, y, kappa, kappa_ref))
+    if not np.all(np.isfinite(alpha) & (alpha > 0)):
+        raise ValueError(f"{where}(alpha={alpha.tolist()}): alpha = P/N must be finite "
+                         "and > 0")
+    if not np.all(np.isfinite(kappa) & np.isfinite(kappa_ref)):
+        raise ValueError(f"{where}: kappa and kappa_ref must be finite")
+    if np.any(kappa > kappa_ref):
+        raise ValueError(f"{where}: kappa must be <= kappa_ref")
+    if not np.all((y > 0) & (y <= _Y_MAX)) or np.any(np.abs(y - 1) < 1e-3):
+        raise ValueError(
+            f"{where}(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not within 1e-3 "
+            "of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop out of Phi "
+            "and the Hessian is singular); y = infinity: "
+            "theory.local_entropy.large_deviation_limit.large_deviation_limit_curve")
+    return Problem, shape, alpha, kappa, kappa_ref, d, y
+
+
 def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: ArrayLike = 0.0,
                           kappa_ref: ArrayLike | None = None, *,
                           problem: type = BinaryStorage,
@@ -527,36 +575,113 @@ def large_deviation_curve(alpha: ArrayLike, d: ArrayLike, y: ArrayLike, kappa: A
     in d both ways. Raises ``ValueError`` on bad input and ``SaddlePointError`` listing the
     points where the branch was lost."""
     require_x64("large_deviation_curve")
-    Problem = LD_PROBLEMS.get(problem)
-    if Problem is None:
-        raise ValueError(f"large_deviation_curve(problem={problem!r}): must be one of "
-                         f"{[c.__name__ for c in LD_PROBLEMS]}")
-    d = np.atleast_1d(np.asarray(d, np.float64))
-    if d.ndim != 1 or not np.all((d > 0) & (d < 0.5)):
-        raise ValueError(f"large_deviation_curve(d={d.tolist()}): the Hamming fraction d "
-                         "must lie in (0, 1/2) (a 1-d grid)")
-    if kappa_ref is None:
-        kappa_ref = kappa
-    alpha, y, kappa, kappa_ref = np.broadcast_arrays(
-        *(np.asarray(v, np.float64) for v in (alpha, y, kappa, kappa_ref)))
-    shape = alpha.shape
-    alpha, y, kappa, kappa_ref = (np.atleast_1d(v).ravel() for v in (alpha, y, kappa, kappa_ref))
-    if not np.all(np.isfinite(alpha) & (alpha > 0)):
-        raise ValueError(f"large_deviation_curve(alpha={alpha.tolist()}): alpha = P/N must "
-                         "be finite and > 0")
-    if not np.all(np.isfinite(kappa) & np.isfinite(kappa_ref)):
-        raise ValueError("large_deviation_curve: kappa and kappa_ref must be finite")
-    if np.any(kappa > kappa_ref):
-        raise ValueError("large_deviation_curve: kappa must be <= kappa_ref")
-    if not np.all((y > 0) & (y <= _Y_MAX)) or np.any(np.abs(y - 1) < 1e-3):
-        raise ValueError(
-            f"large_deviation_curve(y={y.tolist()}): y must lie in (0, {_Y_MAX:g}] and not "
-            "within 1e-3 of 1 (at y = 1 a group holds one replica: q1 and its conjugate drop "
-            "out of Phi and the Hessian is singular); y = infinity: "
-            "theory.local_entropy.large_deviation_limit.large_deviation_limit_curve")
+    Problem, shape, alpha, kappa, kappa_ref, d, y = _checked_inputs(
+        "large_deviation_curve", problem, alpha, kappa, kappa_ref, d, y)
     curve = _curve_grid(Problem, *(jnp.asarray(v) for v in (alpha, kappa_ref, kappa, y)),
                         jnp.asarray(d), quad, n_fill)
     raise_unconverged(f"large_deviation_curve(problem={problem.__name__})", curve.converged,
                       curve.residual, curve.newton_steps, status=curve.status,
                       alpha=alpha[:, None], y=y[:, None], kappa=kappa[:, None], d=d[None, :])
+    return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
+
+
+# ------------------------------------------------------------- Sigma = 0: the y* of each d
+
+
+Y_CONTROL = Control("y", log=True)
+
+
+def reference_entropy(model: LargeDeviationModel, op: LDOrderParams) -> Float[Array, ""]:
+    """$\\Sigma = \\Phi - y\\,\\partial_y\\Phi$ at ``op``: the entropy of the references that
+    dominate at this y (the condition $\\Sigma = 0$ of ``sigma_zero_curve``)."""
+    return model.free_entropy(op) - model.problem.y * local_entropy(op, model.problem,
+                                                                    quad=model.quad)
+
+
+class SigmaZeroCurve(Solved):
+    """Large deviations where the reference entropy vanishes, on a grid of distances (last
+    axis): $y^*(d)$ with $\\Sigma(y^*) = 0$ on the finite-y branch, the local entropy
+    $S^* = S_{loc}(y^*) = \\Phi(y^*)/y^*$, its slope $dS^*/dd = \\partial_d\\Phi(y^*)/y^*$
+    (at $\\Sigma = 0$ the terms in $dy^*/dd$ cancel), the order parameters there and the
+    Newton diagnostics of the augmented system {saddle, $\\Sigma = 0$}; ``problem`` holds
+    $y^*$."""
+
+    problem: LargeDeviationStorage
+    y: Float[Array, "*batch D"]
+    local_entropy: Float[Array, "*batch D"]
+    slope: Float[Array, "*batch D"]
+    order_params: LDOrderParams | LDTSOrderParams
+    residual: Float[Array, "*batch D"]
+    newton_steps: Array
+    status: Status
+
+
+def _sigma_zero(Problem, alpha, kappa_ref, kappa, y_grid, d, quad: LDQuadrature,
+                n_fill: int) -> SigmaZeroCurve:
+    """The curve in d at ``y_grid[0]`` (``_curve``), then, one d after another, the branch
+    continued in y over ``y_grid`` and Newton on {saddle, $\\Sigma = 0$} in $(x, \\ln y)$
+    (``threshold_on_branch``)."""
+    curve = _curve(Problem, alpha, kappa_ref, kappa, y_grid[0], d, quad, n_fill)
+
+    def at(problem, op):
+        found = threshold_on_branch(LargeDeviationModel(problem, quad), y_grid,
+                                    reference_entropy, control=Y_CONTROL, init=op)
+        star = eqx.tree_at(lambda p: p.y, problem, found.alpha)
+        return (found, star, local_entropy(found.order_params, star, quad=quad),
+                slope(found.order_params, star, quad=quad) / found.alpha)
+
+    found, star, s_star, s_slope = jax.lax.map(lambda a: at(*a),
+                                               (curve.problem, curve.order_params))
+    status = demote(found.status, curve.converged, Status.branch_lost)
+    return SigmaZeroCurve(star, found.alpha, s_star, s_slope, found.order_params,
+                          found.residual, found.newton_steps, status)
+
+
+@eqx.filter_jit
+def _sigma_zero_one(Problem, alpha, kappa_ref, kappa, y_grid, d, quad, n_fill):
+    curve = _sigma_zero(Problem, alpha, kappa_ref, kappa, y_grid, d, quad, n_fill)
+    blank = lambda x: jnp.where(curve.converged, x, jnp.nan)
+    return eqx.tree_at(lambda c: (c.y, c.local_entropy, c.slope, c.order_params), curve,
+                       (blank(curve.y), blank(curve.local_entropy), blank(curve.slope),
+                        jax.tree.map(blank, curve.order_params)))
+
+
+def sigma_zero_curve(alpha: ArrayLike, d: ArrayLike, kappa: ArrayLike = 0.0,
+                     kappa_ref: ArrayLike | None = None, *, problem: type = BinaryStorage,
+                     y_start: float = 3.0, y_max: float = _Y_MAX, y_step: float = 0.25,
+                     quad: LDQuadrature = DEFAULT_QUADRATURE, n_fill: int = 12,
+                     throw: bool = True) -> SigmaZeroCurve:
+    """Large deviations at zero reference entropy: for each d the $y^*$ where
+    $\\Sigma = \\Phi - yS_{loc}$ vanishes and the local entropy $S^* = S_{loc}(y^*)$ there.
+
+    The references that dominate at $y^*$ are the densest ones that still exist in
+    exponential number: beyond $y^*$ the finite-y saddle counts references with negative
+    entropy (the y -> infinity limit is reached through them). Method: the finite-y curve
+    at ``y_start`` (``large_deviation_curve``), then each d's branch continued in y on a
+    grid of ``y_step`` up to ``y_max`` (``threshold_on_branch`` with ``init``; cold starts
+    at y >= 6 fail) and Newton on the augmented system {saddle, $\\Sigma = 0$} in
+    $(x, \\ln y)$; $y^*$ and $S^*$ are differentiable in the other parameters.
+
+    ``alpha``, ``kappa``, ``kappa_ref`` broadcast to a batch (leading axes), ``d`` a 1-d grid
+    (last axis), ``problem`` ``BinaryStorage`` or ``TeacherStudent``. Raises ``ValueError``
+    on bad input and, with ``throw``, ``SaddlePointError`` listing the d where no root was
+    found (Sigma still positive at ``y_max``, negative at ``y_start``, or the branch lost);
+    without, those points are NaN with their ``status``."""
+    require_x64("sigma_zero_curve")
+    if not 1 + 1e-3 < y_start < y_max <= _Y_MAX or not y_step > 0:
+        raise ValueError(f"sigma_zero_curve(y_start={y_start}, y_max={y_max}, "
+                         f"y_step={y_step}): need 1 < y_start < y_max <= {_Y_MAX:g} (the "
+                         "range the quadratures are checked for) and y_step > 0")
+    Problem, shape, alpha, kappa, kappa_ref, d, _ = _checked_inputs(
+        "sigma_zero_curve", problem, alpha, kappa, kappa_ref, d, y_start)
+    y_grid = jnp.asarray(np.linspace(y_start, y_max, max(2, round((y_max - y_start) / y_step)
+                                                         + 1)))
+    curves = [_sigma_zero_one(Problem, *(jnp.asarray(v[i]) for v in (alpha, kappa_ref, kappa)),
+                              y_grid, jnp.asarray(d), quad, n_fill)
+              for i in range(alpha.shape[0])]
+    curve = jax.tree.map(lambda *x: jnp.stack(x), *curves)
+    if throw:
+        raise_unconverged(f"sigma_zero_curve(problem={problem.__name__})", curve.converged,
+                          curve.residual, curve.newton_steps, status=curve.status,
+                          alpha=alpha[:, None], kappa=kappa[:, None], d=d[None, :])
     return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), curve)
