@@ -38,7 +38,8 @@ def numpy_train(xi, y, config: SGDConfig, n_replicas: int, seed: int):
     P, N = xi.shape
     B = min(config.batch_size, P)
     n_batches = -(-P // B)
-    lr, beta, margin = (float(config.learning_rate), float(config.beta), float(config.margin))
+    lr, beta, margin = (float(config.learning_rate), float(config.beta),
+                        float(config.loss_margin(N)))
     x = (y[:, None] * xi).astype(np.float32)  # y_mu xi_mu: stabilities are x @ W / sqrt N
     scale = np.float32(np.sqrt(N))
     h = (float(config.init_scale) * rng.standard_normal((n_replicas, N))).astype(np.float32)
@@ -80,7 +81,8 @@ def torch_train(xi, y, config: SGDConfig, n_replicas: int, seed: int, device: st
     P, N = xi.shape
     B = min(config.batch_size, P)
     n_batches = -(-P // B)
-    lr, beta, margin = (float(config.learning_rate), float(config.beta), float(config.margin))
+    lr, beta, margin = (float(config.learning_rate), float(config.beta),
+                        float(config.loss_margin(N)))
     x = torch.as_tensor(y[:, None] * xi, dtype=torch.float32, device=device)
     scale = float(np.sqrt(N))
     h = float(config.init_scale) * torch.randn(n_replicas, N, generator=gen, device=device)
@@ -126,7 +128,7 @@ def solved_fractions(alphas, N: int, n_instances: int, n_replicas: int, epochs: 
     print(f"solved fractions: N={N} instances={n_instances} replicas={n_replicas} "
           f"epochs={epochs} batch={config.batch_size} optimizer={config.optimizer} "
           f"lr={float(config.learning_rate)} beta={float(config.beta)} "
-          f"margin={float(config.margin)} stabilize_correct={config.stabilize_correct}")
+          f"margin={float(config.loss_margin(N)):.4f} stabilize_correct={config.stabilize_correct}")
     for alpha in alphas:
         solved, epochs_needed, seconds = [], [], 0.0
         for i in range(n_instances):

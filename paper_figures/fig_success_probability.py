@@ -58,6 +58,8 @@ def describe(config) -> dict:
         v = getattr(config, f.name)
         if dataclasses.is_dataclass(v):
             out[f.name] = describe(v)
+        elif v is None:  # an optional field left unset (SGDConfig.margin: scaled with N)
+            out[f.name] = None
         elif f.name == "dtype":
             out[f.name] = np.dtype(v).name
         elif hasattr(v, "shape"):

@@ -40,12 +40,18 @@ def n_weights(N: int, K: int, arch: str) -> int:
     return N if arch == "tree" else K * N
 
 
+def inputs_per_unit(N: int, K: int, arch: str) -> int:
+    """$N_k$, the inputs of one hidden unit (its stabilities are normalised by
+    $\\sqrt{N_k}$): N/K (tree) or N (fully connected)."""
+    return N // K if arch == "tree" else N
+
+
 def hidden_fields(W: Float[Array, " Nw"], xi: Float[Array, "P N"], K: int, arch: str,
                   precision=None) -> Float[Array, "P K"]:
     """Hidden pre-activations $\\lambda_{\\mu k} = W_k\\cdot\\xi_{\\mu k}/\\sqrt{N_k}$ of the
     flat committee weights W (length ``n_weights(N, K, arch)``) on the examples xi."""
     N = xi.shape[-1]
-    Nk = N // K if arch == "tree" else N
+    Nk = inputs_per_unit(N, K, arch)
     if W.shape != (K * Nk,):
         raise ValueError(f"hidden_fields: W has shape {W.shape}, a K={K} {arch} committee "
                          f"on N={N} inputs needs ({K * Nk},)")
@@ -84,8 +90,7 @@ def backprop_hidden(c: Float[Array, "B K"], xi: Float[Array, "B N"], K: int,
                     arch: str) -> Float[Array, " Nw"]:
     """$\\sum_b c_{bk}\\,\\xi_{bk}/\\sqrt{N_k}$ per unit k, flattened like the weights: the
     gradient of $\\sum_{bk} c_{bk}\\lambda_{bk}$ with respect to W."""
-    N = xi.shape[-1]
-    Nk = N // K if arch == "tree" else N
+    Nk = inputs_per_unit(xi.shape[-1], K, arch)
     if arch == "tree":
         g = jnp.einsum("bk,bkn->kn", c, xi.reshape(-1, K, Nk))
     else:

@@ -4,6 +4,10 @@ Continuous latent weights h, forward pass with $W = \\mathrm{sign}(h)$, and the 
 respect to W passed straight through to h (BinaryConnect, Courbariaux et al. 2015). Loss per
 example, a cross-entropy on the stability $\\Delta = y\\,W\\cdot\\xi/\\sqrt N$ with inverse
 temperature beta and margin m: $\\ell(\\Delta) = \\mathrm{softplus}(-\\beta(\\Delta - m))/\\beta$.
+By default the margin scales with the number of inputs N that the stabilities are
+normalised by, $m = c/\\sqrt N$ (``SGDConfig.loss_margin``): flipping one binary weight moves
+a stability by $2/\\sqrt N$, so a margin that protects against O(1) flips is a fixed number
+of such steps whatever N.
 
 With ``stabilize_correct`` (default) the gradient of correctly classified examples
 ($\\Delta \\ge 0$, inside the margin) is kept only where it increases $|h_i|$: such examples
@@ -19,6 +23,8 @@ $(K+1)/2$ largest; Mitchison & Durbin 1989), straight through to h. "Correctly c
 in the SBPI rule means the committee output is right. K = 1 is the perceptron code path.
 """
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -30,10 +36,18 @@ from atypical.observables import binary_sign, train_error
 from atypical.problems import check_one_of, in_range
 
 from .committee import (backprop_hidden, committee_error, committee_output, hidden_fields,
-                        least_action_units, n_weights)
+                        inputs_per_unit, least_action_units, n_weights)
 from .data import Dataset
 
 _OPTIMIZERS = ("sgd", "adam")
+MARGIN_COEFFICIENT = 0.03 * math.sqrt(1001)
+"""c of the default loss margin $m = c/\\sqrt N$ (0.949): m = 0.03 at N = 1001, where the
+SGD defaults were tuned."""
+
+
+def _optional_margin(x):
+    """Converter of ``SGDConfig.margin``: None (the scaled default) or a finite float."""
+    return None if x is None else in_range("SGDConfig", "margin")(x)
 
 
 class SGDConfig(eqx.Module):
@@ -41,11 +55,19 @@ class SGDConfig(eqx.Module):
     program (static), the continuous ones are arrays (new values do not recompile).
 
     epochs: passes over the data; batch_size: examples per step (clipped to P); optimizer:
-    "adam" or "sgd" (optax); learning_rate; beta, margin: the loss above (margin in units of
-    Delta, ~1/sqrt(N): at N = 1001, 0.02 and 0.05 solved fewer seeds than 0.03); init_scale:
-    std of h at start; stabilize_correct: the SBPI rule above; stop_at_solution: freeze a
-    replica from its first epoch with zero training error. Defaults tuned on storage at
-    N = 1001 (batch 10, Adam 0.3: larger batches solved fewer seeds at equal epochs)."""
+    "adam" or "sgd" (optax); learning_rate; beta: the loss above; the loss margin, in units
+    of Delta, is (``loss_margin``)
+
+        m(N) = margin                          if margin is given (absolute, any N),
+        m(N) = margin_coefficient / sqrt(N)    if margin is None (the default),
+
+    N being the number of inputs a stability is normalised by (the perceptron's N; a
+    committee unit's N/K (tree) or N (fc)); margin_coefficient defaults to
+    ``MARGIN_COEFFICIENT`` = 0.03 sqrt(1001) = 0.949, i.e. m = 0.03 at N = 1001 (there 0.02
+    and 0.05 solved fewer seeds than 0.03), 0.0212 at N = 2001. init_scale: std of h at
+    start; stabilize_correct: the SBPI rule above; stop_at_solution: freeze a replica from
+    its first epoch with zero training error. Defaults tuned on storage at N = 1001 (batch
+    10, Adam 0.3: larger batches solved fewer seeds at equal epochs)."""
 
     epochs: int = eqx.field(static=True, default=500)
     batch_size: int = eqx.field(static=True, default=10)
@@ -54,7 +76,9 @@ class SGDConfig(eqx.Module):
         converter=in_range("SGDConfig", "learning_rate", 0, open_low=True), default=0.3)
     beta: Float[Array, ""] = eqx.field(
         converter=in_range("SGDConfig", "beta", 0, open_low=True), default=100.0)
-    margin: Float[Array, ""] = eqx.field(converter=in_range("SGDConfig", "margin"), default=0.03)
+    margin: Float[Array, ""] | None = eqx.field(converter=_optional_margin, default=None)
+    margin_coefficient: Float[Array, ""] = eqx.field(
+        converter=in_range("SGDConfig", "margin_coefficient", 0), default=MARGIN_COEFFICIENT)
     init_scale: Float[Array, ""] = eqx.field(
         converter=in_range("SGDConfig", "init_scale", 0, open_low=True), default=1.0)
     stabilize_correct: bool = eqx.field(static=True, default=True)
@@ -67,6 +91,15 @@ class SGDConfig(eqx.Module):
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"SGDConfig(batch_size={self.batch_size!r}): must be an int >= 1")
         check_one_of("SGDConfig", "optimizer", self.optimizer, _OPTIMIZERS)
+
+    def loss_margin(self, N: int) -> Float[Array, ""]:
+        """The loss margin m(N), a scalar array: ``margin`` if given, else
+        ``margin_coefficient / sqrt(N)``, N the inputs a stability is normalised by."""
+        if not isinstance(N, int) or isinstance(N, bool) or N < 1:
+            raise ValueError(f"SGDConfig.loss_margin(N={N!r}): N must be an int >= 1")
+        if self.margin is not None:
+            return self.margin
+        return self.margin_coefficient / math.sqrt(N)
 
 
 class SGDResult(eqx.Module):
@@ -106,7 +139,7 @@ def latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"], y: Float[Ar
         return committee_latent_gradient(h, xi, y, mask, config, K, arch)
     N = xi.shape[-1]
     dtype = h.dtype
-    beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
+    beta, margin = config.beta.astype(dtype), config.loss_margin(N).astype(dtype)
     stab = _stabilities(binary_sign(h), xi, y)
     dloss = jax.vmap(jax.grad(example_loss), in_axes=(0, None, None))(stab, beta, margin)
     coef = mask * dloss / jnp.sum(mask)
@@ -129,9 +162,11 @@ def committee_latent_gradient(h: Float[Array, " Nw"], xi: Float[Array, "B N"],
                               config: SGDConfig, K: int, arch: str) -> Float[Array, " Nw"]:
     """Least-action committee gradient: the loss on the hidden stabilities
     $\\Delta_{bk} = y_b\\lambda_{bk}$ of the $(K+1)/2$ largest units of each example, straight
-    through to h; SBPI restriction on examples whose committee output is right."""
+    through to h; SBPI restriction on examples whose committee output is right. The margin
+    is ``config.loss_margin`` of a unit's inputs N/K (tree) or N (fc)."""
     dtype = h.dtype
-    beta, margin = config.beta.astype(dtype), config.margin.astype(dtype)
+    Nk = inputs_per_unit(xi.shape[-1], K, arch)
+    beta, margin = config.beta.astype(dtype), config.loss_margin(Nk).astype(dtype)
     stab = y[:, None] * hidden_fields(binary_sign(h), xi, K, arch)  # (B, K)
     dloss = jax.vmap(jax.vmap(jax.grad(example_loss), in_axes=(0, None, None)),
                      in_axes=(0, None, None))(stab, beta, margin)

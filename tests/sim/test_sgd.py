@@ -1,5 +1,6 @@
 """BinaryConnect SGD: dtypes, vmapped replicas equal single runs, determinism, freezing at
-the solution, an easy instance solved, no retracing, error messages."""
+the solution, an easy instance solved, no retracing, error messages, the loss margin
+c/sqrt(N) by default (perceptron and committees) and an explicit one."""
 
 import equinox as eqx
 import jax
@@ -11,7 +12,8 @@ import pytest
 from atypical import BinaryStorage, TeacherStudent
 from sim.data import sample_storage, sample_teacher_student
 from sim.measure import gen_error, training_error
-from sim.sgd import SGDConfig, train_one, train_replicas
+from sim.sgd import (MARGIN_COEFFICIENT, SGDConfig, committee_latent_gradient, latent_gradient,
+                     train_one, train_replicas)
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +108,63 @@ def test_errors(easy):
         train_one(jr.key(0), easy, SGDConfig(dtype=jnp.float64))
     with pytest.raises(ValueError, match="n_replicas"):
         train_replicas(jr.key(0), easy, SGDConfig(), 0)
+
+
+def test_default_margin_is_c_over_sqrt_N_and_explicit_margin_overrides():
+    config = SGDConfig()
+    assert config.margin is None
+    # the coefficient keeps the margin the defaults were tuned with at N = 1001
+    assert abs(MARGIN_COEFFICIENT - 0.03 * np.sqrt(1001)) < 1e-12
+    assert abs(float(config.loss_margin(1001)) - 0.03) < 1e-3
+    assert float(config.loss_margin(1001).astype(jnp.float32)) == float(np.float32(0.03))
+    for N in (201, 2001):
+        np.testing.assert_allclose(float(config.loss_margin(N)), 0.03 * np.sqrt(1001 / N),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(float(SGDConfig(margin_coefficient=0.5).loss_margin(N)),
+                                   0.5 / np.sqrt(N), rtol=1e-12)
+        # an explicit margin is absolute: the same at every N, the coefficient ignored
+        for margin in (0.0, 0.05):
+            explicit = SGDConfig(margin=margin, margin_coefficient=0.5)
+            assert float(explicit.loss_margin(N)) == margin
+    assert float(config.loss_margin(201)) > 0.066 and float(config.loss_margin(2001)) < 0.022
+    with pytest.raises(ValueError, match="N must be an int >= 1"):
+        config.loss_margin(0)
+    with pytest.raises(Exception, match="margin_coefficient must be finite and >= 0"):
+        SGDConfig(margin_coefficient=-1.0)
+    with pytest.raises(Exception, match="margin must be finite"):
+        SGDConfig(margin=float("nan"))
+
+
+def _gradients(config, N, K=1, arch="tree", B=40):
+    """Latent gradients of ``config`` at a random h on B storage examples of N inputs (beta
+    small in the callers: the gradient depends on the margin for every example)."""
+    data = sample_storage(jr.key(N), BinaryStorage(B / N), N, K=K, arch=arch)
+    Nw = N if arch == "tree" else K * N
+    h = jr.normal(jr.key(N + 1), (Nw,), jnp.float32)
+    mask = jnp.ones(B, jnp.float32)
+    if (K, arch) == (1, "tree"):
+        return np.asarray(latent_gradient(h, data.xi[:B], data.y[:B], mask, config))
+    return np.asarray(committee_latent_gradient(h, data.xi[:B], data.y[:B], mask, config, K,
+                                                arch))
+
+
+# wrong: the margin of another reading of N (the old fixed 0.03 = c/sqrt(1001); a
+# committee's margin from its K N_k = 603 weights instead of its unit's N_k = 201 inputs)
+@pytest.mark.parametrize("N, K, arch, n_unit, n_wrong", [
+    (201, 1, "tree", 201, 1001), (2001, 1, "tree", 2001, 1001), (603, 3, "tree", 201, 603),
+    (201, 3, "fc", 201, 603)])
+def test_gradient_uses_margin_of_the_unit_inputs(N, K, arch, n_unit, n_wrong):
+    # the default margin in the gradient is c/sqrt(N_k), N_k the inputs a stability is
+    # normalised by (perceptron: N; tree committee: N/K; fc committee: N)
+    beta = 5.0
+    default = _gradients(SGDConfig(beta=beta), N, K, arch)
+    for n, same in ((n_unit, True), (n_wrong, False)):
+        explicit = _gradients(SGDConfig(beta=beta, margin=MARGIN_COEFFICIENT / np.sqrt(n)),
+                              N, K, arch)
+        if same:
+            np.testing.assert_allclose(default, explicit, rtol=1e-6, atol=1e-9)
+        else:
+            assert np.max(np.abs(default - explicit)) > 1e-3 * np.max(np.abs(default))
 
 
 @pytest.mark.slow

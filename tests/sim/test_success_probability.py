@@ -97,6 +97,20 @@ def test_half_success_alpha_and_extrapolation():
     assert np.isnan(extrapolate_inverse_N(Ns, [0.7, np.nan, np.nan, np.nan])[0])
 
 
+def test_describe_cache_key_tells_the_scaled_margin_from_an_explicit_one():
+    import json
+
+    from paper_figures.fig_success_probability import describe
+
+    scaled = describe(rsgd.RSGDConfig())["sgd"]
+    assert scaled["margin"] is None
+    assert scaled["margin_coefficient"] == pytest.approx(0.03 * np.sqrt(1001), rel=1e-12)
+    explicit = describe(SGDConfig(margin=0.03))
+    assert explicit["margin"] == pytest.approx(0.03) and explicit != scaled
+    assert describe(SGDConfig(margin_coefficient=0.5)) != describe(SGDConfig())
+    json.dumps(scaled)  # a plain JSON value: the cache key can be written
+
+
 @pytest.mark.slow
 def test_fig_success_probability_quick(tmp_path, monkeypatch):
     from paper_figures import fig_success_probability as fig
