@@ -46,8 +46,10 @@ $\\Sigma = 0.0847 > 0$), and it can only climb back to $S_\\infty$ once $\\Sigma
 $S_\\infty$ overestimates the local entropy of references that exist; RS within the
 reference measure would freeze at $\\Sigma(y^*) = 0$ (extrapolated $y^* \\approx 11.5$, out of
 the finite-y solver's reach) with $S_{loc}(y^*) < 0.12948$ (slow test
-``test_rs_limit_needs_negative_reference_entropy``). Whether this moves the threshold
-towards 0.77-0.78 is not known: the frozen curve is not computed.
+``test_rs_limit_needs_negative_reference_entropy``). The curve at $\\Sigma = 0$
+(``large_deviation.sigma_zero_curve``, y* = 2-7 at alpha = 0.72-0.80) stays monotone in d
+up to alpha = 0.80 on d in [0.01, 0.045] and turns negative at small d between 0.78 and
+0.79 (BENCHMARKS.md): the existing dense references end there, not at 0.7552.
 
 Teacher-student (``LDLimitTSOrderParams``; ``free_entropy_large_deviation_limit`` has the
 terms): the same limit with the replicas' teacher overlap R; the branch ends on the RS
