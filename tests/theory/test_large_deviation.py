@@ -5,6 +5,7 @@ implicit derivatives, error texts. Missing: the alpha -> 0 limit (the cold start
 alpha = 0.01, 0.02) and the y -> infinity limit with the [P1] value alpha_U (not
 implemented)."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -225,9 +226,9 @@ def sigma_zero():
 
 @pytest.mark.slow
 def test_sigma_zero_is_a_root_of_the_reference_entropy(sigma_zero):
-    """At y*: a saddle point with Sigma = Phi - y dPhi/dy = 0, i.e. Phi = y* S*, and the
-    same point reached by another route: the finite-y curve at y = y* (cold start at
-    0.8 d_typ, continuation in d at fixed y) gives Sigma = 0 and S_loc = S*."""
+    """At y*: a saddle point with Sigma = Phi - y dPhi/dy = 0, i.e. Phi = y* S*; and by
+    another route, the branch continued in y without the augmented system (the engine's
+    ``continue_to``; cold starts at y ~ 6 fail), Sigma changes sign between y* -+ h."""
     c = sigma_zero
     assert np.all(np.asarray(c.converged))
     assert np.all(np.asarray(c.residual) < RESIDUAL)
@@ -240,11 +241,19 @@ def test_sigma_zero_is_a_root_of_the_reference_entropy(sigma_zero):
     # the continuation in y from y = 3 (points at d = 0.01, 0.02, 0.04 first measured with
     # a grid of 0.1 in y and linear interpolation of Sigma: y* = 6.33, 5.80, 7.11)
     assert 5.5 < float(c.y[1]) < 6.1
-    other = ld.large_deviation_curve(SIGMA0_ALPHA, [SIGMA0_D], float(c.y[1]))
-    # two Newton solutions of the same equations (residual 1e-10): agree to ~1e-10
-    np.testing.assert_allclose(float(other.reference_entropy[0]), 0.0, atol=1e-9)
-    np.testing.assert_allclose(float(other.local_entropy[0]), float(c.local_entropy[1]),
-                               rtol=0, atol=1e-9)
+    start = ld.large_deviation_curve(SIGMA0_ALPHA, [SIGMA0_D], 3.0)
+    model = ld.LargeDeviationModel(jax.tree.map(lambda x: x[0], start.problem),
+                                   ld.DEFAULT_QUADRATURE)
+    y_star, h = float(c.y[1]), 0.02
+    run = theory.engine.continue_to(model, jax.tree.map(lambda x: x[0], start.order_params),
+                                    "y", y_star + h, step=0.25, stations=(y_star - h, y_star + h))
+    sigma = [float(ld.reference_entropy(eqx.tree_at(lambda m: m.problem.y, model, jnp.asarray(v)),
+                                        jax.tree.map(jnp.asarray, run.stations[v][0])))
+             for v in (y_star - h, y_star + h)]
+    assert sigma[0] > 0 > sigma[1]
+    # linear interpolation of Sigma (slope ~ -0.02 per unit y): error ~ h^2 |Sigma''/Sigma'| / 2
+    y_linear = y_star - h + 2 * h * sigma[0] / (sigma[0] - sigma[1])
+    assert abs(y_linear - y_star) < 1e-3
 
 
 @pytest.mark.slow
