@@ -186,7 +186,7 @@ def test_teacher_student_without_teacher_is_storage():
 
 @pytest.mark.slow
 def test_teacher_student_curve_prefers_dense_well_generalizing_references():
-    """Teacher-student, y = 3 (about 11 min on a loaded 2-core CPU): a stationary saddle
+    """Teacher-student, y = 3 (27 min on one core): a stationary saddle
     (grad Phi in the physical order parameters, independently of the solver), S_loc below
     the counting bound, Phi = Sigma + y S_loc; and the exp(y N S_loc) tilt selects
     references with more solutions around them and better generalization than typical
