@@ -14,6 +14,7 @@ from .results import SaddleSolution as SaddleSolution
 from .results import Solved as Solved
 from .results import Status as Status
 from .results import Threshold as Threshold
+from .results import blank_unconverged as blank_unconverged
 from .results import check as check
 from .results import checked_grid as checked_grid
 from .results import demote as demote

@@ -64,6 +64,13 @@ class Solved(eqx.Module):
         return self.status == Status.converged
 
 
+def blank_unconverged(result: Solved, fields: Callable[[Solved], PyTree]) -> Solved:
+    """``result`` with the arrays ``fields(result)`` (a selector, as in ``eqx.tree_at``) set
+    to NaN wherever ``result.converged`` is False (broadcast against each array)."""
+    blank = lambda x: jnp.where(result.converged, x, jnp.nan)
+    return eqx.tree_at(fields, result, jax.tree.map(blank, fields(result)))
+
+
 class SaddleSolution(Solved):
     """A stationary point of a free entropy: its order parameters, value, residual
     $\\|\\nabla\\phi\\|_\\infty$, Newton steps and status, with the problem it solves (its

@@ -40,9 +40,9 @@ from atypical import BinaryStorage, SaddlePointError, checked, f64, require_x64
 from atypical.gaussian import gaussian_over_H
 from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
-from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status, check,
-                      demote, entropy, follow, raise_unconverged, saddle, solve_root,
-                      stationarity)
+from ..engine import (RESIDUAL_TOL, ReplicaModel, SaddleSolution, Solved, Status,
+                      blank_unconverged, check, demote, entropy, follow, raise_unconverged,
+                      saddle, solve_root, stationarity)
 from ..models.perceptron import RSOrderParams, StorageRS, TSOrderParams
 from ..models.margins import RS_MODELS, find_kappa_max, kappa_max
 from ..models.thresholds import storage_threshold
@@ -537,14 +537,6 @@ def _curve(alpha: Array, kappa_ref: Array, kappa: Array, d: Array, quad, n_kappa
                             sol.newton_steps, status, ref, reference.free_entropy)
 
 
-def _nan_where_failed(curve: FranzParisiCurve) -> FranzParisiCurve:
-    bad = ~curve.converged
-    blank = lambda x: jnp.where(bad, jnp.nan, x)
-    return eqx.tree_at(lambda c: (c.local_entropy, c.order_params, c.slope), curve,
-                       (blank(curve.local_entropy), jax.tree.map(blank, curve.order_params),
-                        blank(curve.slope)))
-
-
 @eqx.filter_jit
 def curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch_size):
     """``franz_parisi_curve`` without its input checks and error report: all curves in one
@@ -552,7 +544,7 @@ def curve_grid(Problem, alpha, kappa_ref, kappa, d, quad, n_kappa, n_fill, batch
     in sequence (``lax.map``), so that memory stays bounded on large grids."""
     one = lambda a: _curve(*a, d, quad, n_kappa, n_fill, Problem=Problem)
     curve = jax.lax.map(one, (alpha, kappa_ref, kappa), batch_size=batch_size)
-    return _nan_where_failed(curve)
+    return blank_unconverged(curve, lambda c: (c.local_entropy, c.order_params, c.slope))
 
 
 def franz_parisi_curve(alpha: ArrayLike, kappa_ref: ArrayLike, kappa: ArrayLike,

@@ -81,8 +81,9 @@ from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 
 from .franz_parisi import FPQuadrature, checked_query, graded_rule, reference_saddle
 from .franz_parisi_teacher import half_normal_rule, reference_saddle_ts
-from ..engine import (Control, LineSearchModel, SaddleSolution, Solved, Status, demote,
-                      follow, raise_unconverged, saddle, threshold_on_branch)
+from ..engine import (Control, LineSearchModel, SaddleSolution, Solved, Status,
+                      blank_unconverged, demote, follow, raise_unconverged, saddle,
+                      threshold_on_branch)
 
 # ------------------------------------------------------------------ problem and order params
 
@@ -499,18 +500,11 @@ def _curve(Problem, alpha, kappa_ref, kappa, y, d, quad: LDQuadrature,
                                sol.order_params, sol.residual, sol.newton_steps, status)
 
 
-def _nan_where_failed(curve: LargeDeviationCurve) -> LargeDeviationCurve:
-    bad = ~curve.converged
-    blank = lambda x: jnp.where(bad, jnp.nan, x)
-    return eqx.tree_at(lambda c: (c.free_entropy, c.local_entropy, c.reference_entropy,
-                                  c.order_params), curve,
-                       (blank(curve.free_entropy), blank(curve.local_entropy),
-                        blank(curve.reference_entropy), jax.tree.map(blank, curve.order_params)))
-
-
 @eqx.filter_jit
 def _curve_one(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill):
-    return _nan_where_failed(_curve(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill))
+    return blank_unconverged(_curve(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill),
+                             lambda c: (c.free_entropy, c.local_entropy, c.reference_entropy,
+                                        c.order_params))
 
 
 def _curve_grid(Problem, alpha, kappa_ref, kappa, y, d, quad, n_fill):
@@ -639,11 +633,9 @@ def _sigma_zero(Problem, alpha, kappa_ref, kappa, y_grid, d, quad: LDQuadrature,
 
 @eqx.filter_jit
 def _sigma_zero_one(Problem, alpha, kappa_ref, kappa, y_grid, d, quad, n_fill):
-    curve = _sigma_zero(Problem, alpha, kappa_ref, kappa, y_grid, d, quad, n_fill)
-    blank = lambda x: jnp.where(curve.converged, x, jnp.nan)
-    return eqx.tree_at(lambda c: (c.y, c.local_entropy, c.slope, c.order_params), curve,
-                       (blank(curve.y), blank(curve.local_entropy), blank(curve.slope),
-                        jax.tree.map(blank, curve.order_params)))
+    return blank_unconverged(_sigma_zero(Problem, alpha, kappa_ref, kappa, y_grid, d, quad,
+                                         n_fill),
+                             lambda c: (c.y, c.local_entropy, c.slope, c.order_params))
 
 
 def sigma_zero_curve(alpha: ArrayLike, d: ArrayLike, kappa: ArrayLike = 0.0,

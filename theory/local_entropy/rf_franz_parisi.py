@@ -61,7 +61,8 @@ from atypical import checked, f64, require_x64
 from atypical.observables import gen_error_from_overlap, hamming_shell_entropy
 from atypical.problems import RF_ACTIVATIONS
 
-from ..engine import (RESIDUAL_TOL, SaddleSolution, Solved, Status, follow, raise_unconverged)
+from ..engine import (RESIDUAL_TOL, SaddleSolution, Solved, Status, blank_unconverged, follow,
+                      raise_unconverged)
 from ..models.perceptron import RSOrderParams
 from ..models.random_features import (RFOrderParams, find_rf_kappa_max, follow_rf,
                                       rf_interpolation_threshold, rf_kappa_max)
@@ -310,11 +311,11 @@ def _curve(ref: RFOrderParams, base: RFFranzParisi, d: Array, quad: RFFPQuadratu
     sol = follow_curve(base, ref, d, quad, n_kappa, n_fill)
     targets = base.at(base.kappa, d)
     slopes = jax.vmap(lambda o, p: slope(o, ref, p, quad=quad))(sol.order_params, targets)
-    blank = lambda x: jnp.where(sol.converged, x, jnp.nan)
-    op = jax.tree.map(blank, sol.order_params)
-    return RFFranzParisiCurve(targets, blank(sol.free_entropy), op, blank(slopes),
-                              gen_error_rf_fp(op, targets), sol.residual, sol.newton_steps,
-                              sol.status, ref, jnp.asarray(jnp.nan))
+    curve = RFFranzParisiCurve(targets, sol.free_entropy, sol.order_params, slopes,
+                               gen_error_rf_fp(sol.order_params, targets), sol.residual,
+                               sol.newton_steps, sol.status, ref, jnp.asarray(jnp.nan))
+    return blank_unconverged(curve, lambda c: (c.local_entropy, c.order_params, c.slope,
+                                               c.gen_error))
 
 
 _curve_jit = eqx.filter_jit(_curve)
