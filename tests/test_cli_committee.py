@@ -47,7 +47,7 @@ def test_local_entropy_k_is_checked(cli):
     argv = ("theory", "local-entropy", "--alpha", "0.5", "--kappa-ref", "0.2", "--d", "0.1")
     code, out, err = cli(*argv, "--k", "5")
     assert code == 2 and out == "" and err.count("\n") == 1
-    assert "--k 5: the committee Franz-Parisi entropy is implemented for K in 1, 3" in err
+    assert "--k 5: the command line computes the committee Franz-Parisi curve for K in 1, 3" in err
     code, _, err = cli(*argv, "--k", "4")
     assert code == 2 and "must be odd and >= 1" in err
     code, _, err = cli(*argv, "--k", "3", "--task", "teacher-student")

@@ -23,7 +23,7 @@ E_{z_1, z'}\big[\prod_l 1\{\sigma_l\}\; \ln T(\pi_1..\pi_K)\big]$
 
 ($\tilde T$, T: ``log_majority``). K = 1 is the perceptron's term exactly (``_energetic``).
 
-Quadrature for K = 3 (tensor contraction). $f(y_1, y_2, y_3) = \ln T(H(y_1), H(y_2), H(y_3))$
+Quadrature for K = 3, 5 (tensor contraction). $f(y_1..y_K) = \ln T(H(y_1), .., H(y_K))$
 is one fixed function: it is represented once by a tensor-product quintic B-spline on
 $y \in$ [``Y_LO``, ``Y_HI``] (knot step ``spline_step``; least squares on twice as many
 samples; constant continuation outside: f does not depend on $y < -8.5$, where $H = 1$ to
@@ -31,10 +31,13 @@ rounding, and for $y > $ ``Y_HI`` only through $H(y) < 10^{-33}$). Each block's 
 projected on the basis, $V_\sigma[i, j] = E[b_j(y)\,1\{\sigma\} | z_0 = z_{0,i}]$, by the
 perceptron's rules ($z_0$ trapezoid, $z_1$ graded at the reference's threshold on either
 side) and z' Gaussian smoothing with the heat-equation derivative in $C^2$ (finite at
-$C = 0$, the identity point). Then
-$G_E = \sum_{i} \frac{w_{i_1}w_{i_2}w_{i_3}}{\tilde T(i)} \sum_j c_{j_1j_2j_3}
-(V_1V_1V_1 + 3\,V_1V_1V_0)$, contracted axis by axis:
-$O(M^3 n_0 + M^2 n_0^2 + M n_0^3)$ instead of a 9-dimensional integral.
+$C = 0$, the identity point). Then, with m = (K+1)/2 and the majority patterns grouped by
+their number a of blocks with $\sigma = 1$ (f and $\tilde T$ are symmetric),
+$G_E = \sum_{a=m}^{K} \binom{K}{a} \sum_{i} \frac{w_{i_1}..w_{i_K}}{\tilde T(i)} \sum_j
+c_{j_1..j_K} V_1[i_1, j_1]..V_1[i_a, j_a] V_0[i_{a+1}, j_{a+1}]..V_0[i_K, j_K]$,
+contracted axis by axis: $O(\sum_k M^{K-k+1} n_0^k)$ instead of a 3K-dimensional integral.
+The tensor has $M^K$ coefficients: K = 5 uses a coarser knot step and fewer $z_0$ nodes
+(``QUADRATURES``); K >= 7 is out of reach of this representation.
 """
 
 from functools import cache, partial
@@ -52,7 +55,7 @@ from atypical import TreeCommittee
 from atypical.gaussian import H
 
 from ..engine import SaddleSolution
-from ..models.committee import CommitteeRS, committee_kappa_max, log_majority
+from ..models.committee import CommitteeRS, committee_kappa_max, log_majority_of
 from .franz_parisi import (STORAGE_CHART, FPOrderParams, FPQuadrature, FranzParisiQuery,
                            FranzParisiStorage, entropic_term, free_entropy_franz_parisi,
                            graded_rule, reference_on_path, z0_rule)
@@ -70,30 +73,41 @@ class CommitteeFPQuadrature(NamedTuple):
 
 
 DEFAULT_QUADRATURE = CommitteeFPQuadrature()
-
-
-def majority_log(y: np.ndarray) -> np.ndarray:
-    """$\\ln T(H(y_1), .., H(y_K))$ on the last axis of ``y`` (NumPy, log domain; concrete
-    even when first called while a caller is being traced)."""
-    p, not_p = np.exp(log_ndtr(-y)), np.exp(log_ndtr(y))
-    with jax.ensure_compile_time_eval():
-        return np.asarray(log_majority(jnp.asarray(p), jnp.asarray(not_p)))
+QUADRATURES = {1: FPQuadrature(), 3: DEFAULT_QUADRATURE,
+               5: CommitteeFPQuadrature(FPQuadrature(n_z0=41), spline_step=0.5)}
+"""Default quadrature per K. K = 5's tensor has M^5 = 2e8 coefficients at knot step 0.5
+(M = 46); used at K = 3, these sizes move the free entropy by 2e-8 and its gradient by
+7e-6 at the identity point (C = 0, where no z' smoothing hides the spline's error), and
+$G_E$ by < 5e-10 at generic points, d = 0.005-0.1 (BENCHMARKS)."""
 
 
 @cache
-def spline_coefficients(step: float) -> tuple[np.ndarray, int]:
-    """Quintic B-spline coefficients (M, M, M) of $f(y_1,y_2,y_3)$ on uniform knots of
-    ``step`` over [Y_LO, Y_HI] (least squares on samples at half the step, one axis at a
-    time: the fit is a Kronecker product; f is sampled one $y_1$ plane at a time, so that
-    memory stays O(samples^2 M)), and the number of cells n (M = n + 5)."""
+def spline_coefficients(step: float, K: int = 3) -> tuple[np.ndarray, int]:
+    """Quintic B-spline coefficients (M,)*K of $f(y_1..y_K)$ on uniform knots of ``step``
+    over [Y_LO, Y_HI] (least squares on samples at half the step, one axis at a time: the
+    fit is a Kronecker product; f is sampled one $y_1$ slice at a time), and the number of
+    cells n (M = n + 5); K >= 3."""
     n = round((Y_HI - Y_LO) / step)
     knots = Y_LO + step * np.arange(-5, n + 6)
     x = np.linspace(knots[5], knots[n + 5], 2 * n + 1)
     fit = make_lsq_spline(x, np.eye(x.size), knots, k=5).c  # (M, samples)
-    plane = np.stack(np.meshgrid(x, x, indexing="ij"), axis=-1)
-    planes = np.stack([fit @ majority_log(np.concatenate(
-        [np.full(plane.shape[:2] + (1,), y1), plane], axis=-1)) @ fit.T for y1 in x])
-    return np.tensordot(fit, planes, axes=([1], [0])), n
+    p, not_p = np.exp(log_ndtr(-x)), np.exp(log_ndtr(x))  # H(y), 1 - H(y) at the samples
+    axis = lambda v, l: v.reshape((1,) * l + v.shape + (1,) * (K - 2 - l))
+    coef = np.zeros((fit.shape[0],) * K)
+
+    def fitted_slice(i):  # f(x_i, y_2..y_K) on the sample grid, fitted along y_2..y_K
+        with jax.ensure_compile_time_eval():
+            sliced = np.asarray(log_majority_of(
+                [p[i]] + [axis(p, l) for l in range(K - 1)],
+                [not_p[i]] + [axis(not_p, l) for l in range(K - 1)]))
+        for _ in range(K - 1):  # fit the leading sample axis, move the coefficients last
+            sliced = np.tensordot(sliced, fit, axes=([0], [1]))
+        return sliced
+
+    for group in np.array_split(np.arange(x.size), max(1, x.size // 8)):
+        coef += np.tensordot(fit[:, group], np.stack([fitted_slice(i) for i in group]),
+                             axes=([1], [0]))
+    return coef, n
 
 
 def _trailing(values: np.ndarray, ndim: int) -> Array:
@@ -179,29 +193,37 @@ def block_tables(op: FPOrderParams, ref, problem: "FranzParisiQuery", quad: Comm
 
 def energetic_committee_fp(op: FPOrderParams, ref, problem: "FranzParisiQuery",
                            quad: CommitteeFPQuadrature) -> Float[Array, ""]:
-    """$G_E$ of the module docstring for K = 3 by the tensor contraction."""
-    c, n = spline_coefficients(quad.spline_step)
-    c = jnp.asarray(c)
+    """$G_E$ of the module docstring for the query's K (3 or 5) by the tensor contraction:
+    the majority patterns with a blocks on the reference's positive side, a = m..K, each
+    counted $\binom{K}{a}$ times (f and $\tilde T$ are symmetric), share their leading
+    contractions."""
+    K = problem.K
+    c, n = spline_coefficients(quad.spline_step, K)
     w0, h, not_h, V1, V0 = block_tables(op, ref, problem, quad, n)
-    U1, U0 = w0[:, None] * V1, w0[:, None] * V0
-    grid = jnp.stack(jnp.meshgrid(h, h, h, indexing="ij"), axis=-1)
-    not_grid = jnp.stack(jnp.meshgrid(not_h, not_h, not_h, indexing="ij"), axis=-1)
-    ratio = jnp.exp(-log_majority(grid, not_grid))  # 1 / T~ (n0, n0, n0)
-    total = 0.0
-    for third, count in ((U1, 1.0), (U0, 3.0)):
-        Y = jnp.einsum("abc,ic->abi", c, third)
-        Z = jnp.einsum("abi,jb->aji", Y, U1)
-        W = jnp.einsum("aji,ka->kji", Z, U1)
-        total = total + count * jnp.sum(W * ratio)
-    return total
+    U = {1: w0[:, None] * V1, 0: w0[:, None] * V0}
+    axis = lambda v, l: v.reshape((1,) * l + v.shape + (1,) * (K - 1 - l))
+    ratio = jnp.exp(-log_majority_of([axis(h, l) for l in range(K)],
+                                     [axis(not_h, l) for l in range(K)]))  # 1 / T~ (n0,)*K
+    contracted = {(): jnp.asarray(c)}
+
+    def chain(sides: tuple[int, ...]) -> Array:  # c contracted with U[side] axis by axis
+        if sides not in contracted:
+            contracted[sides] = jnp.tensordot(chain(sides[:-1]), U[sides[-1]],
+                                              axes=([0], [1]))
+        return contracted[sides]
+
+    m = (K + 1) // 2
+    return sum(comb(K, a) * jnp.sum(chain((1,) * a + (0,) * (K - a)) * ratio)
+               for a in range(K, m - 1, -1))
 
 
 def free_entropy_committee_fp(op: FPOrderParams, ref, problem: "FranzParisiQuery", *,
-                              quad: CommitteeFPQuadrature = DEFAULT_QUADRATURE
-                              ) -> Float[Array, ""]:
-    """RS Franz-Parisi free entropy of the K = 3 tree committee at overlaps ``op`` around
-    references with the committee's RS overlaps ``ref``: the perceptron's conjugate and
-    entropic terms plus alpha ``energetic_committee_fp``."""
+                              quad: CommitteeFPQuadrature | None = None) -> Float[Array, ""]:
+    """RS Franz-Parisi free entropy of the K (3 or 5) tree committee at overlaps ``op``
+    around references with the committee's RS overlaps ``ref``: the perceptron's conjugate
+    and entropic terms plus alpha ``energetic_committee_fp`` (default quadrature:
+    ``QUADRATURES[K]``)."""
+    quad = QUADRATURES[problem.K] if quad is None else quad
     conjugate = -op.q_hat * (1 - op.q) / 2 - op.p_hat * problem.p + op.t_hat * op.t
     return (conjugate + entropic_term(op, ref, quad.base)
             + problem.alpha * energetic_committee_fp(op, ref, problem, quad))
@@ -219,13 +241,17 @@ def committee_query(K: int) -> type[FranzParisiQuery]:
     """The Franz-Parisi query class of the K tree committee (storage), for
     ``franz_parisi_curve(..., query=committee_query(K))``: K = 1 is the perceptron's free
     entropy around ``CommitteeRS`` references, K = 3 ``free_entropy_committee_fp``."""
-    if K not in (1, 3):
+    if K not in QUADRATURES:
         raise ValueError(f"committee_query(K={K}): the committee Franz-Parisi entropy is "
-                         "implemented for K in [1, 3] (K = 5: a 5-fold spline tensor)")
+                         f"implemented for K in {sorted(QUADRATURES)} (its spline tensor has "
+                         "M^K coefficients)")
+
+    units = K
 
     class FranzParisiCommittee(FranzParisiQuery):
-        __doc__ = f"Franz-Parisi query of the K = {K} tree committee (storage)."
-        default_quad: ClassVar = FPQuadrature() if K == 1 else DEFAULT_QUADRATURE
+        __doc__ = f"Franz-Parisi query of the K = {units} tree committee (storage)."
+        default_quad: ClassVar = QUADRATURES[units]
+        K: ClassVar[int] = units
         chart: ClassVar = STORAGE_CHART
         problem_class: ClassVar = TreeCommittee
         threshold_kappa: ClassVar = (0.0, 0.0)

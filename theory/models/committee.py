@@ -16,6 +16,7 @@ is symmetric in the $z_l$): $\\binom{n+K-1}{K}$ instead of $n^K$ terms, pruned t
 $\\sum z_l^2 \\le R^2$.
 """
 
+from collections.abc import Sequence
 from functools import lru_cache
 from math import factorial
 
@@ -113,13 +114,20 @@ def committee_rule(K: int) -> CommitteeRule:
 
 def log_majority(p: Float[Array, "... K"], not_p: Float[Array, "... K"]) -> Float[Array, "..."]:
     """$\\ln P(S \\ge (K+1)/2)$, S the number of successes of independent Bernoulli($p_l$),
-    from $p_l$ and $1-p_l$ (Poisson-binomial recursion over the counts $0..m-1$ and the
-    lumped state $\\ge m$: sums of positive terms, no cancellation)."""
+    from $p_l$ and $1-p_l$ on the last axis (``log_majority_of``)."""
     K = p.shape[-1]
+    return log_majority_of([p[..., l] for l in range(K)], [not_p[..., l] for l in range(K)])
+
+
+def log_majority_of(p: Sequence[Array], not_p: Sequence[Array]) -> Array:
+    """``log_majority`` from K broadcastable arrays $p_l$ and $1 - p_l$ (a grid over the
+    units' own axes is never materialised K-fold): Poisson-binomial recursion over the
+    counts $0..m-1$ and the lumped state $\\ge m$, sums of positive terms, no cancellation."""
+    K = len(p)
     m = (K + 1) // 2
-    states = [not_p[..., 0], p[..., 0]]  # counts 0, 1 after the first unit
+    states = [not_p[0], p[0]]  # counts 0, 1 after the first unit
     for l in range(1, K):
-        a, b = not_p[..., l], p[..., l]
+        a, b = not_p[l], p[l]
         grown = [states[0] * a] + [states[j] * a + states[j - 1] * b
                                    for j in range(1, len(states))]
         if len(states) <= m:
