@@ -91,9 +91,9 @@ def _local_entropy(args: argparse.Namespace) -> None:
     check_committee_k(args.k, args.task)
     if args.k == 5:
         raise CLIError("--k 5: the command line computes the committee Franz-Parisi curve for "
-                       "K in 1, 3; K = 5 (theory.committee_query(5), a 2e8-coefficient "
-                       "tensor) costs ~100 s per Newton step on a CPU core: call the library "
-                       "on an accelerator")
+                       "K in 1, 3; K = 5 (theory.local_entropy.committee_query(5), a 2e8-"
+                       "coefficient tensor) costs 10-20 min and over 17 GB per Newton step "
+                       "on a CPU core: call the library on an accelerator")
     if args.task == "teacher-student" and not 0 < args.alpha <= 1.5:
         raise CLIError(f"--alpha {args.alpha}: for --task teacher-student alpha must lie in "
                        "(0, 1.5] (the poorly generalizing RS branch of the references ends "
