@@ -195,7 +195,7 @@ def energetic_committee_fp(op: FPOrderParams, ref, problem: "FranzParisiQuery",
                            quad: CommitteeFPQuadrature) -> Float[Array, ""]:
     """$G_E$ of the module docstring for the query's K (3 or 5) by the tensor contraction:
     the majority patterns with a blocks on the reference's positive side, a = m..K, each
-    counted $\binom{K}{a}$ times (f and $\tilde T$ are symmetric), share their leading
+    counted $\\binom{K}{a}$ times (f and $\\tilde T$ are symmetric), share their leading
     contractions."""
     K = problem.K
     c, n = spline_coefficients(quad.spline_step, K)
@@ -240,7 +240,7 @@ def reference_committee(alpha: ArrayLike, kappa_ref: ArrayLike, K: int) -> Saddl
 def committee_query(K: int) -> type[FranzParisiQuery]:
     """The Franz-Parisi query class of the K tree committee (storage), for
     ``franz_parisi_curve(..., query=committee_query(K))``: K = 1 is the perceptron's free
-    entropy around ``CommitteeRS`` references, K = 3 ``free_entropy_committee_fp``."""
+    entropy around ``CommitteeRS`` references, K = 3, 5 ``free_entropy_committee_fp``."""
     if K not in QUADRATURES:
         raise ValueError(f"committee_query(K={K}): the committee Franz-Parisi entropy is "
                          f"implemented for K in {sorted(QUADRATURES)} (its spline tensor has "
