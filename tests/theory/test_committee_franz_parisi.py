@@ -1,7 +1,8 @@
 """Franz-Parisi local entropy of the tree committee: K = 1 is the perceptron's curve; for
 K = 3 the exact identity point (the constrained replica is one more reference replica:
 S = the committee's RS entropy), stationarity there, and the energetic term against an
-independent Monte Carlo estimate of its definition at a generic point."""
+independent Monte Carlo estimate of its definition at a generic point; K = 5 the same checks
+(slow: its spline tensor) and its quadrature sizes tried on K = 3."""
 
 import itertools
 
