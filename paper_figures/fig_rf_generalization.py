@@ -135,8 +135,9 @@ def atypical_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) 
         return dict(d=list(d), error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
     return dict(d=list(d), gen_error=np.asarray(c.gen_error).tolist(),
                 local_entropy=np.asarray(c.local_entropy).tolist(),
-                kappa_ref=float(c.problem.kappa_ref), reference_entropy=float(c.reference_entropy),
-                error=None, seconds=time.perf_counter() - t0)
+                kappa_ref=float(np.ravel(c.problem.kappa_ref)[0]),  # one value per curve
+                reference_entropy=float(c.reference_entropy), error=None,
+                seconds=time.perf_counter() - t0)
 
 
 def densest_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dict:

@@ -111,7 +111,8 @@ def fp_point(alpha_D: float, n_over_d: float, d: list[float], sigma: str) -> dic
     except (ValueError, SaddlePointError) as err:
         return dict(error=str(err).splitlines()[0], seconds=time.perf_counter() - t0)
     return dict(d=list(d), local_entropy=np.asarray(c.local_entropy).tolist(),
-                slope=np.asarray(c.slope).tolist(), kappa_ref=float(c.problem.kappa_ref),
+                slope=np.asarray(c.slope).tolist(),
+                kappa_ref=float(np.ravel(c.problem.kappa_ref)[0]),  # one value per curve
                 reference_entropy=float(c.reference_entropy), error=None,
                 seconds=time.perf_counter() - t0)
 
