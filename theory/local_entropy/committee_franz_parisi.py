@@ -81,6 +81,11 @@ QUADRATURES = {1: FPQuadrature(), 3: DEFAULT_QUADRATURE,
 $G_E$ by < 5e-10 at generic points, d = 0.005-0.1 (BENCHMARKS)."""
 
 
+def _on_axis(v, l: int, ndim: int):
+    """The 1-d array ``v`` along axis l of an array of rank ndim (size 1 on the others)."""
+    return v.reshape((1,) * l + v.shape + (1,) * (ndim - 1 - l))
+
+
 @cache
 def spline_coefficients(step: float, K: int = 3) -> tuple[np.ndarray, int]:
     """Quintic B-spline coefficients (M,)*K of $f(y_1..y_K)$ on uniform knots of ``step``
@@ -92,14 +97,13 @@ def spline_coefficients(step: float, K: int = 3) -> tuple[np.ndarray, int]:
     x = np.linspace(knots[5], knots[n + 5], 2 * n + 1)
     fit = make_lsq_spline(x, np.eye(x.size), knots, k=5).c  # (M, samples)
     p, not_p = np.exp(log_ndtr(-x)), np.exp(log_ndtr(x))  # H(y), 1 - H(y) at the samples
-    axis = lambda v, l: v.reshape((1,) * l + v.shape + (1,) * (K - 2 - l))
     coef = np.zeros((fit.shape[0],) * K)
 
     def fitted_slice(i):  # f(x_i, y_2..y_K) on the sample grid, fitted along y_2..y_K
         with jax.ensure_compile_time_eval():
             sliced = np.asarray(log_majority_of(
-                [p[i]] + [axis(p, l) for l in range(K - 1)],
-                [not_p[i]] + [axis(not_p, l) for l in range(K - 1)]))
+                [p[i]] + [_on_axis(p, l, K - 1) for l in range(K - 1)],
+                [not_p[i]] + [_on_axis(not_p, l, K - 1) for l in range(K - 1)]))
         for _ in range(K - 1):  # fit the leading sample axis, move the coefficients last
             sliced = np.tensordot(sliced, fit, axes=([0], [1]))
         return sliced
@@ -201,9 +205,8 @@ def energetic_committee_fp(op: FPOrderParams, ref, problem: "FranzParisiQuery",
     c, n = spline_coefficients(quad.spline_step, K)
     w0, h, not_h, V1, V0 = block_tables(op, ref, problem, quad, n)
     U = {1: w0[:, None] * V1, 0: w0[:, None] * V0}
-    axis = lambda v, l: v.reshape((1,) * l + v.shape + (1,) * (K - 1 - l))
-    ratio = jnp.exp(-log_majority_of([axis(h, l) for l in range(K)],
-                                     [axis(not_h, l) for l in range(K)]))  # 1 / T~ (n0,)*K
+    ratio = jnp.exp(-log_majority_of([_on_axis(h, l, K) for l in range(K)],
+                                     [_on_axis(not_h, l, K) for l in range(K)]))  # 1/T~ (n0,)*K
     contracted = {(): jnp.asarray(c)}
 
     def chain(sides: tuple[int, ...]) -> Array:  # c contracted with U[side] axis by axis
